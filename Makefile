@@ -1,0 +1,66 @@
+# Twofold: `make run` serves the portal, `make test` runs every test.
+# make test installs the Debian packages it needs (scripts/deps.sh).
+
+GO       ?= go
+MODULES  := ./shared/... ./server/... ./desktop/...
+FUZZTIME ?= 3s
+# name:package of every fuzz target; `make fuzz` runs each for longer.
+FUZZ     := FuzzParseURI:./shared/totp FuzzDecode:./shared/migration FuzzDecodeBytes:./shared/qr
+export LANG := en_US.UTF-8
+
+.PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean
+
+all: build
+
+run:
+	$(GO) run ./server/cmd/twofold-portal
+
+desktop: deps
+	$(GO) run ./desktop/cmd/twofold
+
+build: deps
+	$(GO) build -o bin/twofold-portal ./server/cmd/twofold-portal
+	$(GO) build -o bin/twofold ./desktop/cmd/twofold
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(GO) vet $(MODULES)
+	$(MAKE) --no-print-directory test-shared fuzz-short test-server test-desktop e2e
+
+test-shared:
+	$(GO) test -count=1 ./shared/...
+
+test-server:
+	$(GO) test -count=1 -timeout 20m ./server/...
+
+test-desktop:
+	scripts/with-keyring.sh $(GO) test -count=1 -timeout 20m ./desktop/...
+
+e2e:
+	@echo "e2e: not built yet"
+
+fuzz-short:
+	@for t in $(FUZZ); do \
+	  $(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) $${t#*:} || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) --no-print-directory fuzz-short FUZZTIME=2m
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+
+lint:
+	$(GO) vet $(MODULES)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(MODULES)
+
+package: deps
+	$(GO) install fyne.io/tools/cmd/fyne@v1.7.4
+	cd desktop/cmd/twofold && $$($(GO) env GOPATH)/bin/fyne package --os linux --release \
+	  --icon ../../../assets/icon.png --name Twofold --app-id dev.twofold.authenticator
+	mkdir -p dist && mv desktop/cmd/twofold/*.tar.xz dist/
+
+clean:
+	rm -rf bin dist e2e-artifacts

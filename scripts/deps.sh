@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, when it can.
+# As root (or with passwordless sudo) it runs apt-get; otherwise it prints
+# exactly what is missing and fails, so no test ever skips for lack of a tool.
+set -euo pipefail
+
+# package -> a file that proves it is installed
+declare -A want=(
+  [gcc]=/usr/bin/gcc
+  [pkg-config]=/usr/bin/pkg-config
+  [libgl1-mesa-dev]=/usr/include/GL/gl.h
+  [libx11-dev]=/usr/include/X11/Xlib.h
+  [libxcursor-dev]=/usr/include/X11/Xcursor/Xcursor.h
+  [libxrandr-dev]=/usr/include/X11/extensions/Xrandr.h
+  [libxinerama-dev]=/usr/include/X11/extensions/Xinerama.h
+  [libxi-dev]=/usr/include/X11/extensions/XInput2.h
+  [libxxf86vm-dev]=/usr/include/X11/extensions/xf86vmode.h
+  [libgl1-mesa-dri]=/usr/share/doc/libgl1-mesa-dri
+  [xvfb]=/usr/bin/Xvfb
+  [xauth]=/usr/bin/xauth
+  [xdotool]=/usr/bin/xdotool
+  [imagemagick]=/usr/bin/import
+  [dbus-daemon]=/usr/bin/dbus-run-session
+  [gnome-keyring]=/usr/bin/gnome-keyring-daemon
+  [libsecret-tools]=/usr/bin/secret-tool
+  [oathtool]=/usr/bin/oathtool
+  [qrencode]=/usr/bin/qrencode
+  [zbar-tools]=/usr/bin/zbarimg
+  [chromium]=/usr/bin/chromium
+  [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+  [postgresql]=/usr/lib/postgresql
+  [xclip]=/usr/bin/xclip
+  [sqlite3]=/usr/bin/sqlite3
+)
+
+missing=()
+for pkg in "${!want[@]}"; do
+  [ -e "${want[$pkg]}" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+IFS=$'\n' missing=($(sort <<<"${missing[*]}")); unset IFS
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+    echo "deps: missing Debian packages: ${missing[*]}" >&2
+    echo "deps: install them with: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "deps: no apt-get here; install the equivalents of: ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+# dbus-x11 is deliberately absent: with it, godbus spawns an orphan dbus-launch.
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs a command against a private, unlocked Secret Service: its own session
+# bus (dbus-run-session) and gnome-keyring-daemon, in throwaway HOME and
+# XDG_RUNTIME_DIR, so tests never touch the user's real keyring.
+# DISPLAY is removed: a locked keyring with a display waits for a prompt.
+set -euo pipefail
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -m 700 "$tmp/run" "$tmp/home"
+export XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home" KEYRING_TEST_HOME="$tmp/home"
+# Go's caches stay where they were, or every run would rebuild from cold.
+export GOCACHE="${GOCACHE:-$(go env GOCACHE)}" GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE)}" GOPATH="${GOPATH:-$(go env GOPATH)}"
+unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
+exec dbus-run-session -- sh -c '
+  printf twofold-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+  exec "$@"' sh "$@"
