@@ -39,14 +39,9 @@ func ParseURI(s string) (*Key, error) {
 		return nil, uriErr("type", "unsupported %q (want totp or hotp)", u.Host)
 	}
 
-	label := strings.TrimPrefix(u.Path, "/")
-	if label == "" {
-		return nil, uriErr("label", "missing account name")
-	}
-	if issuer, account, found := strings.Cut(label, ":"); found {
-		k.Issuer, k.Account = strings.TrimSpace(issuer), strings.TrimSpace(account)
-	} else {
-		k.Account = strings.TrimSpace(label)
+	k.Issuer, k.Account, err = splitLabel(u)
+	if err != nil {
+		return nil, err
 	}
 
 	q, err := url.ParseQuery(u.RawQuery)
@@ -106,6 +101,27 @@ func ParseURI(s string) (*Key, error) {
 	return k, nil
 }
 
+// splitLabel reads "Issuer:account". A literal colon in the escaped path is
+// the separator, so an issuer may contain an escaped one; failing that, the
+// first colon after unescaping is, as many exporters escape the separator.
+func splitLabel(u *url.URL) (issuer, account string, err error) {
+	raw := strings.TrimPrefix(u.EscapedPath(), "/")
+	if i, a, found := strings.Cut(raw, ":"); found {
+		if issuer, err = url.PathUnescape(i); err == nil {
+			account, err = url.PathUnescape(a)
+		}
+		if err != nil {
+			return "", "", uriErr("label", "bad escape: %v", err)
+		}
+	} else {
+		label := strings.TrimPrefix(u.Path, "/")
+		if issuer, account, found = strings.Cut(label, ":"); !found {
+			issuer, account = "", label
+		}
+	}
+	return strings.TrimSpace(issuer), strings.TrimSpace(account), nil
+}
+
 func unwrapURLError(err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		return ue.Err
@@ -136,8 +152,8 @@ func (k *Key) URI() string {
 	return "otpauth://" + k.Type.String() + "/" + label + "?" + strings.ReplaceAll(v.Encode(), "+", "%20")
 }
 
-// escapeLabel escapes one side of the label; ':' is escaped too, so only the
-// separator is a literal colon.
-func escapeLabel(s string) string {
-	return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
-}
+// escapeLabel escapes one side of the label. ':' is escaped so that only the
+// separator is a literal colon, and '+' so that no app reads it as a space.
+var labelEscaper = strings.NewReplacer(":", "%3A", "+", "%2B")
+
+func escapeLabel(s string) string { return labelEscaper.Replace(url.PathEscape(s)) }
