@@ -1,0 +1,126 @@
+// Package portal holds the domain of the Twofold web portal: users,
+// sessions, two-factor enrollment, recovery codes, attempt limits and the
+// security activity log, with the Store interface the adapters implement.
+package portal
+
+import (
+	"time"
+)
+
+// User is a portal account.
+type User struct {
+	ID           int64
+	Username     string // lower-case, unique
+	DisplayName  string
+	PasswordHash string // argon2id, PHC string format
+	// TOTPSecret is the sealed (AES-256-GCM) secret of the active
+	// authenticator, nil when two-factor authentication is off.
+	TOTPSecret []byte
+	// TOTPPending is the sealed secret of an enrollment that no code has
+	// verified yet. It never takes part in login.
+	TOTPPending []byte
+	// TOTPLastStep is the last time step accepted for this user; only a
+	// later step is accepted again.
+	TOTPLastStep uint64
+	CreatedAt    time.Time
+}
+
+// TwoFactor reports whether two-factor authentication is on.
+func (u *User) TwoFactor() bool { return len(u.TOTPSecret) > 0 }
+
+// Stage says how far a session got through sign-in.
+type Stage int
+
+const (
+	// StagePassword: the password was right, a code is still needed. Such a
+	// session reaches only the code pages and logout.
+	StagePassword Stage = 1
+	// StageFull: signed in.
+	StageFull Stage = 2
+)
+
+// Session is a server-side session. The cookie holds a random token; the
+// store keeps only its SHA-256 hash, as ID.
+type Session struct {
+	ID         []byte
+	UserID     int64
+	Stage      Stage
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// AuthAt is when the password was last entered in this session, for
+	// "sudo mode".
+	AuthAt    time.Time
+	IP        string
+	UserAgent string
+}
+
+// EventKind names an entry of the security activity log.
+type EventKind string
+
+const (
+	EventSignUp              EventKind = "signup"
+	EventSignIn              EventKind = "signin"
+	EventSignInFailed        EventKind = "signin_failed"
+	EventCodeFailed          EventKind = "code_failed"
+	EventCodeReplayed        EventKind = "code_replayed"
+	EventRecoveryFailed      EventKind = "recovery_code_failed"
+	EventRecoveryUsed        EventKind = "recovery_code_used"
+	EventLockout             EventKind = "lockout"
+	EventTwoFactorOn         EventKind = "2fa_enabled"
+	EventTwoFactorOff        EventKind = "2fa_disabled"
+	EventRecoveryRegenerated EventKind = "recovery_codes_regenerated"
+	EventPasswordConfirmed   EventKind = "password_confirmed"
+	EventSignOut             EventKind = "signout"
+	EventOtherSessionsEnded  EventKind = "other_sessions_ended"
+)
+
+// Label is the human wording of an event kind.
+func (k EventKind) Label() string {
+	switch k {
+	case EventSignUp:
+		return "Account created"
+	case EventSignIn:
+		return "Signed in"
+	case EventSignInFailed:
+		return "Failed sign-in (wrong password)"
+	case EventCodeFailed:
+		return "Wrong two-factor code"
+	case EventCodeReplayed:
+		return "Reused two-factor code refused"
+	case EventRecoveryFailed:
+		return "Wrong recovery code"
+	case EventRecoveryUsed:
+		return "Recovery code used"
+	case EventLockout:
+		return "Too many attempts: locked for a while"
+	case EventTwoFactorOn:
+		return "Two-factor authentication turned on"
+	case EventTwoFactorOff:
+		return "Two-factor authentication turned off"
+	case EventRecoveryRegenerated:
+		return "New recovery codes created"
+	case EventPasswordConfirmed:
+		return "Password confirmed"
+	case EventSignOut:
+		return "Signed out"
+	case EventOtherSessionsEnded:
+		return "Other sessions signed out"
+	}
+	return string(k)
+}
+
+// Event is one entry of the security activity log.
+type Event struct {
+	ID     int64
+	UserID int64
+	Kind   EventKind
+	IP     string
+	At     time.Time
+}
+
+// Attempt is the state of one attempt counter.
+type Attempt struct {
+	Key         string
+	Failures    int
+	LockedUntil time.Time
+}

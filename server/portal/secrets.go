@@ -1,0 +1,123 @@
+package portal
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// MasterKeySize is the size of the key in the secret key file.
+const MasterKeySize = 32
+
+// Keys holds the keys derived from the master key: one AES-256-GCM key for
+// TOTP secrets at rest, one HMAC key for recovery code hashes (so a copy of
+// the database alone does not allow guessing them offline).
+type Keys struct {
+	aead     cipher.AEAD
+	recovery []byte
+}
+
+// NewKeys derives the keys from a 32-byte master key.
+func NewKeys(master []byte) (*Keys, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("master key: want %d bytes, got %d", MasterKeySize, len(master))
+	}
+	block, err := aes.NewCipher(derive(master, "twofold totp secret encryption v1"))
+	if err != nil {
+		return nil, fmt.Errorf("creating cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("creating GCM: %w", err)
+	}
+	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1")}, nil
+}
+
+func derive(master []byte, label string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// Seal encrypts a TOTP secret for user userID (the id is authenticated, so
+// a sealed secret cannot be moved to another account).
+func (k *Keys) Seal(rand io.Reader, userID int64, secret []byte) ([]byte, error) {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := io.ReadFull(rand, nonce); err != nil {
+		return nil, fmt.Errorf("reading nonce: %w", err)
+	}
+	return k.aead.Seal(nonce, nonce, secret, aad(userID)), nil
+}
+
+// Open decrypts what Seal returned.
+func (k *Keys) Open(userID int64, sealed []byte) ([]byte, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("opening secret: too short")
+	}
+	secret, err := k.aead.Open(nil, sealed[:n], sealed[n:], aad(userID))
+	if err != nil {
+		return nil, fmt.Errorf("opening secret: %w", err)
+	}
+	return secret, nil
+}
+
+func aad(userID int64) []byte { return []byte("twofold-user:" + strconv.FormatInt(userID, 10)) }
+
+// HashRecoveryCode returns the keyed hash under which a recovery code is
+// stored. The code is normalised first (see NormalizeRecoveryCode).
+func (k *Keys) HashRecoveryCode(userID int64, code string) []byte {
+	m := hmac.New(sha256.New, k.recovery)
+	m.Write(aad(userID))
+	m.Write([]byte{0})
+	m.Write([]byte(NormalizeRecoveryCode(code)))
+	return m.Sum(nil)
+}
+
+// LoadOrCreateKeyFile reads the hex master key at path, or creates it with
+// mode 0600 (and its directory with 0700) when create is true and it does
+// not exist. A key file readable by others is refused.
+func LoadOrCreateKeyFile(rand io.Reader, path string, create bool) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		key := make([]byte, MasterKeySize)
+		if _, err := io.ReadFull(rand, key); err != nil {
+			return nil, fmt.Errorf("creating secret key: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating secret key directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating secret key file: %w", err)
+		}
+		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("writing secret key file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("writing secret key file: %w", err)
+		}
+		return key, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading secret key file: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("secret key file %s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != MasterKeySize {
+		return nil, fmt.Errorf("secret key file %s: want %d bytes in hex", path, MasterKeySize)
+	}
+	return key, nil
+}

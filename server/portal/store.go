@@ -1,0 +1,81 @@
+package portal
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps all portal state: users, sessions, recovery codes, attempt
+// counters and activity. Every method that decides something under
+// concurrency (ConsumeTOTPStep, ConsumeRecoveryCode, EnableTOTP,
+// TakeAttempt) must do it atomically in the database: the portal keeps no
+// state in process memory, so several processes may share one store.
+// Times are stored with at least microsecond precision.
+//
+// The reusable test suite in package storetest defines the contract.
+type Store interface {
+	// CreateUser inserts u and sets u.ID. ErrConflict if the name is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID and UserByName return ErrNotFound when there is no such user.
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByName(ctx context.Context, username string) (*User, error)
+	// ListUsers returns every user ordered by username.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// DeleteUser removes the user and everything that belongs to it.
+	DeleteUser(ctx context.Context, id int64) error
+
+	// SetPendingTOTP stores the sealed secret of an enrollment in progress.
+	SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error
+	// EnableTOTP makes the pending secret active in one transaction: only
+	// if the pending secret still equals pending (else ErrConflict), it
+	// becomes the active secret, the last step becomes step (so the code
+	// that verified the enrollment cannot be used again) and the unused
+	// recovery codes are replaced by hashes.
+	EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error
+	// DisableTOTP clears the active and pending secret and deletes the
+	// recovery codes. The last step is kept.
+	DisableTOTP(ctx context.Context, userID int64) error
+	// ConsumeTOTPStep records step as used if and only if it is later than
+	// the last accepted step, in one atomic statement; ErrReplay otherwise.
+	ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) error
+
+	// ReplaceRecoveryCodes deletes the user's recovery codes and stores hashes.
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
+	// ConsumeRecoveryCode marks the unused code with this hash used, atomically;
+	// ErrNotFound if there is none (wrong or already used).
+	ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error
+	// CountRecoveryCodes returns how many unused recovery codes are left.
+	CountRecoveryCodes(ctx context.Context, userID int64) (int, error)
+
+	// CreateSession inserts s (s.ID is the hash of the cookie token).
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns ErrNotFound when there is no such session.
+	Session(ctx context.Context, id []byte) (*Session, error)
+	// TouchSession sets the last-seen time.
+	TouchSession(ctx context.Context, id []byte, at time.Time) error
+	// DeleteSession removes one session (no error if absent).
+	DeleteSession(ctx context.Context, id []byte) error
+	// DeleteUserSessions removes every session of the user except the one
+	// with id except (nil: all) and returns how many it removed.
+	DeleteUserSessions(ctx context.Context, userID int64, except []byte) (int, error)
+	// DeleteExpiredSessions removes sessions last seen before idleBefore or
+	// created before createdBefore.
+	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error
+
+	// TakeAttempt counts one attempt on the counter key before the caller
+	// checks the credential, atomically: if the counter is locked at now it
+	// returns a *LockedError (wrapping ErrLocked) and counts nothing;
+	// otherwise it adds one to the failures and sets the lock to
+	// now + delay(failures). The caller resets the counter on success.
+	TakeAttempt(ctx context.Context, key string, now time.Time, delay func(failures int) time.Duration) (Attempt, error)
+	// ResetAttempts forgets the counter key.
+	ResetAttempts(ctx context.Context, key string) error
+	// RefundAttempt takes one attempt back (failures-1, not below 0) and
+	// leaves the lock as it is.
+	RefundAttempt(ctx context.Context, key string) error
+
+	// AddEvent appends to the activity log and sets e.ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// Events returns the user's latest events, newest first.
+	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+}

@@ -1,0 +1,427 @@
+// Package storetest is the contract of portal.Store as a reusable test
+// suite: every adapter's tests call Run with a function that opens an
+// empty store.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"twofold.dev/server/portal"
+)
+
+// Run runs the suite. open must return a new, empty, migrated store and
+// arrange its cleanup with t.Cleanup.
+func Run(t *testing.T, open func(t *testing.T) portal.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s portal.Store)
+	}{
+		{"Users", testUsers},
+		{"Enrollment", testEnrollment},
+		{"ConsumeStep", testConsumeStep},
+		{"ConsumeStepConcurrent", testConsumeStepConcurrent},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"RecoveryConcurrent", testRecoveryConcurrent},
+		{"Sessions", testSessions},
+		{"Attempts", testAttempts},
+		{"AttemptsConcurrent", testAttemptsConcurrent},
+		{"Events", testEvents},
+		{"DeleteUserCascades", testDeleteCascades},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 9, 2, 10, 0, 0, 123456000, time.UTC)
+
+func newUser(t *testing.T, s portal.Store, name string) *portal.User {
+	t.Helper()
+	u := &portal.User{Username: name, DisplayName: "User " + name, PasswordHash: "$argon2id$fake", CreatedAt: t0}
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", name, err)
+	}
+	if u.ID == 0 {
+		t.Fatalf("CreateUser(%s) left ID 0", name)
+	}
+	return u
+}
+
+func get(t *testing.T, s portal.Store, id int64) *portal.User {
+	t.Helper()
+	u, err := s.UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatalf("UserByID(%d): %v", id, err)
+	}
+	return u
+}
+
+func testUsers(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	newUser(t, s, "ann")
+	if err := s.CreateUser(ctx, &portal.User{Username: "joe", DisplayName: "x", PasswordHash: "h", CreatedAt: t0}); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("duplicate CreateUser: got %v, want ErrConflict", err)
+	}
+	got, err := s.UserByName(ctx, "joe")
+	if err != nil {
+		t.Fatalf("UserByName: %v", err)
+	}
+	if got.ID != joe.ID || got.DisplayName != "User joe" || got.PasswordHash != joe.PasswordHash || !got.CreatedAt.Equal(t0) || got.TwoFactor() || got.TOTPPending != nil {
+		t.Errorf("UserByName = %+v, want %+v", got, joe)
+	}
+	if _, err := s.UserByName(ctx, "nobody"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("UserByName(nobody): %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByID(ctx, 999999); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("UserByID(999999): %v, want ErrNotFound", err)
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) != 2 || users[0].Username != "ann" || users[1].Username != "joe" {
+		t.Errorf("ListUsers = %v, %v; want ann, joe", users, err)
+	}
+	if err := s.DeleteUser(ctx, joe.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	if err := s.DeleteUser(ctx, joe.ID); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("DeleteUser twice: %v, want ErrNotFound", err)
+	}
+}
+
+func hashes(prefix string, n int) [][]byte {
+	h := make([][]byte, n)
+	for i := range h {
+		h[i] = []byte(fmt.Sprintf("%s-%02d-%s", prefix, i, bytes.Repeat([]byte{'x'}, 20)))
+	}
+	return h
+}
+
+func testEnrollment(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	if err := s.EnableTOTP(ctx, u.ID, []byte("p1"), 10, hashes("a", 10)); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("EnableTOTP without pending: %v, want ErrConflict", err)
+	}
+	if err := s.SetPendingTOTP(ctx, u.ID, []byte("p1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPendingTOTP(ctx, u.ID, []byte("p2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, u.ID); !bytes.Equal(got.TOTPPending, []byte("p2")) || got.TwoFactor() {
+		t.Errorf("after SetPendingTOTP: pending %q, twofactor %v", got.TOTPPending, got.TwoFactor())
+	}
+	if err := s.EnableTOTP(ctx, u.ID, []byte("p1"), 10, hashes("a", 10)); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("EnableTOTP with a stale pending key: %v, want ErrConflict", err)
+	}
+	if err := s.EnableTOTP(ctx, u.ID, []byte("p2"), 10, hashes("a", 10)); err != nil {
+		t.Fatalf("EnableTOTP: %v", err)
+	}
+	got := get(t, s, u.ID)
+	if !bytes.Equal(got.TOTPSecret, []byte("p2")) || got.TOTPPending != nil || got.TOTPLastStep != 10 {
+		t.Errorf("after EnableTOTP: secret %q pending %q step %d", got.TOTPSecret, got.TOTPPending, got.TOTPLastStep)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 10 {
+		t.Errorf("CountRecoveryCodes = %d, %v; want 10", n, err)
+	}
+	if err := s.EnableTOTP(ctx, u.ID, []byte("p2"), 11, hashes("b", 10)); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("second EnableTOTP: %v, want ErrConflict", err)
+	}
+	if err := s.ConsumeTOTPStep(ctx, u.ID, 10); !errors.Is(err, portal.ErrReplay) {
+		t.Errorf("the enrollment step was accepted again: %v", err)
+	}
+	if err := s.DisableTOTP(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	got = get(t, s, u.ID)
+	if got.TwoFactor() || got.TOTPPending != nil || got.TOTPLastStep != 10 {
+		t.Errorf("after DisableTOTP: secret %q pending %q step %d", got.TOTPSecret, got.TOTPPending, got.TOTPLastStep)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
+		t.Errorf("CountRecoveryCodes after disable = %d, %v; want 0", n, err)
+	}
+}
+
+func testConsumeStep(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	for _, tc := range []struct {
+		step uint64
+		ok   bool
+	}{{100, true}, {100, false}, {99, false}, {101, true}, {103, true}, {102, false}, {59_000_000, true}} {
+		err := s.ConsumeTOTPStep(ctx, u.ID, tc.step)
+		if tc.ok && err != nil {
+			t.Errorf("ConsumeTOTPStep(%d): %v", tc.step, err)
+		} else if !tc.ok && !errors.Is(err, portal.ErrReplay) {
+			t.Errorf("ConsumeTOTPStep(%d): %v, want ErrReplay", tc.step, err)
+		}
+	}
+	if got := get(t, s, u.ID).TOTPLastStep; got != 59_000_000 {
+		t.Errorf("last step = %d", got)
+	}
+}
+
+func testConsumeStepConcurrent(t *testing.T, s portal.Store) {
+	u := newUser(t, s, "joe")
+	ok := concurrently(t, 50, func() error { return s.ConsumeTOTPStep(context.Background(), u.ID, 500) }, portal.ErrReplay)
+	if ok != 1 {
+		t.Errorf("%d of 50 concurrent ConsumeTOTPStep succeeded, want exactly 1", ok)
+	}
+}
+
+// concurrently runs fn n times at once and counts the nil results; any
+// error other than expected fails the test.
+func concurrently(t *testing.T, n int, fn func() error, expected error) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn()
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, expected) {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return ok
+}
+
+func testRecoveryCodes(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	other := newUser(t, s, "ann")
+	h := hashes("a", 10)
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConsumeRecoveryCode(ctx, other.ID, h[0], t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("another user's code: %v, want ErrNotFound", err)
+	}
+	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[0], t0); err != nil {
+		t.Errorf("first use: %v", err)
+	}
+	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[0], t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("second use: %v, want ErrNotFound", err)
+	}
+	if err := s.ConsumeRecoveryCode(ctx, u.ID, []byte("nope"), t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("unknown code: %v, want ErrNotFound", err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 9 {
+		t.Errorf("CountRecoveryCodes = %d, %v; want 9", n, err)
+	}
+	h2 := hashes("b", 10)
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, h2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[1], t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("replaced code still works: %v", err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 10 {
+		t.Errorf("CountRecoveryCodes after replace = %d, %v; want 10", n, err)
+	}
+}
+
+func testRecoveryConcurrent(t *testing.T, s portal.Store) {
+	u := newUser(t, s, "joe")
+	h := hashes("a", 10)
+	if err := s.ReplaceRecoveryCodes(context.Background(), u.ID, h); err != nil {
+		t.Fatal(err)
+	}
+	ok := concurrently(t, 30, func() error { return s.ConsumeRecoveryCode(context.Background(), u.ID, h[3], t0) }, portal.ErrNotFound)
+	if ok != 1 {
+		t.Errorf("%d of 30 concurrent uses of one recovery code succeeded, want 1", ok)
+	}
+}
+
+func testSessions(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	mk := func(id string, created time.Time) *portal.Session {
+		sess := &portal.Session{ID: []byte(id), UserID: u.ID, Stage: portal.StagePassword, CreatedAt: created,
+			LastSeenAt: created, AuthAt: created, IP: "192.0.2.1", UserAgent: "test"}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		return sess
+	}
+	a := mk("a", t0)
+	mk("b", t0.Add(time.Minute))
+	mk("c", t0.Add(2*time.Minute))
+	if err := s.CreateSession(ctx, &portal.Session{ID: []byte("a"), UserID: u.ID, Stage: portal.StageFull}); err == nil {
+		t.Error("duplicate session id accepted")
+	}
+	got, err := s.Session(ctx, []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != u.ID || got.Stage != portal.StagePassword || !got.CreatedAt.Equal(a.CreatedAt) || !got.AuthAt.Equal(t0) || got.IP != "192.0.2.1" || got.UserAgent != "test" {
+		t.Errorf("Session = %+v", got)
+	}
+	seen := t0.Add(5 * time.Minute)
+	if err := s.TouchSession(ctx, []byte("a"), seen); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Session(ctx, []byte("a")); got == nil || !got.LastSeenAt.Equal(seen) {
+		t.Errorf("TouchSession did not stick: %+v", got)
+	}
+	if err := s.DeleteSession(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, []byte("b")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("deleted session: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteSession(ctx, []byte("b")); err != nil {
+		t.Errorf("deleting an absent session: %v", err)
+	}
+	mk("d", t0)
+	if n, err := s.DeleteUserSessions(ctx, u.ID, []byte("a")); err != nil || n != 2 {
+		t.Errorf("DeleteUserSessions except a = %d, %v; want 2", n, err)
+	}
+	if _, err := s.Session(ctx, []byte("a")); err != nil {
+		t.Errorf("kept session: %v", err)
+	}
+	mk("e", t0.Add(-13*time.Hour))
+	mk("f", t0.Add(-time.Hour))
+	if err := s.DeleteExpiredSessions(ctx, t0.Add(-30*time.Minute), t0.Add(-12*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"a": true, "e": false, "f": false} {
+		_, err := s.Session(ctx, []byte(id))
+		if (err == nil) != want {
+			t.Errorf("after DeleteExpiredSessions, session %s present = %v, want %v", id, err == nil, want)
+		}
+	}
+	if n, err := s.DeleteUserSessions(ctx, u.ID, nil); err != nil || n != 1 {
+		t.Errorf("DeleteUserSessions(nil) = %d, %v; want 1", n, err)
+	}
+}
+
+func testAttempts(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	delay := func(n int) time.Duration {
+		if n < 3 {
+			return 0
+		}
+		return time.Duration(n) * time.Minute
+	}
+	now := t0
+	for i := 1; i <= 3; i++ {
+		a, err := s.TakeAttempt(ctx, "k", now, delay)
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if a.Failures != i || !a.LockedUntil.Equal(now.Add(delay(i))) {
+			t.Errorf("attempt %d = %+v", i, a)
+		}
+	}
+	_, err := s.TakeAttempt(ctx, "k", now.Add(time.Minute), delay)
+	var locked *portal.LockedError
+	if !errors.As(err, &locked) || !errors.Is(err, portal.ErrLocked) || !locked.Until.Equal(now.Add(3*time.Minute)) {
+		t.Fatalf("attempt while locked: %v, want LockedError until +3m", err)
+	}
+	if a, err := s.TakeAttempt(ctx, "other", now, delay); err != nil || a.Failures != 1 {
+		t.Errorf("independent key: %+v, %v", a, err)
+	}
+	now = now.Add(3 * time.Minute)
+	a, err := s.TakeAttempt(ctx, "k", now, delay)
+	if err != nil || a.Failures != 4 || !a.LockedUntil.Equal(now.Add(4*time.Minute)) {
+		t.Errorf("attempt after the lock = %+v, %v; want 4 failures locked 4m", a, err)
+	}
+	if err := s.RefundAttempt(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(4 * time.Minute)
+	if a, err := s.TakeAttempt(ctx, "k", now, delay); err != nil || a.Failures != 4 {
+		t.Errorf("after refund = %+v, %v; want 4 failures", a, err)
+	}
+	if err := s.ResetAttempts(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.TakeAttempt(ctx, "k", now, delay); err != nil || a.Failures != 1 {
+		t.Errorf("after reset = %+v, %v; want 1 failure", a, err)
+	}
+	if err := s.RefundAttempt(ctx, "absent"); err != nil {
+		t.Errorf("refund of an absent key: %v", err)
+	}
+}
+
+func testAttemptsConcurrent(t *testing.T, s portal.Store) {
+	delay := func(n int) time.Duration {
+		if n < 5 {
+			return 0
+		}
+		return time.Hour
+	}
+	ok := concurrently(t, 40, func() error {
+		_, err := s.TakeAttempt(context.Background(), "k", t0, delay)
+		return err
+	}, portal.ErrLocked)
+	if ok != 5 {
+		t.Errorf("%d of 40 concurrent attempts were let through, want 5", ok)
+	}
+}
+
+func testEvents(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	other := newUser(t, s, "ann")
+	kinds := []portal.EventKind{portal.EventSignIn, portal.EventCodeFailed, portal.EventTwoFactorOn}
+	for i, k := range kinds {
+		e := &portal.Event{UserID: u.ID, Kind: k, IP: "198.51.100.7", At: t0.Add(time.Duration(i) * time.Second)}
+		if err := s.AddEvent(ctx, e); err != nil || e.ID == 0 {
+			t.Fatalf("AddEvent: %v (id %d)", err, e.ID)
+		}
+	}
+	if err := s.AddEvent(ctx, &portal.Event{UserID: other.ID, Kind: portal.EventSignIn, IP: "x", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(ctx, u.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Kind != portal.EventTwoFactorOn || got[1].Kind != portal.EventCodeFailed ||
+		got[0].IP != "198.51.100.7" || !got[0].At.Equal(t0.Add(2*time.Second)) || got[0].UserID != u.ID {
+		t.Errorf("Events = %+v", got)
+	}
+}
+
+func testDeleteCascades(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	if err := s.CreateSession(ctx, &portal.Session{ID: []byte("s"), UserID: u.ID, Stage: portal.StageFull, CreatedAt: t0, LastSeenAt: t0, AuthAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, hashes("a", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddEvent(ctx, &portal.Event{UserID: u.ID, Kind: portal.EventSignIn, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, []byte("s")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("session of a deleted user: %v", err)
+	}
+	if ev, err := s.Events(ctx, u.ID, 10); err != nil || len(ev) != 0 {
+		t.Errorf("events of a deleted user: %v, %v", ev, err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
+		t.Errorf("recovery codes of a deleted user: %d, %v", n, err)
+	}
+}

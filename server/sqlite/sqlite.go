@@ -1,0 +1,444 @@
+// Package sqlite implements portal.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"twofold.dev/server/portal"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a portal.Store on one SQLite file.
+type DB struct {
+	db *sql.DB
+}
+
+var _ portal.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies
+// the migrations not applied yet, each in its own transaction.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	d := &DB{db: db}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("creating migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("listing migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := d.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func unix(t time.Time) int64 { return t.UnixNano() }
+
+func fromUnix(n int64) time.Time { return time.Unix(0, n) }
+
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Users.
+
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
+	var u portal.User
+	var step, created int64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created); err != nil {
+		return nil, err
+	}
+	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
+	return &u, nil
+}
+
+func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
+	err := d.db.QueryRowContext(ctx,
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt)).Scan(&u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
+	} else if err != nil {
+		return fmt.Errorf("creating user: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) user(ctx context.Context, where string, arg any) (*portal.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	return u, nil
+}
+
+func (d *DB) UserByID(ctx context.Context, id int64) (*portal.User, error) {
+	return d.user(ctx, "id = ?", id)
+}
+
+func (d *DB) UserByName(ctx context.Context, username string) (*portal.User, error) {
+	return d.user(ctx, "username = ?", username)
+}
+
+func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	defer rows.Close()
+	var users []*portal.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing users: %w", err)
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+func (d *DB) DeleteUser(ctx context.Context, id int64) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("deleting user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return portal.ErrNotFound
+	}
+	return nil
+}
+
+// Two-factor.
+
+func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
+	if err != nil {
+		return fmt.Errorf("storing pending key: %w", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+func oneRow(res sql.Result, otherwise error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return otherwise
+	}
+	return nil
+}
+
+func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("enabling two-factor: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
+		 WHERE id = ? AND totp_pending = ? AND totp_secret IS NULL`, int64(step), userID, pending)
+	if err != nil {
+		return fmt.Errorf("enabling two-factor: %w", err)
+	}
+	if err := oneRow(res, portal.ErrConflict); err != nil {
+		return err
+	}
+	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
+	if err != nil {
+		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if err := oneRow(res, portal.ErrNotFound); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("deleting recovery codes: %w", err)
+	}
+	return tx.Commit()
+}
+
+func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) error {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), userID, int64(step))
+	if err != nil {
+		return fmt.Errorf("consuming time step: %w", err)
+	}
+	return oneRow(res, portal.ErrReplay)
+}
+
+// Recovery codes.
+
+func replaceRecovery(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]byte) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("deleting recovery codes: %w", err)
+	}
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
+			return fmt.Errorf("storing recovery code: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replacing recovery codes: %w", err)
+	}
+	defer tx.Rollback()
+	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, unix(now), userID, hash)
+	if err != nil {
+		return fmt.Errorf("consuming recovery code: %w", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting recovery codes: %w", err)
+	}
+	return n, nil
+}
+
+// Sessions.
+
+func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent)
+	if isUnique(err) {
+		return fmt.Errorf("creating session: %w", portal.ErrConflict)
+	} else if err != nil {
+		return fmt.Errorf("creating session: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
+	var s portal.Session
+	var stage int
+	var created, seen, auth int64
+	err := d.db.QueryRowContext(ctx,
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("reading session: %w", err)
+	}
+	s.Stage, s.CreatedAt, s.LastSeenAt, s.AuthAt = portal.Stage(stage), fromUnix(created), fromUnix(seen), fromUnix(auth)
+	return &s, nil
+}
+
+func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, unix(at), id); err != nil {
+		return fmt.Errorf("touching session: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte) (int, error) {
+	if except == nil {
+		except = []byte{}
+	}
+	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, except)
+	if err != nil {
+		return 0, fmt.Errorf("deleting sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, unix(idleBefore), unix(createdBefore))
+	if err != nil {
+		return fmt.Errorf("deleting expired sessions: %w", err)
+	}
+	return nil
+}
+
+// Attempts.
+
+func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+	a := portal.Attempt{Key: key}
+	// _txlock=immediate: the transaction holds the write lock from BEGIN,
+	// so concurrent takes are serialised.
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return a, fmt.Errorf("counting attempt: %w", err)
+	}
+	defer tx.Rollback()
+	var locked int64
+	err = tx.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("counting attempt: %w", err)
+	}
+	a.LockedUntil = fromUnix(locked)
+	if err == nil && a.LockedUntil.After(now) {
+		return a, &portal.LockedError{Until: a.LockedUntil}
+	}
+	a.Failures++
+	a.LockedUntil = now.Add(delay(a.Failures))
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
+		key, a.Failures, unix(a.LockedUntil))
+	if err != nil {
+		return a, fmt.Errorf("counting attempt: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return a, fmt.Errorf("counting attempt: %w", err)
+	}
+	return a, nil
+}
+
+func (d *DB) ResetAttempts(ctx context.Context, key string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("resetting attempts: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) RefundAttempt(ctx context.Context, key string) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
+		return fmt.Errorf("refunding attempt: %w", err)
+	}
+	return nil
+}
+
+// Activity.
+
+func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
+	err := d.db.QueryRowContext(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES (?, ?, ?, ?) RETURNING id`,
+		e.UserID, string(e.Kind), e.IP, unix(e.At)).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("adding event: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Event, error) {
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT id, user_id, kind, ip, at FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", err)
+	}
+	defer rows.Close()
+	var events []*portal.Event
+	for rows.Next() {
+		var e portal.Event
+		var kind string
+		var at int64
+		if err := rows.Scan(&e.ID, &e.UserID, &kind, &e.IP, &at); err != nil {
+			return nil, fmt.Errorf("listing events: %w", err)
+		}
+		e.Kind, e.At = portal.EventKind(kind), fromUnix(at)
+		events = append(events, &e)
+	}
+	return events, rows.Err()
+}

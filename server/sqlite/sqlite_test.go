@@ -1,0 +1,44 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"twofold.dev/server/portal"
+	"twofold.dev/server/portal/storetest"
+	"twofold.dev/server/sqlite"
+)
+
+func open(t *testing.T) portal.Store {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &portal.User{Username: "joe", DisplayName: "Joe", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.UserByName(ctx, "joe"); err != nil {
+		t.Errorf("user lost after reopening: %v", err)
+	}
+}
