@@ -1,0 +1,52 @@
+// Command twofold is the Twofold desktop authenticator: with no arguments
+// it opens the window; with a command it works from the command line on the
+// same accounts (see usage).
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"os"
+	"os/signal"
+	"time"
+
+	"fyne.io/fyne/v2/app"
+
+	"twofold.dev/desktop/keyring"
+	"twofold.dev/desktop/screen"
+	"twofold.dev/desktop/ui"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "twofold:", err)
+		os.Exit(1)
+	}
+}
+
+// window opens the authenticator window and returns when it is closed.
+func window(ctx context.Context, cfg *config) error {
+	// The window waits as long as the user needs to unlock the keyring;
+	// each call is bounded by the UI's own timeout.
+	store, err := keyring.Open(keyring.Options{Dir: cfg.dir})
+	if err != nil {
+		return err
+	}
+	a := app.NewWithID("dev.twofold.authenticator")
+	u := ui.New(a, store, time.Now, ui.Options{
+		Capture:        screen.Capture,
+		ClipboardImage: screen.ClipboardImage,
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go u.Run(ctx)
+	go func() {
+		<-ctx.Done()
+		a.Quit()
+	}()
+	u.Window().ShowAndRun()
+	return nil
+}

@@ -1,0 +1,64 @@
+// Package screen captures every display, for scanning QR codes off the
+// screen, with github.com/kbinani/screenshot (X11 directly; the desktop
+// portal under Wayland, which may refuse).
+package screen
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+
+	"github.com/kbinani/screenshot"
+)
+
+// ErrUnavailable means the screen cannot be captured here; the error text
+// says why and what to do instead.
+var ErrUnavailable = errors.New("cannot capture the screen")
+
+// instead is the advice every capture error ends with.
+const instead = "save the QR code as an image and use Open image…, copy it and use Paste, or enter the key manually"
+
+// Capture returns one image per active display.
+func Capture() ([]image.Image, error) {
+	n := screenshot.NumActiveDisplays()
+	if n == 0 {
+		why := "no display found"
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			why = "no display (DISPLAY is not set)"
+		}
+		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, why, instead)
+	}
+	imgs := make([]image.Image, 0, n)
+	for i := range n {
+		img, err := screenshot.CaptureDisplay(i)
+		if err != nil {
+			return nil, fmt.Errorf("%w (display %d: %v); %s", ErrUnavailable, i+1, err, instead)
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
+}
+
+// ClipboardImage returns the PNG image on the clipboard, read with xclip
+// (X11) or wl-paste (Wayland); Fyne's clipboard holds only text.
+func ClipboardImage() ([]byte, error) {
+	var cmd *exec.Cmd
+	switch {
+	case os.Getenv("WAYLAND_DISPLAY") != "":
+		cmd = exec.Command("wl-paste", "--no-newline", "--type", "image/png")
+	case os.Getenv("DISPLAY") != "":
+		cmd = exec.Command("xclip", "-selection", "clipboard", "-t", "image/png", "-o")
+	default:
+		return nil, errors.New("no display, so no clipboard")
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("no image on the clipboard (%s: %v)", cmd.Args[0], err)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no image on the clipboard")
+	}
+	return out, nil
+}

@@ -1,0 +1,388 @@
+// Package ui is the authenticator's window, built on a fyne.App and a
+// vault.Store. It does not import fyne.io/fyne/v2/app: main picks the app
+// and the store, tests use fyne.io/fyne/v2/test and a vault.Memory.
+//
+// Every store call runs off the UI thread (a locked keyring may prompt for
+// its password); results come back through fyne.Do.
+package ui
+
+import (
+	"context"
+	"image"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/totp"
+)
+
+// ClipboardClear is how long a copied code stays on the clipboard.
+const ClipboardClear = 30 * time.Second
+
+// Options are the window's connections to the outside world; all optional.
+type Options struct {
+	// Capture grabs every display, for "Scan QR from screen".
+	Capture func() ([]image.Image, error)
+	// ClipboardImage returns the image on the clipboard as PNG, JPEG or
+	// GIF bytes, for "Paste".
+	ClipboardImage func() ([]byte, error)
+	// Timeout bounds each store call; 0 means 2 minutes (long enough to
+	// type a keyring password).
+	Timeout time.Duration
+}
+
+// Shortcuts, as shown in the menus and the help text.
+var (
+	ShortcutAdd    = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
+	ShortcutSearch = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
+	ShortcutScan   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	ShortcutOpen   = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	ShortcutQuit   = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
+// UI is the main window and its state. Its fields are touched only on the
+// UI thread.
+type UI struct {
+	app   fyne.App
+	win   fyne.Window
+	store vault.Store
+	clock func() time.Time
+	opts  Options
+
+	accounts []vault.Account // as the store lists them
+	shown    []vault.Account // after the search filter
+	codes    map[string]string
+	steps    map[string]uint64
+	problems map[string]string // per account, e.g. secret missing
+	fetching bool
+
+	selected string // id of the last copied/selected account
+	copied   string // code put on the clipboard, until cleared
+	copiedAt time.Time
+
+	search *widget.Entry
+	list   *accountList
+	empty  *widget.Label
+	status *widget.Label
+	busy   int
+
+	bg sync.WaitGroup // background store calls, for tests
+}
+
+// New builds the window (not shown yet) and starts loading the accounts.
+func New(a fyne.App, store vault.Store, clock func() time.Time, opts Options) *UI {
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	u := &UI{
+		app: a, store: store, clock: clock, opts: opts,
+		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{},
+	}
+	u.win = a.NewWindow("Twofold")
+	u.build()
+	u.reload()
+	return u
+}
+
+// Window is the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Run ticks the codes and countdowns once per second, on the second, until
+// ctx ends. Every period is whole seconds, so each step boundary gets a
+// tick; between ticks nothing runs.
+func (u *UI) Run(ctx context.Context) {
+	for {
+		now := u.clock()
+		next := now.Truncate(time.Second).Add(time.Second)
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			fyne.Do(u.tick)
+		}
+	}
+}
+
+func (u *UI) build() {
+	u.search = widget.NewEntry()
+	u.search.SetPlaceHolder("Search issuer or account (Ctrl+F)")
+	u.search.OnChanged = func(string) { u.filter() }
+
+	u.list = newAccountList(u)
+	u.empty = widget.NewLabel("")
+	u.empty.Wrapping = fyne.TextWrapWord
+	u.empty.Alignment = fyne.TextAlignCenter
+	u.status = widget.NewLabel("")
+	u.status.Truncation = fyne.TextTruncateEllipsis
+
+	add := widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), u.showAdd)
+	add.Importance = widget.HighImportance
+	top := container.NewBorder(nil, nil, nil, add, u.search)
+	center := container.NewStack(u.list, container.NewCenter(container.NewPadded(u.empty)))
+	u.win.SetContent(container.NewBorder(top, u.status, nil, nil, center))
+	u.win.Resize(fyne.NewSize(460, 640))
+
+	u.win.SetMainMenu(fyne.NewMainMenu(
+		fyne.NewMenu("Accounts",
+			&fyne.MenuItem{Label: "Add account…", Shortcut: ShortcutAdd, Action: u.showAdd},
+			&fyne.MenuItem{Label: "Scan QR from screen", Shortcut: ShortcutScan, Action: u.scanScreen},
+			&fyne.MenuItem{Label: "Open image…", Shortcut: ShortcutOpen, Action: u.openImage},
+			&fyne.MenuItem{Label: "Paste", Action: u.paste},
+			&fyne.MenuItem{Label: "Enter key manually…", Action: u.showManual},
+			&fyne.MenuItem{Label: "Google Authenticator export…", Action: u.showExportHelp},
+			fyne.NewMenuItemSeparator(),
+			&fyne.MenuItem{Label: "Copy code", Shortcut: &fyne.ShortcutCopy{}, Action: u.copySelected},
+			&fyne.MenuItem{Label: "Search", Shortcut: ShortcutSearch, Action: u.focusSearch},
+		),
+	))
+	c := u.win.Canvas()
+	c.AddShortcut(ShortcutAdd, func(fyne.Shortcut) { u.showAdd() })
+	c.AddShortcut(ShortcutSearch, func(fyne.Shortcut) { u.focusSearch() })
+	c.AddShortcut(ShortcutScan, func(fyne.Shortcut) { u.scanScreen() })
+	c.AddShortcut(ShortcutOpen, func(fyne.Shortcut) { u.openImage() })
+	c.AddShortcut(ShortcutQuit, func(fyne.Shortcut) { u.app.Quit() })
+	c.AddShortcut(&fyne.ShortcutCopy{}, func(fyne.Shortcut) { u.copySelected() })
+	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { u.paste() })
+	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if e.Name == fyne.KeyReturn || e.Name == fyne.KeyEnter {
+			u.copySelected()
+		}
+	})
+	u.refresh()
+}
+
+func (u *UI) focusSearch() { u.win.Canvas().Focus(u.search) }
+
+// background runs work off the UI thread, showing that the keyring is
+// being waited for, then runs then (on the UI thread) with work's error.
+func (u *UI) background(what string, work func(ctx context.Context) error, then func(error)) {
+	u.backgroundStatus("Waiting for the keyring: "+what+"…", work, then)
+}
+
+// backgroundStatus is background with its own status text.
+func (u *UI) backgroundStatus(status string, work func(ctx context.Context) error, then func(error)) {
+	u.busy++
+	u.setStatus(status)
+	u.bg.Add(1)
+	go func() {
+		defer u.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
+		err := work(ctx)
+		cancel()
+		fyne.Do(func() {
+			u.busy--
+			if u.busy == 0 && u.status.Text == status {
+				u.setStatus("")
+			}
+			then(err)
+		})
+	}()
+}
+
+func (u *UI) setStatus(s string) { u.status.SetText(s) }
+
+// reload lists the accounts again and redraws.
+func (u *UI) reload() {
+	var list []vault.Account
+	u.background("loading accounts", func(ctx context.Context) (err error) {
+		list, err = u.store.List(ctx)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Cannot load the accounts", err)
+			return
+		}
+		u.accounts = list
+		for _, a := range list {
+			if a.Missing {
+				u.problems[a.ID] = "secret missing from the keyring"
+			} else if u.problems[a.ID] == "secret missing from the keyring" {
+				delete(u.problems, a.ID)
+			}
+		}
+		u.filter()
+		u.tick()
+	})
+}
+
+// filter applies the search box to the accounts.
+func (u *UI) filter() {
+	u.shown = u.shown[:0]
+	for _, a := range u.accounts {
+		if vault.Matches(a, u.search.Text) {
+			u.shown = append(u.shown, a)
+		}
+	}
+	u.refresh()
+}
+
+func (u *UI) refresh() {
+	switch {
+	case len(u.accounts) == 0:
+		u.empty.SetText("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
+			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
+			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand.")
+		u.empty.Show()
+	case len(u.shown) == 0:
+		u.empty.SetText("No account matches \u201c" + u.search.Text + "\u201d.")
+		u.empty.Show()
+	default:
+		u.empty.Hide()
+	}
+	u.list.Refresh()
+}
+
+// tick updates countdowns every second, fetches codes for accounts whose
+// time step changed, and clears the clipboard when a copied code expires.
+func (u *UI) tick() {
+	now := u.clock()
+	if u.copied != "" && now.Sub(u.copiedAt) >= ClipboardClear {
+		if u.app.Clipboard().Content() == u.copied {
+			u.app.Clipboard().SetContent("")
+			u.setStatus("Clipboard cleared.")
+		}
+		u.copied = ""
+	}
+	var stale []vault.Account
+	for _, a := range u.accounts {
+		if a.Type != totp.TOTP || u.problems[a.ID] != "" {
+			continue
+		}
+		if s, ok := u.steps[a.ID]; !ok || s != totp.Step(now, a.Period) {
+			stale = append(stale, a)
+		}
+	}
+	if len(stale) > 0 && !u.fetching {
+		u.fetchCodes(stale, now)
+	}
+	u.list.Refresh()
+}
+
+// fetchCodes asks the store for the codes at now, off the UI thread.
+func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
+	u.fetching = true
+	type result struct {
+		code string
+		err  error
+	}
+	results := make([]result, len(accounts))
+	u.bg.Add(1)
+	go func() {
+		defer u.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
+		defer cancel()
+		for i, a := range accounts {
+			results[i].code, results[i].err = u.store.Code(ctx, a.ID, now)
+		}
+		fyne.Do(func() {
+			u.fetching = false
+			var fatal error
+			for i, a := range accounts {
+				switch err := results[i].err; {
+				case err == nil:
+					u.codes[a.ID] = results[i].code
+					u.steps[a.ID] = totp.Step(now, a.Period)
+					delete(u.problems, a.ID)
+				case isAccountProblem(err):
+					u.problems[a.ID] = vault.Message(err)
+					delete(u.codes, a.ID)
+				default:
+					fatal = err
+				}
+			}
+			if fatal != nil {
+				u.setStatus(vault.Message(fatal))
+			}
+			u.list.Refresh()
+		})
+	}()
+}
+
+func isAccountProblem(err error) bool {
+	return errorsIs(err, vault.ErrSecretMissing) || errorsIs(err, vault.ErrNotFound)
+}
+
+// copyAccount puts an account's current code on the clipboard.
+func (u *UI) copyAccount(a vault.Account) {
+	u.selected = a.ID
+	if u.problems[a.ID] != "" {
+		u.setStatus(a.Label() + ": " + u.problems[a.ID])
+		return
+	}
+	if a.Type == totp.HOTP {
+		code := u.codes[a.ID]
+		if code == "" {
+			u.setStatus("Press Next code to get a code for " + a.Label() + ".")
+			return
+		}
+		u.putOnClipboard(a, code)
+		return
+	}
+	now := u.clock()
+	var code string
+	u.background("reading "+a.Label(), func(ctx context.Context) (err error) {
+		code, err = u.store.Code(ctx, a.ID, now)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Cannot copy the code", err)
+			return
+		}
+		u.putOnClipboard(a, code)
+	})
+}
+
+func (u *UI) putOnClipboard(a vault.Account, code string) {
+	u.app.Clipboard().SetContent(code)
+	u.copied, u.copiedAt = code, u.clock()
+	u.setStatus("Copied the code of " + a.Label() + "; the clipboard clears in 30 s.")
+}
+
+// copySelected copies the code of the selected account (Ctrl+C, Enter), or
+// of the only account shown.
+func (u *UI) copySelected() {
+	for _, a := range u.shown {
+		if a.ID == u.selected {
+			u.copyAccount(a)
+			return
+		}
+	}
+	if len(u.shown) == 1 {
+		u.copyAccount(u.shown[0])
+	}
+}
+
+// nextHOTP reveals an HOTP account's next code; the store has saved the
+// advanced counter before it returns the code.
+func (u *UI) nextHOTP(a vault.Account) {
+	var code string
+	u.background("advancing "+a.Label(), func(ctx context.Context) (err error) {
+		code, err = u.store.NextHOTP(ctx, a.ID)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Cannot get the next code", err)
+			return
+		}
+		u.codes[a.ID] = code
+		u.putOnClipboard(a, code)
+		u.reload() // the stored counter moved
+	})
+}
+
+func (u *UI) account(id string) (vault.Account, bool) {
+	for _, a := range u.accounts {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return vault.Account{}, false
+}

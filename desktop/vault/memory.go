@@ -1,0 +1,182 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"twofold.dev/shared/totp"
+)
+
+// Memory is a Store that keeps everything in memory, for tests and demos.
+// Err, when set, makes every call fail with it (to show error handling).
+type Memory struct {
+	mu       sync.Mutex
+	accounts []Account
+	secrets  map[string][]byte
+	next     int
+	Err      error
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{secrets: map[string][]byte{}} }
+
+var _ Store = (*Memory)(nil)
+
+func (m *Memory) List(ctx context.Context) ([]Account, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	return append([]Account(nil), m.accounts...), nil
+}
+
+func (m *Memory) Add(ctx context.Context, k *totp.Key) (Account, error) {
+	if err := k.Validate(); err != nil {
+		return Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Account{}, m.Err
+	}
+	for _, a := range m.accounts {
+		if a.Label() == k.Label() && bytes.Equal(m.secrets[a.ID], k.Secret) {
+			return Account{}, fmt.Errorf("adding %s: %w", k.Label(), ErrDuplicate)
+		}
+	}
+	m.next++
+	a := AccountOf("mem"+strconv.Itoa(m.next), k)
+	m.accounts = append(m.accounts, a)
+	m.secrets[a.ID] = bytes.Clone(k.Secret)
+	return a, nil
+}
+
+func (m *Memory) find(id string) (int, error) {
+	if m.Err != nil {
+		return -1, m.Err
+	}
+	for i, a := range m.accounts {
+		if a.ID == id {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("account %s: %w", id, ErrNotFound)
+}
+
+func (m *Memory) Rename(ctx context.Context, id, issuer, account string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return err
+	}
+	if err := CheckName(account); err != nil {
+		return err
+	}
+	m.accounts[i].Issuer, m.accounts[i].Account = issuer, account
+	return nil
+}
+
+func (m *Memory) Delete(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return err
+	}
+	m.accounts = append(m.accounts[:i], m.accounts[i+1:]...)
+	delete(m.secrets, id)
+	return nil
+}
+
+func (m *Memory) Move(ctx context.Context, id string, to int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return err
+	}
+	m.accounts = MoveAccount(m.accounts, i, to)
+	return nil
+}
+
+func (m *Memory) Key(ctx context.Context, id string) (*totp.Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := m.secrets[id]
+	if !ok {
+		m.accounts[i].Missing = true
+		return nil, fmt.Errorf("%s: %w", m.accounts[i].Label(), ErrSecretMissing)
+	}
+	return m.accounts[i].Key(bytes.Clone(s)), nil
+}
+
+// Vanish forgets an account's secret but keeps the account, as when a
+// keyring item is deleted behind the app's back.
+func (m *Memory) Vanish(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.secrets, id)
+}
+
+func (m *Memory) Code(ctx context.Context, id string, now time.Time) (string, error) {
+	k, err := m.Key(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return k.Code(now)
+}
+
+func (m *Memory) NextHOTP(ctx context.Context, id string) (string, error) {
+	k, err := m.Key(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if k.Type != totp.HOTP {
+		return "", fmt.Errorf("%s: %w: not an HOTP account", k.Label(), ErrWrongType)
+	}
+	code, err := k.HOTPCode(k.Counter)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return "", err
+	}
+	m.accounts[i].Counter = k.Counter + 1
+	return code, nil
+}
+
+// MoveAccount returns list with the element at from moved to index to
+// (clamped), shifting the others.
+func MoveAccount(list []Account, from, to int) []Account {
+	if to < 0 {
+		to = 0
+	}
+	if to > len(list)-1 {
+		to = len(list) - 1
+	}
+	a := list[from]
+	list = append(list[:from], list[from+1:]...)
+	list = append(list[:to], append([]Account{a}, list[to:]...)...)
+	return list
+}
+
+// CheckName refuses an empty account name; an issuer may be empty.
+func CheckName(account string) error {
+	if account == "" {
+		return &totp.FieldError{Field: "account", Reason: "must not be empty"}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+
+	"twofold.dev/shared/migration"
+	"twofold.dev/shared/qr"
+	"twofold.dev/shared/totp"
+)
+
+// Found is what one piece of text (typed, pasted or read from a QR code)
+// holds: one key for an otpauth URI, every key of a batch for a Google
+// Authenticator export.
+type Found struct {
+	Keys []*totp.Key
+	// Batch and Batches number a Google Authenticator export's QR codes
+	// (1-based); both are 0 for a plain otpauth URI.
+	Batch, Batches int
+}
+
+// ErrNoKey is returned for text that is neither an otpauth:// nor an
+// otpauth-migration:// URI.
+var ErrNoKey = errors.New("not an authenticator key")
+
+// ParseText reads an otpauth:// or otpauth-migration:// URI.
+func ParseText(s string) (*Found, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return nil, fmt.Errorf("%w: the text is empty", ErrNoKey)
+	case migration.IsMigration(s):
+		b, err := migration.Decode(s)
+		if err != nil {
+			return nil, fmt.Errorf("reading Google Authenticator export: %w", err)
+		}
+		if len(b.Keys) == 0 {
+			return nil, fmt.Errorf("reading Google Authenticator export: it holds no accounts")
+		}
+		f := &Found{Keys: b.Keys}
+		if b.Size > 1 {
+			f.Batch, f.Batches = int(b.Index)+1, int(b.Size)
+		}
+		return f, nil
+	case strings.HasPrefix(strings.ToLower(s), "otpauth://"):
+		k, err := totp.ParseURI(s)
+		if err != nil {
+			return nil, fmt.Errorf("reading otpauth URI: %w", err)
+		}
+		return &Found{Keys: []*totp.Key{k}}, nil
+	}
+	return nil, fmt.Errorf("%w: the text %q is not an otpauth:// or otpauth-migration:// URI", ErrNoKey, abbreviate(s, 40))
+}
+
+func abbreviate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// Scan is the result of reading keys from QR codes: the keys found and,
+// for every QR code that held no usable key, why.
+type Scan struct {
+	Keys    []*totp.Key
+	Notes   []string // e.g. "Google Authenticator export, batch 1 of 3"
+	Refused []error  // one per QR code that is not a usable key
+}
+
+// ParseTexts reads every QR code text; codes that are not keys are kept in
+// Refused so the caller can name them.
+func ParseTexts(texts []string) *Scan {
+	s := &Scan{}
+	for _, t := range texts {
+		f, err := ParseText(t)
+		if err != nil {
+			s.Refused = append(s.Refused, fmt.Errorf("QR code: %w", err))
+			continue
+		}
+		s.Keys = append(s.Keys, f.Keys...)
+		if f.Batches > 1 {
+			s.Notes = append(s.Notes, fmt.Sprintf("Google Authenticator export: batch %d of %d (add the other batches too)", f.Batch, f.Batches))
+		}
+	}
+	return s
+}
+
+// Err is nil when the scan found at least one key, and otherwise says why
+// nothing can be added.
+func (s *Scan) Err() error {
+	if len(s.Keys) > 0 {
+		return nil
+	}
+	if len(s.Refused) == 1 {
+		return s.Refused[0]
+	}
+	if len(s.Refused) > 1 {
+		return fmt.Errorf("found %d QR codes, none of them an authenticator key: %w", len(s.Refused), errors.Join(s.Refused...))
+	}
+	return qr.ErrNotFound
+}
+
+// ParseImageBytes reads every key in the QR codes of a PNG, JPEG or GIF
+// image (a saved QR code, a screenshot, an export screen).
+func ParseImageBytes(data []byte) (*Scan, error) {
+	texts, err := qr.DecodeBytes(data)
+	if err != nil {
+		return nil, imageErr(err, "in the picture")
+	}
+	s := ParseTexts(texts)
+	return s, s.Err()
+}
+
+// ParseImages reads every key in the QR codes of the images (one per display).
+func ParseImages(imgs []image.Image) (*Scan, error) {
+	var texts []string
+	for _, img := range imgs {
+		t, err := qr.Decode(img)
+		if errors.Is(err, qr.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, imageErr(err, "on the screen")
+		}
+		texts = append(texts, t...)
+	}
+	if len(texts) == 0 {
+		return nil, imageErr(qr.ErrNotFound, "on the screen")
+	}
+	s := ParseTexts(texts)
+	return s, s.Err()
+}
+
+func imageErr(err error, where string) error {
+	switch {
+	case errors.Is(err, qr.ErrNotFound):
+		return fmt.Errorf("%w %s", err, where)
+	case errors.Is(err, qr.ErrNotImage):
+		return fmt.Errorf("reading picture: %w", err)
+	}
+	return err
+}
