@@ -11,6 +11,8 @@ import (
 	_ "image/gif" // decoders for the formats users save QR codes in
 	_ "image/jpeg"
 	"image/png"
+	"runtime"
+	"sync"
 
 	"github.com/makiuchi-d/gozxing"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
@@ -132,16 +134,40 @@ func toGray(img image.Image) *image.Gray {
 
 func rgbaToGray(pix []byte, stride int, b image.Rectangle, min image.Point) *image.Gray {
 	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		row := pix[(b.Min.Y-min.Y+y)*stride+(b.Min.X-min.X)*4:]
-		out := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
-		for x := range out {
-			p := row[x*4 : x*4+3 : x*4+3]
-			// ITU-R BT.601 luma in integers, as image/color does.
-			out[x] = uint8((19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16)
+	w := b.Dx()
+	// Rows are independent: split them over the cores. A 4K screenshot is
+	// 8 million pixels, and this is a third of the decode without it.
+	parallelRows(b.Dy(), func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			src := pix[(b.Min.Y-min.Y+y)*stride+(b.Min.X-min.X)*4:]
+			src = src[:w*4]
+			out := g.Pix[y*g.Stride : y*g.Stride+w]
+			for x := range out {
+				r, gg, bb := uint32(src[4*x]), uint32(src[4*x+1]), uint32(src[4*x+2])
+				// ITU-R BT.601 luma in integers, as image/color does.
+				out[x] = uint8((19595*r + 38470*gg + 7471*bb + 1<<15) >> 16)
+			}
 		}
-	}
+	})
 	return g
+}
+
+func parallelRows(rows int, fn func(y0, y1 int)) {
+	n := runtime.GOMAXPROCS(0)
+	if n == 1 || rows < 256 {
+		fn(0, rows)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (rows + n - 1) / n
+	for y := 0; y < rows; y += per {
+		wg.Add(1)
+		go func(y0, y1 int) {
+			defer wg.Done()
+			fn(y0, y1)
+		}(y, min(y+per, rows))
+	}
+	wg.Wait()
 }
 
 // Image draws text as a QR code of at least size×size pixels with the
