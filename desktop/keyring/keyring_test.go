@@ -1,0 +1,342 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"twofold.dev/desktop/keyring"
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/totp"
+)
+
+// secretService fails the test, never skips it, when no Secret Service
+// answers: these tests are about the real keyring.
+func secretService(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("secret-tool"); err != nil {
+		t.Fatalf("secret-tool not found (Debian package libsecret-tools; make deps installs it): %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		if err := gokeyring.Set("twofold-probe", "probe", "x"); err != nil {
+			done <- err
+			return
+		}
+		done <- gokeyring.Delete("twofold-probe", "probe")
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("no Secret Service reachable (run the tests through scripts/with-keyring.sh, as make test-desktop does): %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Secret Service did not answer in 10 s (locked keyring? run through scripts/with-keyring.sh)")
+	}
+}
+
+func open(t *testing.T, dir string) *keyring.Store {
+	t.Helper()
+	s, err := keyring.Open(keyring.Options{Dir: dir, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func key(t *testing.T, uri string) *totp.Key {
+	t.Helper()
+	k, err := totp.ParseURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// lookup asks secret-tool, not go-keyring, what the keyring holds.
+func lookup(t *testing.T, id string) (string, bool) {
+	t.Helper()
+	out, err := exec.Command("secret-tool", "lookup", "service", keyring.Service, "username", id).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return "", false // secret-tool exits 1 when nothing matches
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// A fresh secret per test, so parallel packages sharing the keyring and
+// the grep for secrets in files cannot be fooled by another test's data.
+func freshSecret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return (&totp.Key{Secret: b}).SecretBase32()
+}
+
+func TestAddKeepsSecretInKeyringOnly(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	secret := freshSecret(t)
+	k := key(t, "otpauth://totp/ACME:alice@example.com?secret="+secret+"&algorithm=SHA256&digits=8&period=20")
+	a, err := s.Add(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := lookup(t, a.ID)
+	if !ok || got != secret {
+		t.Fatalf("secret-tool lookup service twofold username %s = %q, %v; want the secret", a.ID, got, ok)
+	}
+	out, err := exec.Command("secret-tool", "search", "--all", "service", "twofold").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "attribute.username = "+a.ID) {
+		t.Fatalf("secret-tool search --all service twofold does not list %s: %v\n%s", a.ID, err, out)
+	}
+
+	// Nothing in the config directory may hold the secret, in any spelling.
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 1 || filepath.Base(files[0]) != keyring.IndexFile {
+		t.Fatalf("config dir holds %v, want only %s (no temp files left)", files, keyring.IndexFile)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{secret, strings.ToLower(secret), string(k.Secret), hex.EncodeToString(k.Secret)} {
+			if bytes.Contains(data, []byte(s)) {
+				t.Errorf("%s contains the secret (%q)", f, s)
+			}
+		}
+		if !bytes.Contains(data, []byte("alice@example.com")) {
+			t.Errorf("%s does not list the account:\n%s", f, data)
+		}
+		fi, _ := os.Stat(f)
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+
+	// A second store (a restart) reads the secret back from the keyring.
+	code, err := open(t, dir).Code(ctx, a.ID, time.Unix(1_700_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := k.Code(time.Unix(1_700_000_000, 0))
+	if code != want {
+		t.Fatalf("code after reopening = %s, want %s", code, want)
+	}
+}
+
+func TestDeleteRemovesKeyringItem(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	a, err := s.Add(ctx, key(t, "otpauth://totp/Del:me?secret="+freshSecret(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lookup(t, a.ID); !ok {
+		t.Fatal("item not in the keyring after Add")
+	}
+	if err := s.Delete(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lookup(t, a.ID); ok {
+		t.Fatal("item still in the keyring after Delete")
+	}
+	if list, _ := open(t, dir).List(ctx); len(list) != 0 {
+		t.Fatalf("index after Delete lists %v", list)
+	}
+	if err := s.Delete(ctx, a.ID); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("deleting again: %v, want ErrNotFound", err)
+	}
+}
+
+func TestVanishedItemIsMarkedNotDropped(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := open(t, dir).Add(ctx, key(t, "otpauth://totp/Gone:bob?secret="+freshSecret(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("secret-tool", "clear", "service", "twofold", "username", a.ID).CombinedOutput(); err != nil {
+		t.Fatalf("secret-tool clear: %v %s", err, out)
+	}
+	s := open(t, dir) // a restart: nothing cached
+	if _, err := s.Code(ctx, a.ID, time.Now()); !errors.Is(err, vault.ErrSecretMissing) {
+		t.Fatalf("Code of a vanished item: %v, want ErrSecretMissing", err)
+	}
+	list, err := open(t, dir).List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || !list[0].Missing || list[0].Label() != "Gone:bob" {
+		t.Fatalf("after the item vanished the index lists %+v, want Gone:bob marked missing", list)
+	}
+	// The user can still delete it.
+	if err := s.Delete(ctx, a.ID); err != nil {
+		t.Fatalf("deleting a missing account: %v", err)
+	}
+}
+
+func TestDuplicateRefused(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	secret, other := freshSecret(t), freshSecret(t)
+	if _, err := s.Add(ctx, key(t, "otpauth://totp/Dup:carol?secret="+secret)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(t, t.TempDir()).Add(ctx, key(t, "otpauth://totp/Dup:carol?secret="+secret)); err != nil {
+		t.Fatalf("another index is another store: %v", err)
+	}
+	_, err := s.Add(ctx, key(t, "otpauth://totp/Dup:carol?secret="+strings.ToLower(secret)))
+	if !errors.Is(err, vault.ErrDuplicate) {
+		t.Fatalf("same label and secret: %v, want ErrDuplicate", err)
+	}
+	if _, err := s.Add(ctx, key(t, "otpauth://totp/Dup:carol?secret="+other)); err != nil {
+		t.Fatalf("same label, other secret: %v", err)
+	}
+	if _, err := s.Add(ctx, key(t, "otpauth://totp/Dup:dave?secret="+secret)); err != nil {
+		t.Fatalf("same secret, other label: %v", err)
+	}
+	list, _ := s.List(ctx)
+	if len(list) != 3 {
+		t.Fatalf("%d accounts, want 3", len(list))
+	}
+}
+
+func TestManageAndHOTPCounterSavedFirst(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	h := key(t, "otpauth://hotp/Bank:erin?secret="+freshSecret(t)+"&counter=7&digits=8&algorithm=SHA512")
+	ha, err := s.Add(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, err := s.Add(ctx, key(t, "otpauth://totp/Mail:erin?secret="+freshSecret(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := uint64(7); n < 10; n++ {
+		code, err := s.NextHOTP(ctx, ha.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := h.HOTPCode(n)
+		if code != want {
+			t.Fatalf("HOTP #%d = %s, want %s", n, code, want)
+		}
+		// By the time the code is returned the counter is on disk.
+		list, _ := open(t, dir).List(ctx)
+		if list[0].Counter != n+1 {
+			t.Fatalf("stored counter %d after code #%d, want %d", list[0].Counter, n, n+1)
+		}
+	}
+	if _, err := s.NextHOTP(ctx, ta.ID); !errors.Is(err, vault.ErrWrongType) {
+		t.Fatalf("NextHOTP of a TOTP account: %v", err)
+	}
+	if _, err := s.Code(ctx, ha.ID, time.Now()); !errors.Is(err, vault.ErrWrongType) {
+		t.Fatalf("Code of an HOTP account: %v", err)
+	}
+
+	if err := s.Rename(ctx, ta.ID, "Post", "erin@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, ta.ID, "Post", " "); err == nil {
+		t.Fatal("renaming to an empty account name succeeded")
+	}
+	if err := s.Move(ctx, ta.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := open(t, dir).List(ctx)
+	if len(list) != 2 || list[0].Label() != "Post:erin@example.com" || list[1].ID != ha.ID {
+		t.Fatalf("after rename and move: %+v", list)
+	}
+	if _, err := s.Code(ctx, "nope", time.Now()); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("Code of unknown id: %v", err)
+	}
+}
+
+// fakeBackend is a keyring that hangs (a locked keyring waiting for its
+// password prompt) or fails, for what the real one cannot be made to do.
+type fakeBackend struct {
+	block chan struct{}
+	err   error
+}
+
+func (f fakeBackend) wait() error {
+	if f.block != nil {
+		<-f.block
+	}
+	return f.err
+}
+func (f fakeBackend) Get(string, string) (string, error) { return "", f.wait() }
+func (f fakeBackend) Set(string, string, string) error   { return f.wait() }
+func (f fakeBackend) Delete(string, string) error        { return f.wait() }
+
+func TestKeyringTroubleSavesNothing(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	for _, tc := range []struct {
+		name    string
+		backend fakeBackend
+		want    error
+	}{
+		{"locked keyring hangs", fakeBackend{block: hang}, vault.ErrKeyringTimeout},
+		{"no secret service", fakeBackend{err: errors.New("The name org.freedesktop.secrets was not provided by any .service files")}, vault.ErrKeyringUnavailable},
+		{"locked collection", fakeBackend{err: errors.New("Cannot create an item in a locked collection")}, vault.ErrKeyringLocked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := keyring.Open(keyring.Options{Dir: dir, Timeout: 50 * time.Millisecond, Backend: tc.backend})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = s.Add(context.Background(), key(t, "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP"))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Add: %v, want %v", err, tc.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("Add took %v", d)
+			}
+			if msg := vault.Message(err); !strings.Contains(msg, "keyring") || !(strings.Contains(msg, "Unlock") || strings.Contains(msg, "Install")) {
+				t.Errorf("message %q does not say what to do", msg)
+			}
+			if files, _ := os.ReadDir(dir); len(files) != 0 {
+				t.Fatalf("a failed Add left files: %v", files)
+			}
+		})
+	}
+}
+
+func TestOpenRefusesDamagedIndex(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, keyring.IndexFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyring.Open(keyring.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "account index") {
+		t.Fatalf("Open of a damaged index: %v", err)
+	}
+}
