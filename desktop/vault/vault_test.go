@@ -1,0 +1,242 @@
+package vault_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"image"
+	"image/draw"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/migration"
+	"twofold.dev/shared/qr"
+	"twofold.dev/shared/totp"
+)
+
+// uris returns the non-comment lines of a testdata file.
+func uris(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func labels(keys []*totp.Key) []string {
+	var l []string
+	for _, k := range keys {
+		l = append(l, k.Label()+"="+k.SecretBase32())
+	}
+	return l
+}
+
+func TestParseTextGoogleExport(t *testing.T) {
+	var all []*totp.Key
+	for _, u := range uris(t, "ga-example_export.txt") {
+		f, err := vault.ParseText(u)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		all = append(all, f.Keys...)
+	}
+	if len(all) != 6 {
+		t.Fatalf("%d keys, want 6: %v", len(all), labels(all))
+	}
+	for _, k := range all {
+		if k.SecretBase32() != "7KSQL2JTUDIS5EF65KLMRQIIGY" {
+			t.Errorf("%s secret %s", k.Label(), k.SecretBase32())
+		}
+	}
+	if h := all[4]; h.Type != totp.HOTP || h.Counter != 4 || h.Account != "hotp demo" {
+		t.Errorf("HOTP key = %+v, want counter 4", h)
+	}
+	if got := all[5].Account; got != "encoding: ¿äÄéÉ? (demo)" {
+		t.Errorf("UTF-8 name = %q", got)
+	}
+	plus := uris(t, "ga-test_plus_problem_export.txt")
+	f, err := vault.ParseText(plus[0])
+	if err != nil || len(f.Keys) != 4 {
+		t.Fatalf("plus problem export: %v, %d keys", err, len(f.Keys))
+	}
+}
+
+func TestParseTextRefusesClearly(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{uris(t, "ga-test_export_wrong_data.txt")[0], "Google Authenticator export"},
+		{uris(t, "ga-test_export_wrong_prefix.txt")[0], "not an otpauth:// or otpauth-migration:// URI"},
+		{"otpauth://steam/Boeing:Sophia?secret=JRZCL47CMXVOQMNPZR2F7J4RGI&digits=5", `unsupported "steam"`},
+		{"otpauth://totp/A:b?secret=not*base32", "secret"},
+		{"otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&digits=9", "digits"},
+		{"https://example.com/", "not an otpauth"},
+		{"   ", "empty"},
+	} {
+		_, err := vault.ParseText(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseText(%.40q) = %v, want an error mentioning %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseTextAegisPlain(t *testing.T) {
+	var ok []*totp.Key
+	var refused []string
+	for _, u := range uris(t, "aegis-importers-plain.txt") {
+		f, err := vault.ParseText(u)
+		if err != nil {
+			refused = append(refused, err.Error())
+			continue
+		}
+		ok = append(ok, f.Keys...)
+	}
+	if len(ok) != 6 || len(refused) != 1 || !strings.Contains(refused[0], "steam") {
+		t.Fatalf("parsed %v, refused %v; want 6 and steam refused", labels(ok), refused)
+	}
+	spdx := ok[1]
+	if spdx.Algorithm != totp.SHA256 || spdx.Digits != 7 || spdx.Period != 20 {
+		t.Errorf("SPDX key %+v", spdx)
+	}
+	if ok[4].Issuer != "Air Canada" || ok[4].Counter != 50 {
+		t.Errorf("Air Canada key %+v", ok[4])
+	}
+}
+
+func TestParseImages(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	s, err := vault.ParseImageBytes(read("otpauth-example.png"))
+	if err != nil || len(s.Keys) != 1 || s.Keys[0].Label() != "Example:alice@google.com" {
+		t.Fatalf("otpauth-example.png: %v %+v", err, s)
+	}
+	s, err = vault.ParseImageBytes(read("ga-example_export.jpg"))
+	if err != nil {
+		t.Fatalf("GA export photo: %v", err)
+	}
+	want := []string{"Test1:test1@example1.com=JBSWY3DPEHPK3PXP", "Test2:test2@example2.com=JBSWY3DPEHPK3PXQ", "Test3:test3@example3.com=JBSWY3DPEHPK3PXR"}
+	if got := labels(s.Keys); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("GA export photo gave %v, want %v", got, want)
+	}
+	if _, err := vault.ParseImageBytes(read("ga-qr_but_without_otp.png")); !errors.Is(err, vault.ErrNoKey) {
+		t.Errorf("QR without key: %v", err)
+	}
+	if _, err := vault.ParseImageBytes(read("ga-text_masquerading_as_image.jpeg")); !errors.Is(err, qr.ErrNotImage) {
+		t.Errorf("text as image: %v", err)
+	}
+	blank := image.NewGray(image.Rect(0, 0, 200, 200))
+	if _, err := vault.ParseImages([]image.Image{blank}); !errors.Is(err, qr.ErrNotFound) || !strings.Contains(err.Error(), "on the screen") {
+		t.Errorf("blank screen: %v", err)
+	}
+}
+
+// A screen with two QR codes, one of them not a key: the key is found and
+// the other is named.
+func TestParseImagesScreenWithSeveralCodes(t *testing.T) {
+	screen := image.NewGray(image.Rect(0, 0, 1280, 800))
+	draw.Draw(screen, screen.Rect, image.White, image.Point{}, draw.Src)
+	batch, err := migration.Encode([]*totp.Key{
+		{Type: totp.TOTP, Issuer: "A", Account: "a", Secret: []byte("12345678901234567890"), Digits: 6, Period: 30},
+		{Type: totp.HOTP, Issuer: "B", Account: "b", Secret: []byte("abcdefghijabcdefghij"), Digits: 8, Counter: 3},
+	}, 7, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range []string{batch[0], "https://example.com/not-a-key"} {
+		m, err := qr.Image(text, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		draw.Draw(screen, m.Bounds().Add(image.Pt(100+i*600, 200)), m, image.Point{}, draw.Src)
+	}
+	s, err := vault.ParseImages([]image.Image{screen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Keys) != 2 || len(s.Refused) != 1 || s.Keys[1].Counter != 3 {
+		t.Fatalf("keys %v refused %v", labels(s.Keys), s.Refused)
+	}
+}
+
+func TestFind(t *testing.T) {
+	list := []vault.Account{
+		{ID: "1", Issuer: "ACME", Account: "alice"},
+		{ID: "2", Issuer: "ACME", Account: "alice2"},
+		{ID: "3", Issuer: "Bank", Account: "bob"},
+		{ID: "4", Account: "solo"},
+	}
+	for _, tc := range []struct{ label, id, err string }{
+		{"ACME:alice", "1", ""},
+		{"acme:ALICE", "1", ""},
+		{"alice2", "2", ""},
+		{"bob", "3", ""},
+		{"solo", "4", ""},
+		{"ACME", "", "matches 2 accounts"},
+		{"zzz", "", "no such account"},
+		{"", "", "empty"},
+	} {
+		a, err := vault.Find(list, tc.label)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Find(%q) = %v, %v; want error %q", tc.label, a.ID, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || a.ID != tc.id {
+			t.Errorf("Find(%q) = %q, %v; want %q", tc.label, a.ID, err, tc.id)
+		}
+	}
+}
+
+// The fake store behaves like the real one where the UI relies on it.
+func TestMemoryStore(t *testing.T) {
+	ctx := context.Background()
+	m := vault.NewMemory()
+	k, _ := totp.ParseURI("otpauth://hotp/H:x?secret=JBSWY3DPEHPK3PXP&counter=2")
+	a, err := m.Add(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Add(ctx, k); !errors.Is(err, vault.ErrDuplicate) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	code, _ := m.NextHOTP(ctx, a.ID)
+	if want, _ := k.HOTPCode(2); code != want {
+		t.Fatalf("HOTP = %s, want %s", code, want)
+	}
+	if l, _ := m.List(ctx); l[0].Counter != 3 {
+		t.Fatalf("counter %d", l[0].Counter)
+	}
+	m.Vanish(a.ID)
+	if _, err := m.Code(ctx, a.ID, time.Now()); !errors.Is(err, vault.ErrSecretMissing) {
+		t.Fatalf("vanished: %v", err)
+	}
+	if l, _ := m.List(ctx); !l[0].Missing {
+		t.Fatal("not marked missing")
+	}
+}
+
+func TestMessageSaysWhatToDo(t *testing.T) {
+	for _, err := range []error{vault.ErrKeyringUnavailable, vault.ErrKeyringLocked, vault.ErrKeyringTimeout, vault.ErrSecretMissing} {
+		msg := vault.Message(errors.Join(err))
+		if !strings.Contains(msg, err.Error()) || len(msg) < len(err.Error())+20 {
+			t.Errorf("Message(%v) = %q", err, msg)
+		}
+	}
+}
