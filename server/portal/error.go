@@ -9,15 +9,15 @@ import (
 // Error codes, after benbjohnson/wtf. The web package maps each to an HTTP
 // status in one place.
 const (
-	EINVALID      = "invalid"       // bad input: 400/422
-	EUNAUTHORIZED = "unauthorized"  // not signed in, or wrong credentials: 401
-	EFORBIDDEN    = "forbidden"     // signed in but not allowed: 403
-	ENOTFOUND     = "not_found"     // 404
-	ECONFLICT     = "conflict"      // 409
-	ETOOLARGE     = "too_large"     // 413
-	ETOOMANY      = "too_many"      // 429
-	EREAUTH       = "reauth"        // needs the password again (sudo mode)
-	EINTERNAL     = "internal"      // 500
+	EINVALID      = "invalid"      // bad input: 400/422
+	EUNAUTHORIZED = "unauthorized" // not signed in, or wrong credentials: 401
+	EFORBIDDEN    = "forbidden"    // signed in but not allowed: 403
+	ENOTFOUND     = "not_found"    // 404
+	ECONFLICT     = "conflict"     // 409
+	ETOOLARGE     = "too_large"    // 413
+	ETOOMANY      = "too_many"     // 429
+	EREAUTH       = "reauth"       // needs the password again (sudo mode)
+	EINTERNAL     = "internal"     // 500
 )
 
 // Error is an error with a code and a message safe to show to the user.
@@ -28,7 +28,9 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("portal error: code=%s message=%s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("portal error: code=%s message=%s", e.Code, e.Message)
+}
 
 // Errorf returns an *Error with a formatted user message.
 func Errorf(code, format string, args ...any) *Error {
@@ -77,5 +79,7 @@ type LockedError struct {
 	Until time.Time
 }
 
-func (e *LockedError) Error() string { return "attempts locked until " + e.Until.UTC().Format(time.RFC3339) }
+func (e *LockedError) Error() string {
+	return "attempts locked until " + e.Until.UTC().Format(time.RFC3339)
+}
 func (e *LockedError) Unwrap() error { return ErrLocked }

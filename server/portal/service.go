@@ -765,11 +765,11 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 
 // Status is what Security Settings shows.
 type Status struct {
-	TwoFactor     bool
-	Pending       bool
-	RecoveryLeft  int
-	Events        []*Event
-	SudoUntil     time.Time
+	TwoFactor    bool
+	Pending      bool
+	RecoveryLeft int
+	Events       []*Event
+	SudoUntil    time.Time
 }
 
 // SecurityStatus returns the two-factor state and the recent activity.

@@ -1,0 +1,486 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	binDir       = flag.String("bin", "../../bin", "directory holding twofold-portal and twofold")
+	artifactsDir = flag.String("artifacts", "../../e2e-artifacts", "where the screenshots go")
+)
+
+const (
+	username    = "qa-joe"
+	displayName = "Joe"
+	password    = "correct horse battery staple"
+	issuer      = "Twofold Portal"
+	screenW     = 2200 // the browser on the left, the desktop app on the right
+	screenH     = 1000
+)
+
+// run is one end-to-end session: a display, a portal, a browser.
+type run struct {
+	t         *testing.T
+	display   string
+	base      string // portal URL
+	artifacts string
+	shot      int
+	configDir string // the desktop app's index (XDG_CONFIG_HOME)
+	browser   context.Context
+}
+
+func TestEnrollmentFlow(t *testing.T) {
+	r := &run{t: t}
+	r.artifacts = mustAbs(t, *artifactsDir)
+	os.RemoveAll(r.artifacts)
+	if err := os.MkdirAll(r.artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	portal := mustAbs(t, filepath.Join(*binDir, "twofold-portal"))
+	desktop := mustAbs(t, filepath.Join(*binDir, "twofold"))
+	for _, p := range []string{portal, desktop} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s missing: run `make build` first (make e2e does)", p)
+		}
+	}
+	for _, tool := range [][2]string{{"Xvfb", "xvfb"}, {"chromium", "chromium"}, {"import", "imagemagick"}, {"xdotool", "xdotool"}, {"secret-tool", "libsecret-tools"}} {
+		if _, err := exec.LookPath(tool[0]); err != nil {
+			t.Fatalf("%s not found: install the Debian package %s (make deps does)", tool[0], tool[1])
+		}
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		t.Fatal("no session bus: run this test through scripts/with-keyring.sh (make e2e does)")
+	}
+	r.configDir = t.TempDir()
+
+	r.display = startXvfb(t)
+	t.Setenv("DISPLAY", r.display) // chromedp's visible window reads it
+	r.base = startPortal(t, portal)
+	r.browser = startBrowser(t, r.display)
+
+	// 1–2: the announcement's steps, by their labels.
+	r.step("portal-started", func() error {
+		return chromedp.Do(r.browser, chromedp.Navigate(r.base+"/signup"), chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)))
+	})
+	r.step("signed-up", func() error {
+		return chromedp.Do(r.browser,
+			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
+			chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), displayName),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password_confirm]`), password),
+			chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
+		)
+	})
+	r.step("account-menu", func() error { return chromedp.Do(r.browser, chromedp.Click(label("Hello, "+displayName+"!"))) })
+	r.step("security-settings", func() error {
+		return chromedp.Do(r.browser, chromedp.Click(label("Security Settings")), chromedp.WaitVisible(label("Two Factor Authentication")))
+	})
+	r.step("click-here-to-enable", func() error {
+		return chromedp.Do(r.browser, chromedp.Click(label("Click here to enable")), chromedp.WaitVisible(label("Time Based Tokens")))
+	})
+	r.step("time-based-tokens", func() error {
+		return chromedp.Do(r.browser, chromedp.Click(label("Time Based Tokens")), chromedp.WaitVisible(label("Get Started")))
+	})
+	r.step("get-started", func() error {
+		return chromedp.Do(r.browser, chromedp.Click(label("Get Started")), chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
+			// The QR image must have loaded before anything scans the screen.
+			chromedp.Poll[bool](`[...document.images].every(i => i.complete && i.naturalWidth > 0)`))
+	})
+
+	// 3: the desktop app finds the QR code on the screen.
+	account := issuer + ":" + username
+	r.step("twofold-add-screen", func() error {
+		out, err := r.twofold(desktop, "add", "--screen")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, username) {
+			return fmt.Errorf("twofold add --screen printed %q, want the account %s", out, username)
+		}
+		list, err := r.twofold(desktop, "list")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(list, account) {
+			return fmt.Errorf("twofold list does not show %s:\n%s", account, list)
+		}
+		items, err := exec.Command("secret-tool", "search", "--all", "service", "twofold").CombinedOutput()
+		if err != nil || !strings.Contains(string(items), "service = twofold") {
+			return fmt.Errorf("no keyring item for the account: %v: %s", err, items)
+		}
+		return nil
+	})
+
+	// The GUI path once: the real window scans the same screen.
+	r.step("gui-scan-from-screen", func() error { return r.guiScan(desktop) })
+
+	// 4: the desktop app's code verifies the enrollment.
+	var recovery []string
+	r.step("verified-with-desktop-code", func() error {
+		code, err := r.code(desktop, account)
+		if err != nil {
+			return err
+		}
+		if err := chromedp.Do(r.browser,
+			chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code),
+			chromedp.Submit(chromedp.CSS(`input[name=code]`)),
+			chromedp.WaitVisible(chromedp.ID("recovery-codes")),
+		); err != nil {
+			return err
+		}
+		codes, err := chromedp.Run(r.browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#recovery-codes code')].map(c => c.textContent.trim())`))
+		if err != nil {
+			return err
+		}
+		if len(codes) != 10 {
+			return fmt.Errorf("%d recovery codes, want 10", len(codes))
+		}
+		recovery = codes
+		return nil
+	})
+	enrolledStep := time.Now().Unix() / 30
+
+	// 5: log out and back in with the desktop app's next code.
+	r.step("logged-out", func() error { return r.logout() })
+	r.step("password-then-code-prompt", func() error { return r.password() })
+	r.step("logged-in-with-fresh-code", func() error {
+		// A code is single-use: wait for the step after the enrollment's.
+		for time.Now().Unix()/30 <= enrolledStep {
+			time.Sleep(time.Until(time.Unix((enrolledStep+1)*30, 0)) + 200*time.Millisecond)
+		}
+		code, err := r.code(desktop, account)
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(r.browser,
+			chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code),
+			chromedp.Submit(chromedp.CSS(`input[name=code]`)),
+			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
+		)
+	})
+
+	// 6: a recovery code works once.
+	r.step("logged-out-again", func() error { return r.logout() })
+	r.step("recovery-code-accepted", func() error {
+		if err := r.password(); err != nil {
+			return err
+		}
+		return r.recoveryCode(recovery[0], true)
+	})
+	r.step("recovery-code-refused-second-time", func() error {
+		if err := r.logout(); err != nil {
+			return err
+		}
+		if err := r.password(); err != nil {
+			return err
+		}
+		return r.recoveryCode(recovery[0], false)
+	})
+
+	// 7: turn 2FA off, then the password alone logs in.
+	r.step("2fa-turned-off", func() error {
+		if err := r.recoveryCode(recovery[1], true); err != nil {
+			return fmt.Errorf("logging in with a second recovery code: %w", err)
+		}
+		return chromedp.Do(r.browser,
+			chromedp.Navigate(r.base+"/settings/security"),
+			chromedp.WaitVisible(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`)),
+			chromedp.SendKeys(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`), password),
+			chromedp.SendKeys(chromedp.CSS(`form[action$="/2fa/disable"] input[name=recovery_code]`), recovery[2]),
+			chromedp.Submit(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`)),
+			chromedp.WaitVisible(label("Click here to enable")),
+		)
+	})
+	r.step("password-alone-logs-in", func() error {
+		if err := r.logout(); err != nil {
+			return err
+		}
+		return chromedp.Do(r.browser,
+			chromedp.Navigate(r.base+"/login"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+			chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
+		)
+	})
+	t.Logf("all steps passed; screenshots in %s", r.artifacts)
+}
+
+// label selects the innermost visible element whose text is exactly s, the
+// way a person finds a button or a link.
+func label(s string) chromedp.Search {
+	return chromedp.Search(fmt.Sprintf(`//*[self::a or self::button or self::summary or self::h1 or self::h2 or self::h3 or self::label or self::span][normalize-space()=%q]`, s))
+}
+
+// step runs one step, saves a screenshot of the whole display after it,
+// and on failure says which step failed and where the pictures are.
+func (r *run) step(name string, fn func() error) {
+	r.t.Helper()
+	err := fn()
+	r.shot++
+	file := filepath.Join(r.artifacts, fmt.Sprintf("%02d-%s.png", r.shot, name))
+	if out, serr := exec.Command("import", "-display", r.display, "-window", "root", file).CombinedOutput(); serr != nil {
+		r.t.Logf("screenshot %s: %v: %s", file, serr, out)
+	}
+	if err != nil {
+		r.t.Fatalf("step %d %q failed: %v\nscreenshots (the last one shows the failure): %s", r.shot, name, err, r.artifacts)
+	}
+	r.t.Logf("step %d %s: ok (%s)", r.shot, name, filepath.Base(file))
+}
+
+func (r *run) logout() error {
+	return chromedp.Do(r.browser,
+		chromedp.Click(label("Hello, "+displayName+"!")),
+		chromedp.Click(label("Log out")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+	)
+}
+
+// password logs in up to the code prompt.
+func (r *run) password() error {
+	return chromedp.Do(r.browser,
+		chromedp.Navigate(r.base+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
+	)
+}
+
+func (r *run) recoveryCode(code string, wantOK bool) error {
+	if err := chromedp.Do(r.browser,
+		chromedp.Click(label("Use a recovery code")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=recovery_code]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=recovery_code]`), code),
+		chromedp.Submit(chromedp.CSS(`input[name=recovery_code]`)),
+		chromedp.WaitReady(chromedp.CSS(`body`)),
+	); err != nil {
+		return err
+	}
+	if wantOK {
+		return chromedp.Do(r.browser, chromedp.WaitVisible(label("Hello, "+displayName+"!")))
+	}
+	// Refused: still on the recovery form, with a message, not signed in.
+	if err := chromedp.Do(r.browser, chromedp.WaitVisible(chromedp.CSS(`input[name=recovery_code]`))); err != nil {
+		return err
+	}
+	body, err := chromedp.Run(r.browser, chromedp.Text(chromedp.CSS(`body`)))
+	if err != nil {
+		return err
+	}
+	if strings.Contains(body, "Hello, "+displayName+"!") {
+		return errors.New("a used recovery code signed in again")
+	}
+	return nil
+}
+
+// twofold runs the desktop app's command line on the display and the
+// private keyring, with its own config dir.
+func (r *run) twofold(bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+r.display, "XDG_CONFIG_HOME="+r.configDir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("twofold %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
+
+func (r *run) code(bin, account string) (string, error) {
+	out, err := r.twofold(bin, "code", account)
+	if err != nil {
+		return "", err
+	}
+	code := strings.TrimSpace(out)
+	if !sixDigits.MatchString(code) {
+		return "", fmt.Errorf("twofold code printed %q, want 6 digits", code)
+	}
+	return code, nil
+}
+
+// guiScan starts the real window with its own (empty) config dir, moves it
+// beside the browser, presses the "Scan QR from screen" shortcut and checks
+// that the account is listed.
+func (r *run) guiScan(bin string) error {
+	dir := r.t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "DISPLAY="+r.display, "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	win, err := xdotool(r.display, "search", "--sync", "--onlyvisible", "--name", "^Twofold")
+	if err != nil {
+		return fmt.Errorf("the window never appeared: %v\n%s", err, out.String())
+	}
+	win = strings.Fields(win)[0]
+	if _, err := xdotool(r.display, "windowmove", win, "1300", "0"); err != nil {
+		return err
+	}
+	if _, err := xdotool(r.display, "windowactivate", "--sync", win); err != nil {
+		// Without a window manager activation may fail; focus is enough.
+		if _, err := xdotool(r.display, "windowfocus", "--sync", win); err != nil {
+			return err
+		}
+	}
+	if _, err := xdotool(r.display, "key", "--window", win, "ctrl+shift+s"); err != nil {
+		return err
+	}
+	// The preview dialog asks before saving: confirm it with Enter.
+	time.Sleep(2 * time.Second)
+	r.shot++
+	exec.Command("import", "-display", r.display, "-window", "root", filepath.Join(r.artifacts, fmt.Sprintf("%02d-gui-preview.png", r.shot))).Run()
+	if _, err := xdotool(r.display, "key", "--window", win, "Return"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cli := exec.Command(bin, "list")
+		cli.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
+		list, _ := cli.CombinedOutput()
+		if strings.Contains(string(list), issuer+":"+username) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after the scan the window's store lists:\n%s\nwindow output:\n%s", list, out.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func xdotool(display string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("xdotool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	for n := 100; n < 200; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		display := ":" + strconv.Itoa(n)
+		cmd := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", screenW, screenH), "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting Xvfb: %v", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for i := 0; i < 200; i++ {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display number")
+	return ""
+}
+
+func startPortal(t *testing.T, bin string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--addr", addr, "--data", data, "--issuer", issuer)
+	logFile, err := os.Create(filepath.Join(mustAbs(t, *artifactsDir), "portal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait(); logFile.Close() })
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if i == 200 {
+			t.Fatalf("portal did not become healthy: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func startBrowser(t *testing.T, display string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.VisibleWindow,
+		chromedp.Flag("start-maximized", false),
+		chromedp.WindowSize(1280, screenH),
+		chromedp.Flag("window-position", "0,0"),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("DISPLAY="+display),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

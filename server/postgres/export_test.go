@@ -1,0 +1,19 @@
+package postgres
+
+import (
+	"context"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// QueryRow lets the tests look into the database.
+func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return d.pool.QueryRow(ctx, sql, args...)
+}
+
+// MigrationCount is the number of embedded migrations.
+func MigrationCount() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	return len(names)
+}

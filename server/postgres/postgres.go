@@ -1,0 +1,421 @@
+// Package postgres implements portal.Store on PostgreSQL through pgx, for
+// portals that run several instances on one database. Every decision that
+// must hold across instances (a time step used once, a recovery code used
+// once, an enrollment completed once, an attempt counted once) is one
+// atomic statement or one transaction holding a row lock, so the database
+// is the only truth.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"twofold.dev/server/portal"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DefaultMaxConns is the pool size when the URL does not set
+// pool_max_conns.
+const DefaultMaxConns = 16
+
+// migrationLock is the pg_advisory_xact_lock key that serialises
+// migrations of instances starting at the same time ("twofold" in ASCII).
+const migrationLock int64 = 0x74776f666f6c64
+
+// DB is a portal.Store on a PostgreSQL database.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var _ portal.Store = (*DB)(nil)
+
+// Open connects to the database at rawURL (postgres://...) and applies the
+// migrations not applied yet, each in its own transaction.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, errors.New("parsing database URL: not a valid postgres:// URL")
+	}
+	if u, err := url.Parse(rawURL); err != nil || !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	// Dead connections (after a database restart) are found by a ping
+	// before use and dropped, so the pool recovers by itself.
+	cfg.HealthCheckPeriod = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	d := &DB{pool: pool}
+	if err := d.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes every connection.
+func (d *DB) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.pool.Ping(ctx); err != nil {
+		return wrap("pinging database", err)
+	}
+	return nil
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("listing migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := d.migrateFile(ctx, name); err != nil {
+			return wrap("migration "+name, err)
+		}
+	}
+	return nil
+}
+
+// migrateFile applies one migration unless it is recorded. The advisory
+// lock is taken first, so two instances starting at once apply it once.
+func (d *DB) migrateFile(ctx context.Context, name string) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
+			return err
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil || done {
+			return err
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		// The simple protocol runs a file of several statements.
+		if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, now())`, name)
+		return err
+	})
+}
+
+// Users.
+
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+
+func scanUser(row pgx.Row) (*portal.User, error) {
+	var u portal.User
+	var step int64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.TOTPLastStep = uint64(step)
+	return &u, nil
+}
+
+func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
+	err := d.pool.QueryRow(ctx,
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt).Scan(&u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
+	} else if err != nil {
+		return wrap("creating user", err)
+	}
+	return nil
+}
+
+func (d *DB) user(ctx context.Context, where string, arg any) (*portal.User, error) {
+	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading user", err)
+	}
+	return u, nil
+}
+
+func (d *DB) UserByID(ctx context.Context, id int64) (*portal.User, error) {
+	return d.user(ctx, "id = $1", id)
+}
+
+func (d *DB) UserByName(ctx context.Context, username string) (*portal.User, error) {
+	return d.user(ctx, "username = $1", username)
+}
+
+func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, wrap("listing users", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, wrap("listing users", err)
+	}
+	return users, nil
+}
+
+func (d *DB) DeleteUser(ctx context.Context, id int64) error {
+	tag, err := d.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return wrap("deleting user", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+// oneRow turns "not exactly one row changed" into otherwise.
+func oneRow(tag pgconn.CommandTag, otherwise error) error {
+	if tag.RowsAffected() != 1 {
+		return otherwise
+	}
+	return nil
+}
+
+// Two-factor.
+
+func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
+	tag, err := d.pool.Exec(ctx, `UPDATE users SET totp_pending = $1 WHERE id = $2`, sealed, userID)
+	if err != nil {
+		return wrap("storing pending key", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		// The row lock taken by this UPDATE is held to the commit: a
+		// concurrent EnableTOTP waits, then finds totp_pending NULL.
+		tag, err := tx.Exec(ctx,
+			`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1
+			 WHERE id = $2 AND totp_pending = $3 AND totp_secret IS NULL`, int64(step), userID, pending)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(tag, portal.ErrConflict); err != nil {
+			return err
+		}
+		return replaceRecovery(ctx, tx, userID, hashes)
+	})
+	if errors.Is(err, portal.ErrConflict) {
+		return err
+	}
+	return wrap("enabling two-factor", err)
+}
+
+func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(tag, portal.ErrNotFound); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
+		return err
+	})
+	if errors.Is(err, portal.ErrNotFound) {
+		return err
+	}
+	return wrap("disabling two-factor", err)
+}
+
+func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) error {
+	// Under READ COMMITTED a concurrent UPDATE of the row waits for the
+	// first one to commit and re-checks the condition on the new row: one
+	// winner per step, on any number of instances.
+	tag, err := d.pool.Exec(ctx,
+		`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, int64(step), userID)
+	if err != nil {
+		return wrap("consuming time step", err)
+	}
+	return oneRow(tag, portal.ErrReplay)
+}
+
+// Recovery codes.
+
+func replaceRecovery(ctx context.Context, tx pgx.Tx, userID int64, hashes [][]byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("deleting recovery codes: %w", err)
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::bytea[])`, userID, hashes); err != nil {
+		return fmt.Errorf("storing recovery codes: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return replaceRecovery(ctx, tx, userID, hashes) })
+	return wrap("replacing recovery codes", err)
+}
+
+func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
+	tag, err := d.pool.Exec(ctx,
+		`UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`, now, userID, hash)
+	if err != nil {
+		return wrap("consuming recovery code", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
+	if err != nil {
+		return 0, wrap("counting recovery codes", err)
+	}
+	return n, nil
+}
+
+// Sessions.
+
+func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
+	_, err := d.pool.Exec(ctx,
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent)
+	if isUnique(err) {
+		return fmt.Errorf("creating session: %w", portal.ErrConflict)
+	}
+	return wrap("creating session", err)
+}
+
+func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
+	var s portal.Session
+	var stage int16
+	err := d.pool.QueryRow(ctx,
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = $1`, id).
+		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading session", err)
+	}
+	s.Stage = portal.Stage(stage)
+	return &s, nil
+}
+
+func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
+	_, err := d.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, at, id)
+	return wrap("touching session", err)
+}
+
+func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
+	_, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
+	return wrap("deleting session", err)
+}
+
+func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte) (int, error) {
+	if except == nil {
+		except = []byte{}
+	}
+	tag, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, except)
+	if err != nil {
+		return 0, wrap("deleting sessions", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
+	_, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
+	return wrap("deleting expired sessions", err)
+}
+
+// Attempts.
+
+func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+	a := portal.Attempt{Key: key}
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		// Make sure the row exists (a concurrent insert of the same key
+		// waits for ours), then lock it: the read, the check and the write
+		// below are one step for every instance.
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO attempts (key, failures, locked_until) VALUES ($1, 0, 'epoch') ON CONFLICT (key) DO NOTHING`, key); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT failures, locked_until FROM attempts WHERE key = $1 FOR UPDATE`, key).
+			Scan(&a.Failures, &a.LockedUntil); err != nil {
+			return err
+		}
+		if a.LockedUntil.After(now) {
+			return &portal.LockedError{Until: a.LockedUntil}
+		}
+		a.Failures++
+		a.LockedUntil = now.Add(delay(a.Failures))
+		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2 WHERE key = $3`, a.Failures, a.LockedUntil, key)
+		return err
+	})
+	if errors.Is(err, portal.ErrLocked) {
+		return a, err
+	}
+	return a, wrap("counting attempt", err)
+}
+
+func (d *DB) ResetAttempts(ctx context.Context, key string) error {
+	_, err := d.pool.Exec(ctx, `DELETE FROM attempts WHERE key = $1`, key)
+	return wrap("resetting attempts", err)
+}
+
+func (d *DB) RefundAttempt(ctx context.Context, key string) error {
+	_, err := d.pool.Exec(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = $1 AND failures > 0`, key)
+	return wrap("refunding attempt", err)
+}
+
+// Activity.
+
+func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
+	err := d.pool.QueryRow(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		e.UserID, string(e.Kind), e.IP, e.At).Scan(&e.ID)
+	return wrap("adding event", err)
+}
+
+func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Event, error) {
+	rows, err := d.pool.Query(ctx,
+		`SELECT id, user_id, kind, ip, at FROM activity WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, wrap("listing events", err)
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.Event, error) {
+		var e portal.Event
+		var kind string
+		if err := r.Scan(&e.ID, &e.UserID, &kind, &e.IP, &e.At); err != nil {
+			return nil, err
+		}
+		e.Kind = portal.EventKind(kind)
+		return &e, nil
+	})
+	if err != nil {
+		return nil, wrap("listing events", err)
+	}
+	return events, nil
+}

@@ -1,0 +1,254 @@
+package web
+
+import (
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"twofold.dev/server/portal"
+	"twofold.dev/shared/qr"
+)
+
+// The JSON API mirrors the HTML flow; see README "JSON API".
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type userJSON struct {
+	Username     string `json:"username"`
+	DisplayName  string `json:"display_name"`
+	TwoFactor    bool   `json:"two_factor"`
+	PendingSetup bool   `json:"pending_setup"`
+}
+
+func userOut(u *portal.User) userJSON {
+	return userJSON{Username: u.Username, DisplayName: u.DisplayName, TwoFactor: u.TwoFactor(), PendingSetup: u.TOTPPending != nil}
+}
+
+func (s *Server) apiSignup(c *gin.Context) {
+	var in struct {
+		Username        string `json:"username"`
+		Password        string `json:"password"`
+		PasswordConfirm string `json:"password_confirm"`
+		DisplayName     string `json:"display_name"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if in.PasswordConfirm == "" {
+		in.PasswordConfirm = in.Password
+	}
+	u, err := s.svc.SignUp(c, in.Username, in.DisplayName, in.Password, in.PasswordConfirm, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if !s.apiStartSession(c, u, portal.StageFull) {
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"user": userOut(u), "signed_in": true})
+}
+
+func (s *Server) apiStartSession(c *gin.Context, u *portal.User, stage portal.Stage) bool {
+	if old := session(c); old != nil {
+		if err := s.svc.Logout(c, old, c.ClientIP()); err != nil {
+			s.fail(c, "", nil, err)
+			return false
+		}
+	}
+	token, _, err := s.svc.StartSession(c, u, stage, c.ClientIP(), c.Request.UserAgent())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return false
+	}
+	s.setSessionCookie(c, token)
+	return true
+}
+
+func (s *Server) apiLogin(c *gin.Context) {
+	var in credentials
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	u, err := s.svc.Login(c, in.Username, in.Password, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	stage := portal.StageFull
+	if u.TwoFactor() {
+		stage = portal.StagePassword
+	}
+	if !s.apiStartSession(c, u, stage) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"signed_in": stage == portal.StageFull, "code_required": stage == portal.StagePassword})
+}
+
+func (s *Server) apiLoginCode(c *gin.Context) {
+	var in struct {
+		Code         string `json:"code"`
+		RecoveryCode string `json:"recovery_code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	var token string
+	var err error
+	if in.RecoveryCode != "" {
+		token, _, err = s.svc.LoginRecovery(c, session(c), in.RecoveryCode, c.ClientIP())
+	} else {
+		token, _, err = s.svc.LoginCode(c, session(c), in.Code, c.ClientIP())
+	}
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusOK, gin.H{"signed_in": true})
+}
+
+func (s *Server) apiLogout(c *gin.Context) {
+	if err := s.svc.Logout(c, session(c), c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.clearSessionCookie(c)
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) apiMe(c *gin.Context) {
+	c.JSON(http.StatusOK, userOut(user(c)))
+}
+
+func (s *Server) apiConfirm(c *gin.Context) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	token, sess, err := s.svc.ConfirmPassword(c, session(c), in.Password, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusOK, gin.H{"sudo_until": sess.AuthAt.Add(s.svc.Config().SudoWindow).UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) apiTOTPStart(c *gin.Context) {
+	k, err := s.svc.StartEnrollment(c, session(c))
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	png, err := qr.PNG(k.URI(), 240)
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"otpauth_uri":   k.URI(),
+		"secret":        k.SecretBase32(),
+		"issuer":        k.Issuer,
+		"account":       k.Account,
+		"qr_png_base64": base64.StdEncoding.EncodeToString(png),
+	})
+}
+
+func (s *Server) apiTOTPVerify(c *gin.Context) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	codes, token, _, err := s.svc.CompleteEnrollment(c, session(c), in.Code, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusOK, gin.H{"two_factor": true, "recovery_codes": codes})
+}
+
+func (s *Server) apiRecoveryStatus(c *gin.Context) {
+	st, err := s.svc.SecurityStatus(c, session(c))
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"two_factor": st.TwoFactor, "remaining": st.RecoveryLeft})
+}
+
+func (s *Server) apiRegenerate(c *gin.Context) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	codes, err := s.svc.RegenerateRecoveryCodes(c, session(c), in.Code, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"recovery_codes": codes})
+}
+
+func (s *Server) apiDisable(c *gin.Context) {
+	var in struct {
+		Password     string `json:"password"`
+		Code         string `json:"code"`
+		RecoveryCode string `json:"recovery_code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if err := s.svc.DisableTwoFactor(c, session(c), in.Password, in.Code, in.RecoveryCode, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"two_factor": false})
+}
+
+type eventJSON struct {
+	Kind  string `json:"kind"`
+	Label string `json:"label"`
+	IP    string `json:"ip"`
+	At    string `json:"at"`
+}
+
+func (s *Server) apiActivity(c *gin.Context) {
+	st, err := s.svc.SecurityStatus(c, session(c))
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	events := make([]eventJSON, len(st.Events))
+	for i, e := range st.Events {
+		events[i] = eventJSON{Kind: string(e.Kind), Label: e.Kind.Label(), IP: e.IP, At: e.At.UTC().Format(time.RFC3339Nano)}
+	}
+	c.JSON(http.StatusOK, gin.H{"events": events})
+}
+
+func (s *Server) apiLogoutOthers(c *gin.Context) {
+	n, err := s.svc.LogoutOthers(c, session(c), c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ended": n})
+}

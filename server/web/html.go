@@ -1,0 +1,391 @@
+package web
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"twofold.dev/server/portal"
+	"twofold.dev/shared/qr"
+	"twofold.dev/shared/totp"
+)
+
+func (s *Server) healthz(c *gin.Context) {
+	c.String(http.StatusOK, "ok\n")
+}
+
+func (s *Server) notFound(c *gin.Context) {
+	s.fail(c, "error", &view{Title: "Page not found"}, portal.Errorf(portal.ENOTFOUND, "There is no page at this address."))
+}
+
+func (s *Server) methodNotAllowed(c *gin.Context) {
+	if isAPI(c.Request.URL.Path) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": "This method is not allowed here."})
+		return
+	}
+	s.render(c, http.StatusMethodNotAllowed, "error", &view{Title: "Not allowed", Error: "This method is not allowed here."})
+}
+
+func (s *Server) home(c *gin.Context) {
+	u := user(c)
+	s.render(c, http.StatusOK, "home", &view{Title: "Welcome, " + u.DisplayName, Data: struct{ TwoFactor bool }{u.TwoFactor()}})
+}
+
+// Sign-up and sign-in.
+
+type loginData struct{ Signup bool }
+
+func (s *Server) signupPage(c *gin.Context) {
+	if fullUser(c) != nil {
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
+	if !s.svc.Config().Signup {
+		s.fail(c, "login", &view{Title: "Log in", Data: loginData{}}, portal.Errorf(portal.EFORBIDDEN, "Sign-up is closed on this portal. Ask an administrator for an account."))
+		return
+	}
+	s.render(c, http.StatusOK, "signup", &view{Title: "Sign up"})
+}
+
+func (s *Server) signup(c *gin.Context) {
+	v := &view{Title: "Sign up"}
+	f, err := form(c, "username", "password", "password_confirm", "display_name")
+	if err != nil {
+		s.fail(c, "signup", v, err)
+		return
+	}
+	v.Form = map[string]string{"username": f["username"], "display_name": f["display_name"]}
+	u, err := s.svc.SignUp(c, f["username"], f["display_name"], f["password"], f["password_confirm"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "signup", v, err)
+		return
+	}
+	s.startSession(c, u, portal.StageFull, "signup")
+}
+
+// startSession replaces any current session by a new one for u.
+func (s *Server) startSession(c *gin.Context, u *portal.User, stage portal.Stage, page string) {
+	if old := session(c); old != nil {
+		if err := s.svc.Logout(c, old, c.ClientIP()); err != nil {
+			s.fail(c, page, &view{Title: "Error"}, err)
+			return
+		}
+	}
+	token, _, err := s.svc.StartSession(c, u, stage, c.ClientIP(), c.Request.UserAgent())
+	if err != nil {
+		s.fail(c, page, &view{Title: "Error"}, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	if stage == portal.StagePassword {
+		c.Redirect(http.StatusSeeOther, "/login/code")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+func (s *Server) loginPage(c *gin.Context) {
+	if fullUser(c) != nil {
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
+	s.render(c, http.StatusOK, "login", &view{Title: "Log in", Data: loginData{Signup: s.svc.Config().Signup}})
+}
+
+func (s *Server) login(c *gin.Context) {
+	v := &view{Title: "Log in", Data: loginData{Signup: s.svc.Config().Signup}}
+	f, err := form(c, "username", "password")
+	if err != nil {
+		s.fail(c, "login", v, err)
+		return
+	}
+	v.Form = map[string]string{"username": f["username"]}
+	u, err := s.svc.Login(c, f["username"], f["password"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "login", v, err)
+		return
+	}
+	stage := portal.StageFull
+	if u.TwoFactor() {
+		stage = portal.StagePassword
+	}
+	s.startSession(c, u, stage, "login")
+}
+
+func (s *Server) codePage(c *gin.Context) {
+	s.render(c, http.StatusOK, "code", &view{Title: "Two-factor authentication"})
+}
+
+func (s *Server) loginCode(c *gin.Context) {
+	v := &view{Title: "Two-factor authentication"}
+	f, err := form(c, "code")
+	if err != nil {
+		s.fail(c, "code", v, err)
+		return
+	}
+	token, _, err := s.svc.LoginCode(c, session(c), f["code"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "code", v, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+func (s *Server) recoveryPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "recovery", &view{Title: "Use a recovery code"})
+}
+
+func (s *Server) loginRecovery(c *gin.Context) {
+	v := &view{Title: "Use a recovery code"}
+	f, err := form(c, "recovery_code")
+	if err != nil {
+		s.fail(c, "recovery", v, err)
+		return
+	}
+	token, _, err := s.svc.LoginRecovery(c, session(c), f["recovery_code"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "recovery", v, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=recovery")
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.svc.Logout(c, session(c), c.ClientIP()); err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	s.clearSessionCookie(c)
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// Security Settings.
+
+var notices = map[string]string{
+	"off":      "Two-factor authentication is off. Your other sessions were logged out.",
+	"others":   "Your other sessions were logged out.",
+	"recovery": "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes.",
+}
+
+func (s *Server) securityPage(c *gin.Context) {
+	v := &view{Title: "Security Settings", Notice: notices[c.Query("notice")]}
+	st, err := s.svc.SecurityStatus(c, session(c))
+	if err != nil {
+		s.fail(c, "error", v, err)
+		return
+	}
+	v.Data = st
+	s.render(c, http.StatusOK, "security", v)
+}
+
+// securityFail re-renders Security Settings with an error.
+func (s *Server) securityFail(c *gin.Context, err error) {
+	v := &view{Title: "Security Settings"}
+	if st, serr := s.svc.SecurityStatus(c, session(c)); serr == nil {
+		v.Data = st
+		s.fail(c, "security", v, err)
+		return
+	}
+	s.fail(c, "error", v, err)
+}
+
+// safeNext keeps a redirect target inside Security Settings.
+func safeNext(next string) string {
+	if next == "/settings/security" || (strings.HasPrefix(next, "/settings/security/") && !strings.ContainsAny(next, "\\?#") && !strings.Contains(next, "..")) {
+		return next
+	}
+	return "/settings/security"
+}
+
+func (s *Server) confirmPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "confirm", &view{Title: "Confirm your password", Form: map[string]string{"next": safeNext(c.Query("next"))}})
+}
+
+func (s *Server) confirm(c *gin.Context) {
+	v := &view{Title: "Confirm your password", Form: map[string]string{"next": "/settings/security"}}
+	f, err := form(c, "password", "next")
+	if err != nil {
+		s.fail(c, "confirm", v, err)
+		return
+	}
+	next := safeNext(f["next"])
+	v.Form["next"] = next
+	token, _, err := s.svc.ConfirmPassword(c, session(c), f["password"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "confirm", v, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) logoutOthers(c *gin.Context) {
+	if _, err := form(c); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	if _, err := s.svc.LogoutOthers(c, session(c), c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=others")
+}
+
+// beforeEnrollment refuses the enrollment pages when 2FA is on already and
+// asks for the password when it was not entered recently.
+func (s *Server) beforeEnrollment(c *gin.Context) bool {
+	if user(c).TwoFactor() {
+		c.Redirect(http.StatusSeeOther, "/settings/security")
+		return false
+	}
+	if !s.svc.InSudo(session(c)) {
+		s.fail(c, "error", nil, portal.Errorf(portal.EREAUTH, "Please enter your password again to continue."))
+		return false
+	}
+	return true
+}
+
+func (s *Server) methodPage(c *gin.Context) {
+	if !s.beforeEnrollment(c) {
+		return
+	}
+	s.render(c, http.StatusOK, "method", &view{Title: "Two Factor Authentication"})
+}
+
+func (s *Server) totpIntro(c *gin.Context) {
+	if !s.beforeEnrollment(c) {
+		return
+	}
+	s.render(c, http.StatusOK, "totp_intro", &view{Title: "Time Based Tokens"})
+}
+
+func (s *Server) totpStart(c *gin.Context) {
+	if _, err := form(c); err != nil {
+		s.fail(c, "totp_intro", &view{Title: "Time Based Tokens"}, err)
+		return
+	}
+	if _, err := s.svc.StartEnrollment(c, session(c)); err != nil {
+		s.fail(c, "totp_intro", &view{Title: "Time Based Tokens"}, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security/2fa/totp/setup")
+}
+
+type setupData struct {
+	Groups, Issuer, Account string
+}
+
+// groups writes a key in groups of four for typing by hand.
+func groups(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Server) setupView(k *totp.Key) *view {
+	return &view{Title: "Set up your authenticator app", Data: setupData{Groups: groups(k.SecretBase32()), Issuer: k.Issuer, Account: k.Account}}
+}
+
+func (s *Server) totpSetup(c *gin.Context) {
+	k, err := s.svc.PendingEnrollment(c, session(c))
+	if portal.ErrorCode(err) == portal.ENOTFOUND {
+		c.Redirect(http.StatusSeeOther, "/settings/security/2fa/totp")
+		return
+	} else if err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	s.render(c, http.StatusOK, "totp_setup", s.setupView(k))
+}
+
+func (s *Server) totpQR(c *gin.Context) {
+	k, err := s.svc.PendingEnrollment(c, session(c))
+	if err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	png, err := qr.PNG(k.URI(), 240)
+	if err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "image/png", png)
+}
+
+type codesData struct {
+	Codes    []string
+	Download any
+}
+
+func (s *Server) showCodes(c *gin.Context, title, notice string, codes []string) {
+	text := "Twofold Portal recovery codes for " + user(c).Username + "\nEach code works once.\n\n" + strings.Join(codes, "\n") + "\n"
+	href := "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text))
+	c.Header("Cache-Control", "no-store")
+	s.render(c, http.StatusOK, "recovery_codes", &view{Title: title, Notice: notice, Data: codesData{Codes: codes, Download: safeURL(href)}})
+}
+
+func (s *Server) totpVerify(c *gin.Context) {
+	f, err := form(c, "code")
+	if err != nil {
+		s.verifyFail(c, err)
+		return
+	}
+	codes, token, _, err := s.svc.CompleteEnrollment(c, session(c), f["code"], c.ClientIP())
+	if err != nil {
+		s.verifyFail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	s.showCodes(c, "Two-factor authentication is on", "Two-factor authentication is now on for your account.", codes)
+}
+
+// verifyFail shows the same key again with the error: no rescan.
+func (s *Server) verifyFail(c *gin.Context, err error) {
+	k, kerr := s.svc.PendingEnrollment(c, session(c))
+	if kerr != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	s.fail(c, "totp_setup", s.setupView(k), err)
+}
+
+func (s *Server) regenerate(c *gin.Context) {
+	f, err := form(c, "code")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	codes, err := s.svc.RegenerateRecoveryCodes(c, session(c), f["code"], c.ClientIP())
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	s.showCodes(c, "New recovery codes", "Your old recovery codes no longer work.", codes)
+}
+
+func (s *Server) disable(c *gin.Context) {
+	f, err := form(c, "password", "code", "recovery_code")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	if err := s.svc.DisableTwoFactor(c, session(c), f["password"], f["code"], f["recovery_code"], c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=off")
+}
+
+// safeURL marks a data: URL that this package built as safe for href.
+func safeURL(s string) template.URL { return template.URL(s) }

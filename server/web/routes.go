@@ -1,0 +1,62 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+)
+
+// routes lists the whole surface of the portal.
+func (s *Server) routes() {
+	r := s.engine
+	static, _ := fs.Sub(staticFS, "static")
+	r.GET("/healthz", s.healthz)
+	r.StaticFS("/static", http.FS(static))
+	r.NoRoute(s.notFound)
+	r.NoMethod(s.methodNotAllowed)
+
+	g := r.Group("/", s.loadSession)
+	g.GET("/", s.requireFull, s.home)
+
+	// Sign-up and sign-in, step by step.
+	g.GET("/signup", s.signupPage)
+	g.POST("/signup", s.signup)
+	g.GET("/login", s.loginPage)
+	g.POST("/login", s.login)
+	g.GET("/login/code", s.requirePending, s.codePage)
+	g.POST("/login/code", s.requirePending, s.loginCode)
+	g.GET("/login/recovery", s.requirePending, s.recoveryPage)
+	g.POST("/login/recovery", s.requirePending, s.loginRecovery)
+	g.POST("/logout", s.requireSession, s.logout)
+
+	// Security Settings: only for fully signed-in sessions.
+	sec := g.Group("/settings/security", s.requireFull)
+	sec.GET("", s.securityPage)
+	sec.GET("/confirm", s.confirmPage)
+	sec.POST("/confirm", s.confirm)
+	sec.POST("/sessions/logout-others", s.logoutOthers)
+	sec.GET("/2fa", s.methodPage)                 // "Click here to enable"
+	sec.GET("/2fa/totp", s.totpIntro)             // "Time Based Tokens"
+	sec.POST("/2fa/totp/start", s.totpStart)      // "Get Started"
+	sec.GET("/2fa/totp/setup", s.totpSetup)       // QR code, key, code form
+	sec.GET("/2fa/totp/qr.png", s.totpQR)         // the QR code image
+	sec.POST("/2fa/totp/verify", s.totpVerify)    // "Verify": on, recovery codes
+	sec.POST("/2fa/recovery-codes", s.regenerate) // new recovery codes
+	sec.POST("/2fa/disable", s.disable)           // turn off
+
+	// JSON API for automation: same sessions, same limits.
+	api := g.Group("/api/v1")
+	api.POST("/signup", s.apiSignup)
+	api.POST("/login", s.apiLogin)
+	api.POST("/login/code", s.requirePending, s.apiLoginCode)
+	api.POST("/logout", s.requireSession, s.apiLogout)
+	full := api.Group("", s.requireFull)
+	full.GET("/me", s.apiMe)
+	full.POST("/confirm-password", s.apiConfirm)
+	full.POST("/2fa/totp", s.apiTOTPStart)
+	full.POST("/2fa/totp/verify", s.apiTOTPVerify)
+	full.GET("/2fa/recovery-codes", s.apiRecoveryStatus)
+	full.POST("/2fa/recovery-codes", s.apiRegenerate)
+	full.POST("/2fa/disable", s.apiDisable)
+	full.GET("/activity", s.apiActivity)
+	full.POST("/sessions/logout-others", s.apiLogoutOthers)
+}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"twofold.dev/server/portal"
+)
+
+const (
+	cookieName       = "twofold_session"
+	secureCookieName = "__Host-twofold_session"
+
+	keySession = "twofold.session"
+	keyUser    = "twofold.user"
+)
+
+// cookieName is __Host- prefixed (and Secure) over TLS.
+func (s *Server) cookieName(r *http.Request) string {
+	if s.isSecure(r) {
+		return secureCookieName
+	}
+	return cookieName
+}
+
+func (s *Server) setSessionCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.cookieName(c.Request), Value: token, Path: "/",
+		HttpOnly: true, Secure: s.isSecure(c.Request), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.cookieName(c.Request), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.isSecure(c.Request), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// loadSession finds the session of the cookie, if any and still valid.
+func (s *Server) loadSession(c *gin.Context) {
+	ck, err := c.Request.Cookie(s.cookieName(c.Request))
+	if err != nil || ck.Value == "" {
+		c.Next()
+		return
+	}
+	sess, u, err := s.svc.Authenticate(c, ck.Value)
+	if portal.ErrorCode(err) == portal.EINTERNAL {
+		s.fail(c, "error", nil, err)
+		return
+	} else if err != nil {
+		s.clearSessionCookie(c)
+		c.Next()
+		return
+	}
+	c.Set(keySession, sess)
+	c.Set(keyUser, u)
+	c.Next()
+}
+
+func session(c *gin.Context) *portal.Session {
+	if v, ok := c.Get(keySession); ok {
+		return v.(*portal.Session)
+	}
+	return nil
+}
+
+func user(c *gin.Context) *portal.User {
+	if v, ok := c.Get(keyUser); ok {
+		return v.(*portal.User)
+	}
+	return nil
+}
+
+// fullUser is the user of a fully signed-in session, else nil.
+func fullUser(c *gin.Context) *portal.User {
+	if s := session(c); s != nil && s.Stage == portal.StageFull {
+		return user(c)
+	}
+	return nil
+}
+
+// requireFull lets only fully signed-in sessions through. A session that
+// passed only the password is sent to the code page.
+func (s *Server) requireFull(c *gin.Context) {
+	sess := session(c)
+	switch {
+	case sess != nil && sess.Stage == portal.StageFull:
+		c.Next()
+	case isAPI(c.Request.URL.Path):
+		msg := "Please sign in."
+		if sess != nil {
+			msg = "Enter the code from your authenticator app first (POST /api/v1/login/code)."
+		}
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": msg})
+	case sess != nil:
+		c.Redirect(http.StatusSeeOther, "/login/code")
+		c.Abort()
+	default:
+		c.Redirect(http.StatusSeeOther, "/login")
+		c.Abort()
+	}
+}
+
+// requirePending lets only sessions waiting for their code through.
+func (s *Server) requirePending(c *gin.Context) {
+	sess := session(c)
+	switch {
+	case sess != nil && sess.Stage == portal.StagePassword:
+		c.Next()
+	case isAPI(c.Request.URL.Path):
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "Sign in with your password first (POST /api/v1/login)."})
+	case sess != nil:
+		c.Redirect(http.StatusSeeOther, "/")
+		c.Abort()
+	default:
+		c.Redirect(http.StatusSeeOther, "/login")
+		c.Abort()
+	}
+}
+
+// requireSession lets any session through (logout).
+func (s *Server) requireSession(c *gin.Context) {
+	if session(c) != nil {
+		c.Next()
+		return
+	}
+	if isAPI(c.Request.URL.Path) {
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "Please sign in."})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+	c.Abort()
+}
