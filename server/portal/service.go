@@ -833,3 +833,10 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	s.event(ctx, u.ID, EventTwoFactorOff, "admin")
 	return nil
 }
+
+// DeleteExpiredSessions removes sessions past their idle or absolute
+// timeout (they are refused anyway; this keeps the table small).
+func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
+	now := s.now()
+	return s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+}

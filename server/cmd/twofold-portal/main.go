@@ -1,0 +1,296 @@
+// Command twofold-portal serves the Twofold client portal: accounts,
+// password sign-in and TOTP two-factor authentication. With "user" it
+// administers accounts in the same database.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"twofold.dev/server/portal"
+	"twofold.dev/server/sqlite"
+	"twofold.dev/server/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "twofold-portal:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// Config is what the flags and environment say.
+type Config struct {
+	Addr           string
+	Data           string
+	Issuer         string
+	Signup         bool
+	SecretKeyFile  string
+	TLSCert        string
+	TLSKey         string
+	TrustedProxies []netip.Prefix
+}
+
+const usage = `Usage:
+  twofold-portal [flags]                     serve the portal
+  twofold-portal [flags] user add NAME [--display-name NAME] [--password PASSWORD]
+                                             (without --password, the first line of stdin)
+  twofold-portal [flags] user list
+  twofold-portal [flags] user delete NAME
+  twofold-portal [flags] user reset-2fa NAME turn off two-factor authentication
+
+Every flag has an environment variable: --addr is TWOFOLD_ADDR, and so on.
+
+Flags:
+`
+
+// parseFlags reads flags over environment defaults.
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*Config, []string, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("twofold-portal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	cfg := &Config{}
+	fs.StringVar(&cfg.Addr, "addr", env("TWOFOLD_ADDR", "127.0.0.1:8080"), "listen address `host:port` (TWOFOLD_ADDR)")
+	fs.StringVar(&cfg.Data, "data", env("TWOFOLD_DATA", "./data"), "data `directory`: database and secret key (TWOFOLD_DATA)")
+	fs.StringVar(&cfg.Issuer, "issuer", env("TWOFOLD_ISSUER", "Twofold Portal"), "`name` shown in authenticator apps (TWOFOLD_ISSUER)")
+	signup, err := strconv.ParseBool(env("TWOFOLD_SIGNUP", "true"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("TWOFOLD_SIGNUP: %w", err)
+	}
+	fs.BoolVar(&cfg.Signup, "signup", signup, "allow self-service sign-up (TWOFOLD_SIGNUP)")
+	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("TWOFOLD_SECRET_KEY_FILE", ""), "`file` with the key that encrypts TOTP secrets (default: DATA/secret.key, created on first run) (TWOFOLD_SECRET_KEY_FILE)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TWOFOLD_TLS_CERT", ""), "TLS certificate `file`; serves HTTPS with --tls-key (TWOFOLD_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("TWOFOLD_TLS_KEY", ""), "TLS key `file` (TWOFOLD_TLS_KEY)")
+	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, nil, fmt.Errorf("--trusted-proxies: %q is not an IP or CIDR", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	return cfg, fs.Args(), nil
+}
+
+// run is main with its dependencies as parameters, for tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "portal.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	keyFile, create := cfg.SecretKeyFile, false
+	if keyFile == "" {
+		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
+	}
+	master, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, create)
+	if err != nil {
+		return err
+	}
+	keys, err := portal.NewKeys(master)
+	if err != nil {
+		return err
+	}
+	pcfg := portal.DefaultConfig()
+	pcfg.Issuer, pcfg.Signup = cfg.Issuer, cfg.Signup
+	svc, err := portal.NewService(db, keys, pcfg, time.Now, rand.Reader)
+	if err != nil {
+		return err
+	}
+
+	if len(rest) > 0 {
+		if rest[0] != "user" {
+			return fmt.Errorf("unknown command %q (want \"user\"; see --help)", rest[0])
+		}
+		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
+	}
+	return serve(ctx, cfg, svc, logger)
+}
+
+func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.Logger) error {
+	handler, err := web.NewServer(web.Config{TrustedProxies: cfg.TrustedProxies}, svc, logger)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup)
+
+	go cleanSessions(ctx, svc, logger)
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func cleanSessions(ctx context.Context, svc *portal.Service, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := svc.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("cleaning expired sessions", "error", err)
+			}
+		}
+	}
+}
+
+func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("user: want add, list, delete or reset-2fa")
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	display := fs.String("display-name", "", "display name (add; default: the username)")
+	password := fs.String("password", "", "password (add; default: read the first line of stdin; a flag is visible to other local users)")
+	// Accept the name before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if cmd != "list" && name == "" {
+		return fmt.Errorf("user %s: missing NAME", cmd)
+	}
+	switch cmd {
+	case "add":
+		pw := *password
+		if pw == "" {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+				return errors.New("user add: give the password on the first line of stdin or with --password")
+			}
+			pw = strings.TrimRight(line, "\r\n")
+		}
+		u, err := svc.AddUser(ctx, name, *display, pw)
+		if err != nil {
+			return fmt.Errorf("user add: %s", portal.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "added user %s (%s)\n", u.Username, u.DisplayName)
+	case "list":
+		users, err := svc.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tCREATED")
+		for _, u := range users {
+			twofa := "off"
+			if u.TwoFactor() {
+				twofa = "on"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, u.CreatedAt.UTC().Format(time.DateTime))
+		}
+		return tw.Flush()
+	case "delete":
+		if err := svc.DeleteUser(ctx, name); err != nil {
+			return fmt.Errorf("user delete: %s", portal.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "deleted user %s\n", portal.NormalizeUsername(name))
+	case "reset-2fa":
+		if err := svc.ResetTwoFactor(ctx, name); err != nil {
+			return fmt.Errorf("user reset-2fa: %s", portal.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended\n", portal.NormalizeUsername(name))
+	default:
+		return fmt.Errorf("user: unknown command %q (want add, list, delete or reset-2fa)", cmd)
+	}
+	return nil
+}
