@@ -71,7 +71,7 @@ func newRow(u *UI) *row {
 	r.issuer.Truncation = fyne.TextTruncateEllipsis
 	r.name = widget.NewLabel("")
 	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true, Bold: true})
+	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
 	r.code.SizeName = theme.SizeNameSubHeadingText
 	r.bar = widget.NewProgressBar()
 	r.next = widget.NewButtonWithIcon("Next code", theme.MediaSkipNextIcon(), func() { r.u.nextHOTP(r.acc) })

@@ -9,7 +9,6 @@ package ui
 import (
 	"context"
 	"image"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -72,16 +71,25 @@ type UI struct {
 	status *widget.Label
 	busy   int
 
-	bg sync.WaitGroup // background store calls, for tests
+	do      func(func()) // runs a function on the UI thread: fyne.Do
+	pending int          // background calls whose results are not applied yet
 }
 
 // New builds the window (not shown yet) and starts loading the accounts.
 func New(a fyne.App, store vault.Store, clock func() time.Time, opts Options) *UI {
+	return newUI(a, store, clock, opts, fyne.Do)
+}
+
+// newUI is New with the function that runs code on the UI thread; tests
+// give one that queues it for the test goroutine, as the real driver
+// queues it for the main thread (the test driver would run it at once on
+// the calling goroutine).
+func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, do func(func())) *UI {
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
 	u := &UI{
-		app: a, store: store, clock: clock, opts: opts,
+		app: a, store: store, clock: clock, opts: opts, do: do,
 		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{},
 	}
 	u.win = a.NewWindow("Twofold")
@@ -106,7 +114,7 @@ func (u *UI) Run(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
-			fyne.Do(u.tick)
+			u.do(u.tick)
 		}
 	}
 }
@@ -171,13 +179,13 @@ func (u *UI) background(what string, work func(ctx context.Context) error, then 
 func (u *UI) backgroundStatus(status string, work func(ctx context.Context) error, then func(error)) {
 	u.busy++
 	u.setStatus(status)
-	u.bg.Add(1)
+	u.pending++
 	go func() {
-		defer u.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
 		err := work(ctx)
 		cancel()
-		fyne.Do(func() {
+		u.do(func() {
+			u.pending--
 			u.busy--
 			if u.busy == 0 && u.status.Text == status {
 				u.setStatus("")
@@ -274,15 +282,15 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 		err  error
 	}
 	results := make([]result, len(accounts))
-	u.bg.Add(1)
+	u.pending++
 	go func() {
-		defer u.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
 		defer cancel()
 		for i, a := range accounts {
 			results[i].code, results[i].err = u.store.Code(ctx, a.ID, now)
 		}
-		fyne.Do(func() {
+		u.do(func() {
+			u.pending--
 			u.fetching = false
 			var fatal error
 			for i, a := range accounts {

@@ -1,0 +1,631 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/draw"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"twofold.dev/desktop/screen"
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/qr"
+	"twofold.dev/shared/totp"
+)
+
+// clock is a settable clock: tests move it instead of sleeping.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time      { return c.t }
+func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newClock(unix int64) *clock     { return &clock{time.Unix(unix, 0)} }
+func keyOf(t *testing.T, uri string) *totp.Key {
+	t.Helper()
+	k, err := totp.ParseURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+type harness struct {
+	t     *testing.T
+	u     *UI
+	store *vault.Memory
+	clock *clock
+	queue chan func() // the UI thread's work, run by settle
+}
+
+func newHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	a := test.NewTempApp(t)
+	h := &harness{t: t, store: vault.NewMemory(), clock: newClock(1_700_000_005)}
+	h.queue = make(chan func(), 100)
+	h.u = newUI(a, h.store, h.clock.now, opts, func(f func()) { h.queue <- f })
+	h.u.win.Resize(fyne.NewSize(460, 640))
+	h.settle()
+	return h
+}
+
+// settle runs the UI thread's queue, like the driver's event loop, until
+// every background call has come back and been applied.
+func (h *harness) settle() {
+	h.t.Helper()
+	for h.u.pending > 0 {
+		select {
+		case f := <-h.queue:
+			f()
+		case <-time.After(10 * time.Second):
+			h.t.Fatalf("%d background calls did not come back", h.u.pending)
+		}
+	}
+}
+
+func (h *harness) shortcut(s fyne.Shortcut) {
+	h.u.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(s)
+	h.settle()
+}
+
+func (h *harness) add(uri string) vault.Account {
+	h.t.Helper()
+	a, err := h.store.Add(context.Background(), keyOf(h.t, uri))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.u.reload()
+	h.settle()
+	return a
+}
+
+func (h *harness) accounts() []vault.Account {
+	h.t.Helper()
+	l, err := h.store.List(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return l
+}
+
+// walk visits every visible object under o.
+func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	fn(o)
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walk(c, fn)
+		}
+	case *widget.Label, *widget.Button, *widget.Entry:
+		// leaves for our purposes
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walk(c, fn)
+		}
+	}
+}
+
+// top is the dialog on top, failing when there is none.
+func (h *harness) top() fyne.CanvasObject {
+	h.t.Helper()
+	o := h.u.win.Canvas().Overlays().Top()
+	if o == nil {
+		h.t.Fatal("no dialog is shown")
+	}
+	return o
+}
+
+// text is every label, button and check text under o, joined.
+func text(o fyne.CanvasObject) string {
+	var b strings.Builder
+	walk(o, func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.Label:
+			b.WriteString(x.Text + "\n")
+		case *widget.Button:
+			b.WriteString("[" + x.Text + "]\n")
+		case *widget.Check:
+			b.WriteString(x.Text + "\n")
+		}
+	})
+	return b.String()
+}
+
+func (h *harness) tap(o fyne.CanvasObject, label string) {
+	h.t.Helper()
+	var found *widget.Button
+	walk(o, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label && found == nil {
+			found = b
+		}
+	})
+	if found == nil {
+		h.t.Fatalf("no button %q in:\n%s", label, text(o))
+	}
+	test.Tap(found)
+	h.settle()
+}
+
+func entries(o fyne.CanvasObject) []*widget.Entry {
+	var es []*widget.Entry
+	walk(o, func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok {
+			es = append(es, e)
+		}
+	})
+	return es
+}
+
+// rows are the account rows the list shows.
+func (h *harness) rows() []*row {
+	var rs []*row
+	walk(h.u.win.Content(), func(o fyne.CanvasObject) {
+		if r, ok := o.(*row); ok {
+			rs = append(rs, r)
+		}
+	})
+	return rs
+}
+
+func (h *harness) wantError(contains ...string) {
+	h.t.Helper()
+	got := text(h.top())
+	for _, c := range contains {
+		if !strings.Contains(got, c) {
+			h.t.Errorf("dialog does not say %q:\n%s", c, got)
+		}
+	}
+	h.tap(h.top(), "OK")
+}
+
+func code(t *testing.T, k *totp.Key, now time.Time) string {
+	t.Helper()
+	c, err := k.Code(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const aliceURI = "otpauth://totp/ACME:alice@example.com?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8"
+
+func TestEmptyListExplainsHowToAdd(t *testing.T) {
+	h := newHarness(t, Options{})
+	if !h.u.empty.Visible() || !strings.Contains(h.u.empty.Text, "Scan QR from screen") {
+		t.Fatalf("empty state: visible %v, %q", h.u.empty.Visible(), h.u.empty.Text)
+	}
+	h.add(aliceURI)
+	if h.u.empty.Visible() {
+		t.Fatal("empty-state help still shown with an account")
+	}
+}
+
+func TestAddByPastedURIWithEditedLabel(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u.app.Clipboard().SetContent(aliceURI)
+	h.shortcut(&fyne.ShortcutPaste{})
+	dlg := h.top()
+	if got := text(dlg); !strings.Contains(got, "TOTP · SHA256 · 8 digits · every 30 s") {
+		t.Fatalf("preview does not describe the key:\n%s", got)
+	}
+	es := entries(dlg)
+	if len(es) != 2 || es[0].Text != "ACME" || es[1].Text != "alice@example.com" {
+		t.Fatalf("preview entries %v", es)
+	}
+	es[0].SetText("")
+	test.Type(es[0], "ACME Corp")
+	h.tap(dlg, "Add")
+
+	l := h.accounts()
+	if len(l) != 1 || l[0].Label() != "ACME Corp:alice@example.com" || l[0].Digits != 8 {
+		t.Fatalf("stored %+v", l)
+	}
+	rs := h.rows()
+	if len(rs) != 1 {
+		t.Fatalf("%d rows shown", len(rs))
+	}
+	want := totp.FormatCode(code(t, keyOf(t, aliceURI), h.clock.now()))
+	if rs[0].issuer.Text != "ACME Corp" || rs[0].name.Text != "alice@example.com" || rs[0].code.Text != want {
+		t.Fatalf("row shows %q %q %q, want code %q", rs[0].issuer.Text, rs[0].name.Text, rs[0].code.Text, want)
+	}
+
+	// The same again is reported, not added twice.
+	h.u.app.Clipboard().SetContent("otpauth://totp/ACME%20Corp:alice@example.com?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8")
+	h.shortcut(&fyne.ShortcutPaste{})
+	h.tap(h.top(), "Add")
+	h.wantError("Nothing added", "Already in the list", "ACME Corp:alice@example.com")
+	if n := len(h.accounts()); n != 1 {
+		t.Fatalf("%d accounts after adding a duplicate", n)
+	}
+}
+
+func TestAddByImage(t *testing.T) {
+	h := newHarness(t, Options{})
+	data, err := os.ReadFile("../vault/testdata/ga-example_export.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.u.addFromImage("export.jpg", data)
+	h.settle()
+	dlg := h.top()
+	if got := text(dlg); !strings.Contains(got, "3 account(s)") {
+		t.Fatalf("preview:\n%s", got)
+	}
+	h.tap(dlg, "Add")
+	var got []string
+	for _, a := range h.accounts() {
+		got = append(got, a.Label())
+	}
+	if strings.Join(got, ",") != "Test1:test1@example1.com,Test2:test2@example2.com,Test3:test3@example3.com" {
+		t.Fatalf("added %v", got)
+	}
+	if len(h.rows()) != 3 {
+		t.Fatalf("%d rows", len(h.rows()))
+	}
+}
+
+func qrScreen(t *testing.T, texts ...string) image.Image {
+	t.Helper()
+	m := image.NewRGBA(image.Rect(0, 0, 1600, 1000))
+	draw.Draw(m, m.Rect, image.NewUniform(image.White), image.Point{}, draw.Src)
+	for i, s := range texts {
+		q, err := qr.Image(s, 240)
+		if err != nil {
+			t.Fatal(err)
+		}
+		draw.Draw(m, q.Bounds().Add(image.Pt(200+i*500, 300)), q, image.Point{}, draw.Src)
+	}
+	return m
+}
+
+func TestScanScreenShortcut(t *testing.T) {
+	var shots int
+	h := newHarness(t, Options{Capture: func() ([]image.Image, error) {
+		shots++
+		return []image.Image{qrScreen(t, "otpauth://totp/Portal:qa@example.com?secret=KRSXG5CTMVRXEZLU&issuer=Portal")}, nil
+	}})
+	h.shortcut(ShortcutScan)
+	if shots != 1 {
+		t.Fatalf("%d captures", shots)
+	}
+	h.tap(h.top(), "Add")
+	if l := h.accounts(); len(l) != 1 || l[0].Label() != "Portal:qa@example.com" {
+		t.Fatalf("stored %+v", l)
+	}
+}
+
+func TestBadInputGetsClearMessageAndSavesNothing(t *testing.T) {
+	notKey, _ := os.ReadFile("../vault/testdata/ga-qr_but_without_otp.png")
+	notImage, _ := os.ReadFile("../vault/testdata/ga-text_masquerading_as_image.jpeg")
+	blank := image.NewGray(image.Rect(0, 0, 300, 300))
+	var capture func() ([]image.Image, error)
+	h := newHarness(t, Options{Capture: func() ([]image.Image, error) { return capture() }})
+
+	h.u.app.Clipboard().SetContent("hello world")
+	h.shortcut(&fyne.ShortcutPaste{})
+	h.wantError("Not an account", "not an otpauth:// or otpauth-migration:// URI")
+
+	h.u.app.Clipboard().SetContent("otpauth://totp/A:b?secret=0000")
+	h.shortcut(&fyne.ShortcutPaste{})
+	h.wantError("secret", "not valid base32")
+
+	h.u.app.Clipboard().SetContent("otpauth-migration://offline?data=XXXX")
+	h.shortcut(&fyne.ShortcutPaste{})
+	h.wantError("Google Authenticator export")
+
+	h.u.addFromImage("notkey.png", notKey)
+	h.settle()
+	h.wantError("No account found in notkey.png", "not an authenticator key", "NOT A otpauth-migration")
+
+	h.u.addFromImage("fake.jpeg", notImage)
+	h.settle()
+	h.wantError("not a PNG, JPEG or GIF image")
+
+	capture = func() ([]image.Image, error) { return []image.Image{blank}, nil }
+	h.shortcut(ShortcutScan)
+	h.wantError("No account found on the screen", "no QR code found on the screen", "Open image")
+
+	capture = func() ([]image.Image, error) {
+		return nil, errors.New(screen.ErrUnavailable.Error() + ": Wayland refused; use Open image…, Paste or Enter key manually")
+	}
+	h.shortcut(ShortcutScan)
+	h.wantError("cannot capture the screen", "Open image", "Paste", "manually")
+
+	h.u.showManual()
+	dlg := h.top()
+	es := entries(dlg)
+	test.Type(es[1], "bob")
+	test.Type(es[2], "not base32!")
+	h.tap(dlg, "Add")
+	if got := text(h.top()); !strings.Contains(got, "secret key: not valid base32") {
+		t.Fatalf("manual entry with a bad secret shows:\n%s", got)
+	}
+	h.tap(h.top(), "Cancel")
+
+	if n := len(h.accounts()); n != 0 {
+		t.Fatalf("bad input saved %d accounts", n)
+	}
+}
+
+func TestManualEntryAdvanced(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u.showManual()
+	dlg := h.top()
+	walk(dlg, func(o fyne.CanvasObject) {
+		if a, ok := o.(*widget.Accordion); ok {
+			a.Open(0) // "Advanced"
+		}
+	})
+	es := entries(dlg) // issuer, account, secret, period, counter
+	test.Type(es[0], "Bank")
+	test.Type(es[1], "carol")
+	test.Type(es[2], "jbsw y3dp ehpk 3pxp")
+	es[3].SetText("20")
+	var selects []*widget.Select
+	walk(dlg, func(o fyne.CanvasObject) {
+		if s, ok := o.(*widget.Select); ok {
+			selects = append(selects, s)
+		}
+	})
+	if len(selects) != 3 {
+		t.Fatalf("%d selects in the advanced section", len(selects))
+	}
+	selects[1].SetSelected("SHA512")
+	selects[2].SetSelected("7")
+	h.tap(dlg, "Add")
+	l := h.accounts()
+	if len(l) != 1 || l[0].Label() != "Bank:carol" || l[0].Algorithm != totp.SHA512 || l[0].Digits != 7 || l[0].Period != 20 {
+		t.Fatalf("stored %+v", l)
+	}
+}
+
+func TestCopyAndClipboardClear(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.add(aliceURI)
+	k := keyOf(t, aliceURI)
+	cb := h.u.app.Clipboard()
+
+	h.u.list.Select(0) // a click on the row
+	h.settle()
+	if got, want := cb.Content(), code(t, k, h.clock.now()); got != want {
+		t.Fatalf("clipboard %q, want %q", got, want)
+	}
+	h.clock.add(29 * time.Second)
+	h.u.tick()
+	h.settle()
+	if cb.Content() == "" {
+		t.Fatal("clipboard cleared before 30 s")
+	}
+	h.clock.add(time.Second)
+	h.u.tick()
+	h.settle()
+	if cb.Content() != "" {
+		t.Fatalf("clipboard still %q after 30 s", cb.Content())
+	}
+
+	// Enter copies too; a clipboard the user changed since is left alone.
+	h.u.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.settle()
+	if got, want := cb.Content(), code(t, k, h.clock.now()); got != want {
+		t.Fatalf("Enter: clipboard %q, want %q", got, want)
+	}
+	cb.SetContent("something else")
+	h.clock.add(31 * time.Second)
+	h.u.tick()
+	h.settle()
+	if cb.Content() != "something else" {
+		t.Fatalf("clipboard the user changed became %q", cb.Content())
+	}
+
+	// Ctrl+C copies the selected account.
+	h.shortcut(&fyne.ShortcutCopy{})
+	if got, want := cb.Content(), code(t, k, h.clock.now()); got != want {
+		t.Fatalf("Ctrl+C: clipboard %q, want %q", got, want)
+	}
+}
+
+func TestSearchFilters(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.add(aliceURI)
+	h.add("otpauth://totp/Bank:bob?secret=KRSXG5CTMVRXEZLU")
+	h.add("otpauth://totp/Mail:bob@bank.example?secret=KRSXG5CTMVRXEZLV")
+	if len(h.rows()) != 3 {
+		t.Fatalf("%d rows", len(h.rows()))
+	}
+	h.shortcut(ShortcutSearch)
+	if h.u.win.Canvas().Focused() != h.u.search {
+		t.Fatal("Ctrl+F does not focus the search box")
+	}
+	test.Type(h.u.search, "BANK")
+	var got []string
+	for _, r := range h.rows() {
+		got = append(got, r.issuer.Text+":"+r.acc.Account)
+	}
+	if strings.Join(got, ",") != "Bank:bob,Mail:bob@bank.example" {
+		t.Fatalf("search BANK shows %v", got)
+	}
+	h.u.search.SetText("nothing like it")
+	if len(h.rows()) != 0 || !h.u.empty.Visible() || !strings.Contains(h.u.empty.Text, "No account matches") {
+		t.Fatalf("no match: rows %d, empty %q", len(h.rows()), h.u.empty.Text)
+	}
+}
+
+func TestDeleteAsksFirst(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.add(aliceURI)
+	h.u.confirmDelete(a)
+	if got := text(h.top()); !strings.Contains(got, "Delete ACME:alice@example.com?") || !strings.Contains(got, "keyring") {
+		t.Fatalf("confirmation:\n%s", got)
+	}
+	h.tap(h.top(), "Cancel")
+	if len(h.accounts()) != 1 {
+		t.Fatal("Cancel deleted")
+	}
+	h.u.confirmDelete(a)
+	h.tap(h.top(), "Delete")
+	if len(h.accounts()) != 0 || len(h.rows()) != 0 {
+		t.Fatal("not deleted")
+	}
+}
+
+func TestRenameAndReorder(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.add(aliceURI)
+	b := h.add("otpauth://totp/Bank:bob?secret=KRSXG5CTMVRXEZLU")
+	h.u.showRename(a)
+	es := entries(h.top())
+	es[0].SetText("Acme")
+	es[1].SetText("")
+	h.tap(h.top(), "Save")
+	if got := text(h.top()); !strings.Contains(got, "account: must not be empty") {
+		t.Fatalf("empty name not refused:\n%s", got)
+	}
+	es[1].SetText("alice")
+	h.tap(h.top(), "Save")
+	if l := h.accounts(); l[0].Label() != "Acme:alice" {
+		t.Fatalf("after rename %+v", l)
+	}
+	h.u.move(b, -1)
+	h.settle()
+	if l := h.accounts(); l[0].ID != b.ID {
+		t.Fatalf("after move up %+v", l)
+	}
+	if rs := h.rows(); rs[0].acc.ID != b.ID {
+		t.Fatal("list not redrawn in the new order")
+	}
+}
+
+func TestHOTPCounterSavedBeforeCodeShown(t *testing.T) {
+	h := newHarness(t, Options{})
+	uri := "otpauth://hotp/Door:dave?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=5"
+	k := keyOf(t, uri)
+	h.add(uri)
+	r := h.rows()[0]
+	if r.bar.Visible() || !r.next.Visible() || strings.Trim(r.code.Text, "- ") != "" {
+		t.Fatalf("HOTP row before Next: bar %v next %v code %q", r.bar.Visible(), r.next.Visible(), r.code.Text)
+	}
+	for n := uint64(5); n < 7; n++ {
+		h.tap(h.u.win.Content(), "Next code")
+		want, _ := k.HOTPCode(n)
+		if got := h.rows()[0].code.Text; got != totp.FormatCode(want) {
+			t.Fatalf("code #%d shown %q, want %q", n, got, totp.FormatCode(want))
+		}
+		if c := h.accounts()[0].Counter; c != n+1 {
+			t.Fatalf("stored counter %d after showing code #%d", c, n)
+		}
+	}
+
+	// When the counter cannot be saved, no code is shown.
+	h.store.Err = vault.ErrKeyringLocked
+	before := h.rows()[0].code.Text
+	h.tap(h.u.win.Content(), "Next code")
+	h.wantError("Cannot get the next code", "keyring is locked", "Unlock")
+	h.store.Err = nil
+	if got := h.rows()[0].code.Text; got != before {
+		t.Fatalf("a code was shown although the counter was not saved: %q", got)
+	}
+}
+
+func TestCountdownFollowsPeriodAndClock(t *testing.T) {
+	h := newHarness(t, Options{})
+	uri := "otpauth://totp/Fast:eve?secret=KRSXG5CTMVRXEZLU&period=20&digits=7"
+	k := keyOf(t, uri)
+	h.clock.t = time.Unix(1_700_000_005, 0) // 5 s into a 20 s step (1_700_000_000 is a multiple of 20)
+	h.add(uri)
+	r := h.rows()[0]
+	if r.bar.Max != 20 || r.bar.Value != 15 || r.bar.TextFormatter() != "15 s" {
+		t.Fatalf("bar max %v value %v text %q, want 20/15/\"15 s\"", r.bar.Max, r.bar.Value, r.bar.TextFormatter())
+	}
+	first := r.code.Text
+	if first != totp.FormatCode(code(t, k, h.clock.now())) {
+		t.Fatalf("code %q", first)
+	}
+	h.clock.add(14 * time.Second)
+	h.u.tick()
+	h.settle()
+	if r := h.rows()[0]; r.bar.Value != 1 || r.code.Text != first {
+		t.Fatalf("at 19 s: bar %v code %q", r.bar.Value, r.code.Text)
+	}
+	h.clock.add(time.Second) // the next step
+	h.u.tick()
+	h.settle()
+	r = h.rows()[0]
+	if want := totp.FormatCode(code(t, k, h.clock.now())); r.code.Text != want || r.bar.Value != 20 {
+		t.Fatalf("new step: code %q want %q, bar %v", r.code.Text, want, r.bar.Value)
+	}
+	if r.code.Text == first {
+		t.Fatal("code did not change at the step boundary")
+	}
+}
+
+func TestVanishedSecretIsMarked(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.add(aliceURI)
+	h.store.Vanish(a.ID)
+	h.clock.add(30 * time.Second)
+	h.u.tick()
+	h.settle()
+	r := h.rows()
+	if len(r) != 1 || !strings.Contains(r[0].code.Text, "missing") || !strings.Contains(r[0].name.Text, "missing from the keyring") {
+		t.Fatalf("vanished account row: %+v", r)
+	}
+}
+
+func TestKeyringUnavailableIsExplained(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.store.Err = errors.Join(errors.New("opening keyring"), vault.ErrKeyringUnavailable)
+	h.u.reload()
+	h.settle()
+	h.wantError("Cannot load the accounts", "no keyring service available", "Install")
+}
+
+func TestShowAsQRAsksFirst(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.add(aliceURI)
+	h.u.confirmShowQR(a)
+	if got := text(h.top()); !strings.Contains(got, "anyone who sees it") {
+		t.Fatalf("confirmation:\n%s", got)
+	}
+	h.tap(h.top(), "Show QR code")
+	var img *canvas.Image
+	walk(h.top(), func(o fyne.CanvasObject) {
+		if i, ok := o.(*canvas.Image); ok && i.Image != nil {
+			img = i
+		}
+	})
+	if img == nil {
+		t.Fatalf("no QR image:\n%s", text(h.top()))
+	}
+	texts, err := qr.Decode(img.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := totp.ParseURI(texts[0])
+	if err != nil || k.SecretBase32() != "JBSWY3DPEHPK3PXP" || k.Label() != "ACME:alice@example.com" || k.Digits != 8 || k.Algorithm != totp.SHA256 {
+		t.Fatalf("QR holds %q (%v)", texts[0], err)
+	}
+}
+
+func TestAddMenuShortcut(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.shortcut(ShortcutAdd)
+	got := text(h.top())
+	for _, want := range []string{"Scan QR from screen", "Open image", "Paste", "Enter key manually", "Google Authenticator export"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("add dialog lacks %q:\n%s", want, got)
+		}
+	}
+	h.tap(h.top(), "Google Authenticator export")
+	if got := text(h.top()); !strings.Contains(got, "Transfer accounts") {
+		t.Fatalf("export help:\n%s", got)
+	}
+}
