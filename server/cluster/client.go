@@ -40,9 +40,10 @@ func NewClient(transport http.RoundTripper) *Client {
 
 // Response is a status and the decoded JSON body (nil if not JSON).
 type Response struct {
-	Status int
-	Body   map[string]any
-	Raw    []byte
+	Status  int
+	Body    map[string]any
+	Raw     []byte
+	Latency time.Duration // from sending to the end of the body
 }
 
 // Error is the API's {"error": ...} message.
@@ -76,6 +77,7 @@ func (c *Client) Do(ctx context.Context, method, base, path string, in any) (*Re
 	if c.ForwardedFor != "" {
 		req.Header.Set("X-Forwarded-For", c.ForwardedFor)
 	}
+	start := time.Now()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err
@@ -85,7 +87,7 @@ func (c *Client) Do(ctx context.Context, method, base, path string, in any) (*Re
 	if err != nil {
 		return nil, err
 	}
-	r := &Response{Status: resp.StatusCode, Raw: raw}
+	r := &Response{Status: resp.StatusCode, Raw: raw, Latency: time.Since(start)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(raw, &r.Body) // a non-object body leaves Body nil
 	}

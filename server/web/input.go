@@ -102,6 +102,8 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &te) && te.Field == "":
+			return portal.Errorf(portal.EINVALID, "The body is not the JSON object expected.")
 		case errors.As(err, &te):
 			return portal.Errorf(portal.EINVALID, "The field %q must be a %s.", te.Field, te.Type.String())
 		case errors.Is(err, io.EOF):
