@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"time"
 
@@ -227,4 +228,16 @@ func Code(k *totp.Key, step uint64) string {
 		panic(err) // a key the portal issued always has a valid algorithm
 	}
 	return code
+}
+
+// Copy returns a client holding the same cookies for base: a second
+// browser tab, or a thief's copy of the session cookie.
+func (c *Client) Copy(base string) *Client {
+	n := NewClient(c.HTTP.Transport)
+	n.ForwardedFor = c.ForwardedFor
+	u, err := url.Parse(base)
+	if err == nil {
+		n.HTTP.Jar.SetCookies(u, c.HTTP.Jar.Cookies(u))
+	}
+	return n
 }
