@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// logWatcher collects run's log and reports the listening address.
+type logWatcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+	sent bool
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+func (w *logWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listeningRE.FindSubmatch(w.buf.Bytes()); m != nil && !w.sent {
+		w.sent = true
+		w.addr <- string(m[1])
+	}
+	return len(p), nil
+}
+
+func (w *logWatcher) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.buf.String() }
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logs := &logWatcher{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"twofold-portal", "--addr", "127.0.0.1:0"}, env(map[string]string{"TWOFOLD_DATA": dir, "TWOFOLD_ISSUER": "Acme"}), strings.NewReader(""), io.Discard, logs)
+	}()
+	var addr string
+	select {
+	case addr = <-logs.addr:
+	case err := <-done:
+		t.Fatalf("run returned early: %v\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("not listening after 30 s:\n%s", logs)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Errorf("/healthz: %d %q", resp.StatusCode, body)
+	}
+	resp, err = http.Get("http://" + addr + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("/login: %d %v", resp.StatusCode, resp.Header)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful shutdown within 15 s")
+	}
+	fi, err := os.Stat(filepath.Join(dir, "secret.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file: %v %v", err, fi)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "portal.db")); err != nil {
+		t.Errorf("no database: %v", err)
+	}
+	if !strings.Contains(logs.String(), "path=/healthz") || !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	dir := t.TempDir()
+	cli := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	const pw = "a long enough password"
+	out, err := cli(pw+"\n", "user", "add", "Joe", "--display-name", "Joe Bloggs")
+	if err != nil || !strings.Contains(out, "added user joe (Joe Bloggs)") {
+		t.Fatalf("user add: %v %q", err, out)
+	}
+	if strings.Contains(out, pw) {
+		t.Error("user add echoed the password")
+	}
+	if _, err := cli(pw+"\n", "user", "add", "joe"); err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Errorf("duplicate user add: %v", err)
+	}
+	if _, err := cli("short\n", "user", "add", "ann"); err == nil || !strings.Contains(err.Error(), "at least 8") {
+		t.Errorf("short password: %v", err)
+	}
+	if _, err := cli("", "user", "add", "ann"); err == nil {
+		t.Error("user add without a password worked")
+	}
+	if out, err := cli("", "user", "add", "ann", "--password", pw); err != nil {
+		t.Errorf("user add --password: %v %s", err, out)
+	}
+	out, err = cli("", "user", "list")
+	if err != nil || !strings.Contains(out, "joe") || !strings.Contains(out, "Joe Bloggs") || !strings.Contains(out, "ann") || !strings.Contains(out, "off") {
+		t.Errorf("user list: %v\n%s", err, out)
+	}
+	if out, err := cli("", "user", "reset-2fa", "joe"); err != nil || !strings.Contains(out, "off for joe") {
+		t.Errorf("user reset-2fa: %v %s", err, out)
+	}
+	if _, err := cli("", "user", "reset-2fa", "nobody"); err == nil {
+		t.Error("reset-2fa of an unknown user worked")
+	}
+	if out, err := cli("", "user", "delete", "joe"); err != nil || !strings.Contains(out, "deleted user joe") {
+		t.Errorf("user delete: %v %s", err, out)
+	}
+	if out, _ := cli("", "user", "list"); strings.Contains(out, "joe") {
+		t.Errorf("joe still listed:\n%s", out)
+	}
+	for _, args := range [][]string{{"user"}, {"user", "frobnicate", "x"}, {"user", "delete"}, {"serve"}, {"--nope"}} {
+		if _, err := cli("", args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func TestFlagsAndEnv(t *testing.T) {
+	cfg, rest, err := parseFlags([]string{"x", "--signup=false", "--trusted-proxies", "10.0.0.1, 192.168.0.0/16", "user", "list"},
+		env(map[string]string{"TWOFOLD_ADDR": ":9999", "TWOFOLD_DATA": "/srv/tf", "TWOFOLD_SIGNUP": "true"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":9999" || cfg.Data != "/srv/tf" || cfg.Signup || cfg.Issuer != "Twofold Portal" || len(cfg.TrustedProxies) != 2 ||
+		cfg.TrustedProxies[0].String() != "10.0.0.1/32" || strings.Join(rest, " ") != "user list" {
+		t.Errorf("config %+v, rest %v", cfg, rest)
+	}
+	for _, args := range [][]string{{"x", "--trusted-proxies", "nonsense"}, {"x", "--tls-cert", "c.pem"}} {
+		if _, _, err := parseFlags(args, env(nil), io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if _, _, err := parseFlags([]string{"x"}, env(map[string]string{"TWOFOLD_SIGNUP": "maybe"}), io.Discard); err == nil {
+		t.Error("TWOFOLD_SIGNUP=maybe accepted")
+	}
+	// An explicit key file must exist: it is never created silently.
+	err = run(t.Context(), []string{"x", "--data", t.TempDir(), "--secret-key-file", filepath.Join(t.TempDir(), "missing.key"), "user", "list"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "secret key file") {
+		t.Errorf("missing --secret-key-file: %v", err)
+	}
+}
