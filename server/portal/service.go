@@ -148,7 +148,9 @@ func (s *Service) SignUp(ctx context.Context, username, displayName, password, c
 	if err != nil {
 		return nil, err
 	}
-	s.event(ctx, u.ID, EventSignUp, ip)
+	if err := s.event(ctx, u.ID, EventSignUp, ip); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -199,7 +201,9 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*Us
 		return nil, err
 	}
 	if !u.TwoFactor() {
-		s.event(ctx, u.ID, EventSignIn, ip)
+		if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
+			return nil, err
+		}
 	}
 	return u, nil
 }
@@ -232,9 +236,13 @@ func (s *Service) checkPassword(ctx context.Context, username, password, ip stri
 		return nil, fmt.Errorf("checking password of user %d: %w", u.ID, err)
 	}
 	if !ok {
-		s.event(ctx, u.ID, EventSignInFailed, ip)
+		if err := s.event(ctx, u.ID, EventSignInFailed, ip); err != nil {
+			return nil, err
+		}
 		if acct.LockedUntil.After(now) {
-			s.event(ctx, u.ID, EventLockout, ip)
+			if err := s.event(ctx, u.ID, EventLockout, ip); err != nil {
+				return nil, err
+			}
 		}
 		return nil, errBadLogin
 	}
@@ -259,10 +267,13 @@ func (s *Service) take(ctx context.Context, key string, now time.Time, l Limit) 
 	return a, nil
 }
 
-// event appends to the activity log; a failure to log does not fail the
-// request (the store error surfaces on the next write anyway).
-func (s *Service) event(ctx context.Context, userID int64, kind EventKind, ip string) {
-	_ = s.store.AddEvent(ctx, &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()})
+// event appends to the activity log. A request whose activity cannot be
+// recorded fails.
+func (s *Service) event(ctx context.Context, userID int64, kind EventKind, ip string) error {
+	if err := s.store.AddEvent(ctx, &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()}); err != nil {
+		return fmt.Errorf("recording activity: %w", err)
+	}
+	return nil
 }
 
 // Sessions.
@@ -354,7 +365,9 @@ func (s *Service) Logout(ctx context.Context, sess *Session, ip string) error {
 		return fmt.Errorf("ending session: %w", err)
 	}
 	if sess.Stage == StageFull {
-		s.event(ctx, sess.UserID, EventSignOut, ip)
+		if err := s.event(ctx, sess.UserID, EventSignOut, ip); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -365,7 +378,9 @@ func (s *Service) LogoutOthers(ctx context.Context, sess *Session, ip string) (i
 	if err != nil {
 		return 0, fmt.Errorf("ending other sessions: %w", err)
 	}
-	s.event(ctx, sess.UserID, EventOtherSessionsEnded, ip)
+	if err := s.event(ctx, sess.UserID, EventOtherSessionsEnded, ip); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 
@@ -407,7 +422,9 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, password, 
 		}
 		return "", nil, err
 	}
-	s.event(ctx, u.ID, EventPasswordConfirmed, ip)
+	if err := s.event(ctx, u.ID, EventPasswordConfirmed, ip); err != nil {
+		return "", nil, err
+	}
 	return s.rotate(ctx, sess, StageFull, s.now())
 }
 
@@ -470,11 +487,15 @@ func (s *Service) checkCode(ctx context.Context, u *User, code, ip string) error
 	}
 	step, ok := k.Verify(code, now, totp.DefaultSkew)
 	if !ok {
-		s.failed(ctx, u.ID, EventCodeFailed, ip, a, now)
+		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+			return err
+		}
 		return errWrongCode
 	}
 	if err := s.store.ConsumeTOTPStep(ctx, u.ID, step); errors.Is(err, ErrReplay) {
-		s.failed(ctx, u.ID, EventCodeReplayed, ip, a, now)
+		if err := s.failed(ctx, u.ID, EventCodeReplayed, ip, a, now); err != nil {
+			return err
+		}
 		return errReplayedCode
 	} else if err != nil {
 		return fmt.Errorf("consuming step: %w", err)
@@ -494,20 +515,28 @@ func (s *Service) checkRecovery(ctx context.Context, u *User, code, ip string) e
 		return err
 	}
 	if err := s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now); errors.Is(err, ErrNotFound) {
-		s.failed(ctx, u.ID, EventRecoveryFailed, ip, a, now)
+		if err := s.failed(ctx, u.ID, EventRecoveryFailed, ip, a, now); err != nil {
+			return err
+		}
 		return errWrongRecovery
 	} else if err != nil {
 		return fmt.Errorf("consuming recovery code: %w", err)
 	}
-	s.event(ctx, u.ID, EventRecoveryUsed, ip)
+	if err := s.event(ctx, u.ID, EventRecoveryUsed, ip); err != nil {
+		return err
+	}
 	return s.resetCode(ctx, u.ID)
 }
 
-func (s *Service) failed(ctx context.Context, userID int64, kind EventKind, ip string, a Attempt, now time.Time) {
-	s.event(ctx, userID, kind, ip)
-	if a.LockedUntil.After(now) {
-		s.event(ctx, userID, EventLockout, ip)
+// failed records a failed attempt, and the lockout when it caused one.
+func (s *Service) failed(ctx context.Context, userID int64, kind EventKind, ip string, a Attempt, now time.Time) error {
+	if err := s.event(ctx, userID, kind, ip); err != nil {
+		return err
 	}
+	if a.LockedUntil.After(now) {
+		return s.event(ctx, userID, EventLockout, ip)
+	}
+	return nil
 }
 
 func (s *Service) resetCode(ctx context.Context, userID int64) error {
@@ -541,7 +570,9 @@ func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string)
 	if err := s.checkCode(ctx, u, code, ip); err != nil {
 		return "", nil, err
 	}
-	s.event(ctx, u.ID, EventSignIn, ip)
+	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
+		return "", nil, err
+	}
 	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
 }
 
@@ -555,7 +586,9 @@ func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip str
 	if err := s.checkRecovery(ctx, u, code, ip); err != nil {
 		return "", nil, err
 	}
-	s.event(ctx, u.ID, EventSignIn, ip)
+	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
+		return "", nil, err
+	}
 	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
 }
 
@@ -657,7 +690,9 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 	}
 	step, ok := k.Verify(code, now, totp.DefaultSkew)
 	if !ok {
-		s.failed(ctx, u.ID, EventCodeFailed, ip, a, now)
+		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+			return nil, "", nil, err
+		}
 		return nil, "", nil, Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
 	}
 	codes, hashes, err := s.newRecovery(u.ID)
@@ -672,7 +707,9 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 	if err := s.resetCode(ctx, u.ID); err != nil {
 		return nil, "", nil, err
 	}
-	s.event(ctx, u.ID, EventTwoFactorOn, ip)
+	if err := s.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
+		return nil, "", nil, err
+	}
 	token, ns, err := s.rotate(ctx, sess, StageFull, sess.AuthAt)
 	if err != nil {
 		return nil, "", nil, err
@@ -715,7 +752,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, co
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, fmt.Errorf("replacing recovery codes: %w", err)
 	}
-	s.event(ctx, u.ID, EventRecoveryRegenerated, ip)
+	if err := s.event(ctx, u.ID, EventRecoveryRegenerated, ip); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }
 
@@ -756,7 +795,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
 		return fmt.Errorf("disabling two-factor: %w", err)
 	}
-	s.event(ctx, u.ID, EventTwoFactorOff, ip)
+	if err := s.event(ctx, u.ID, EventTwoFactorOff, ip); err != nil {
+		return err
+	}
 	if _, err := s.LogoutOthers(ctx, sess, ip); err != nil {
 		return err
 	}
@@ -830,7 +871,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	if err := s.resetCode(ctx, u.ID); err != nil {
 		return err
 	}
-	s.event(ctx, u.ID, EventTwoFactorOff, "admin")
+	if err := s.event(ctx, u.ID, EventTwoFactorOff, "admin"); err != nil {
+		return err
+	}
 	return nil
 }
 
