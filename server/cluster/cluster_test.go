@@ -96,6 +96,13 @@ func startInstances(t *testing.T, n int, database string, secrets ...string) []*
 				t.Errorf("instance %s did not shut down cleanly: %v", in.Name, err)
 			}
 			checkLog(t, in, secrets...)
+			if t.Failed() {
+				for _, line := range strings.Split(in.Log(), "\n") {
+					if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+						t.Logf("instance %s: %s", in.Name, line)
+					}
+				}
+			}
 		})
 	}
 	return insts

@@ -356,23 +356,30 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
 	a := portal.Attempt{Key: key}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		// Make sure the row exists (a concurrent insert of the same key
-		// waits for ours), then lock it: the read, the check and the write
-		// below are one step for every instance.
-		if _, err := tx.Exec(ctx,
-			`INSERT INTO attempts (key, failures, locked_until) VALUES ($1, 0, 'epoch') ON CONFLICT (key) DO NOTHING`, key); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT failures, locked_until FROM attempts WHERE key = $1 FOR UPDATE`, key).
-			Scan(&a.Failures, &a.LockedUntil); err != nil {
+		// Insert the row or lock the existing one, in one statement: the
+		// no-op update takes the row lock (held to the commit), so the
+		// read, the check and the write below are one step for every
+		// instance, and a concurrent reset cannot slip in between.
+		if err := tx.QueryRow(ctx,
+			`INSERT INTO attempts (key, failures, locked_until) VALUES ($1, 0, 'epoch')
+			 ON CONFLICT (key) DO UPDATE SET failures = attempts.failures
+			 RETURNING failures, locked_until`, key).Scan(&a.Failures, &a.LockedUntil); err != nil {
 			return err
 		}
 		if a.LockedUntil.After(now) {
 			return &portal.LockedError{Until: a.LockedUntil}
 		}
 		a.Failures++
-		a.LockedUntil = now.Add(delay(a.Failures))
-		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2 WHERE key = $3`, a.Failures, a.LockedUntil, key)
+		d := delay(a.Failures)
+		a.LockedUntil = now.Add(d)
+		// No delay stores no lock: "locked until now" would lock out a
+		// concurrent attempt whose clock read is a little earlier (another
+		// request, another instance).
+		stored := a.LockedUntil
+		if d <= 0 {
+			stored = time.Unix(0, 0)
+		}
+		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2 WHERE key = $3`, a.Failures, stored, key)
 		return err
 	})
 	if errors.Is(err, portal.ErrLocked) {

@@ -243,3 +243,66 @@ func TestOpenRefusesBadURLWithoutEchoingIt(t *testing.T) {
 		t.Errorf("error shows the password: %s", err)
 	}
 }
+
+// TestAttemptWithEarlierClock: an attempt that does not lock must not
+// lock out a concurrent one whose clock read came a moment earlier (two
+// requests, or two instances whose clocks differ by milliseconds).
+func TestAttemptWithEarlierClock(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	delay := func(n int) time.Duration {
+		if n < 5 {
+			return 0
+		}
+		return time.Minute
+	}
+	now := time.Now()
+	if _, err := s.TakeAttempt(ctx, "k", now, delay); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.TakeAttempt(ctx, "k", now.Add(-time.Millisecond), delay); err != nil || a.Failures != 2 {
+		t.Errorf("attempt with a clock 1 ms behind: %+v, %v; want 2 failures, no lock", a, err)
+	}
+}
+
+// TestAttemptsRaceWithReset takes and resets one counter from two pools
+// at once, as sign-ins failing and succeeding on two instances do: no
+// error but the lock.
+func TestAttemptsRaceWithReset(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	var dbs [2]*postgres.DB
+	for i := range dbs {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	delay := func(n int) time.Duration {
+		if n < 5 {
+			return 0
+		}
+		return time.Millisecond
+	}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			db := dbs[i%2]
+			for range 20 {
+				var err error
+				if i%4 < 2 {
+					_, err = db.TakeAttempt(ctx, "k", time.Now(), delay)
+				} else {
+					err = db.ResetAttempts(ctx, "k")
+				}
+				if err != nil && !errors.Is(err, portal.ErrLocked) {
+					t.Errorf("goroutine %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
