@@ -253,6 +253,7 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 	d = dialog.NewCustomWithoutButtons(fmt.Sprintf("%s: %d account(s)", title, len(scan.Keys)),
 		container.NewGridWrap(fyne.NewSize(460, 360), container.NewVScroll(box)), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), add})
+	u.withEnter(d, add.OnTapped)
 	d.Show()
 }
 
@@ -387,6 +388,13 @@ func manualKey(issuer, account, secret string, hotp bool, alg, digits, period, c
 		return nil, err
 	}
 	return k, nil
+}
+
+// withEnter makes Enter press a dialog's default button while it is open
+// and nothing else has the keyboard focus.
+func (u *UI) withEnter(d dialog.Dialog, action func()) {
+	u.enter = action
+	d.SetOnClosed(func() { u.enter = nil })
 }
 
 func wrapped(s string) *widget.Label {

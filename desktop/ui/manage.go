@@ -158,5 +158,6 @@ func (u *UI) showError(title string, err error) {
 func (u *UI) showMessage(title, text string) {
 	d := dialog.NewCustom(title, "OK", wrapped(fmt.Sprint(text)), u.win)
 	d.Resize(fyne.NewSize(460, 240))
+	u.withEnter(d, d.Hide)
 	d.Show()
 }

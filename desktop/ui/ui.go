@@ -61,6 +61,8 @@ type UI struct {
 	problems map[string]string // per account, e.g. secret missing
 	fetching bool
 
+	enter    func() // Enter's action while a dialog with a default button is open
+
 	selected string // id of the last copied/selected account
 	copied   string // code put on the clipboard, until cleared
 	copiedAt time.Time
@@ -160,9 +162,14 @@ func (u *UI) build() {
 	c.AddShortcut(&fyne.ShortcutCopy{}, func(fyne.Shortcut) { u.copySelected() })
 	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { u.paste() })
 	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
-		if e.Name == fyne.KeyReturn || e.Name == fyne.KeyEnter {
-			u.copySelected()
+		if e.Name != fyne.KeyReturn && e.Name != fyne.KeyEnter {
+			return
 		}
+		if u.enter != nil {
+			u.enter() // the open dialog's default button
+			return
+		}
+		u.copySelected()
 	})
 	u.refresh()
 }

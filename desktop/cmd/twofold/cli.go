@@ -50,6 +50,11 @@ type config struct {
 
 // run is the whole program: main only wires it to the process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runAt(ctx, time.Now, args, getenv, stdin, stdout, stderr)
+}
+
+// runAt is run with the clock the codes are computed at.
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -57,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(rest) == 0 {
 		return window(ctx, cfg)
 	}
-	c := &cli{cfg: cfg, stdout: stdout, stderr: stderr}
+	c := &cli{cfg: cfg, now: now, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
 	case "add":
@@ -108,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 
 type cli struct {
 	cfg            *config
+	now            func() time.Time
 	stdout, stderr io.Writer
 }
 
@@ -262,7 +268,7 @@ func (c *cli) code(ctx context.Context, args []string) error {
 	if a.Type == totp.HOTP {
 		code, err = st.NextHOTP(ctx, a.ID)
 	} else {
-		code, err = st.Code(ctx, a.ID, time.Now())
+		code, err = st.Code(ctx, a.ID, c.now())
 	}
 	if err != nil {
 		return errors.New(vault.Message(err))

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"twofold.dev/shared/totp"
+)
+
+// secretService fails (never skips) when no Secret Service answers.
+func secretService(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"secret-tool", "oathtool", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (make deps installs it): %v", tool, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		if err := gokeyring.Set("twofold-probe", "cli", "x"); err != nil {
+			done <- err
+			return
+		}
+		done <- gokeyring.Delete("twofold-probe", "cli")
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("no Secret Service reachable (run the tests through scripts/with-keyring.sh, as make test-desktop does): %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Secret Service did not answer in 10 s (run through scripts/with-keyring.sh)")
+	}
+}
+
+// twofold runs the command line against its own config dir at a fixed time.
+type twofold struct {
+	t   *testing.T
+	dir string
+	now time.Time
+}
+
+func newCLI(t *testing.T) *twofold {
+	t.Helper()
+	secretService(t)
+	return &twofold{t: t, dir: t.TempDir(), now: time.Unix(1_700_000_015, 0)}
+}
+
+func (c *twofold) run(args ...string) (string, string, error) {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"TWOFOLD_CONFIG_DIR": c.dir}
+	err := runAt(context.Background(), func() time.Time { return c.now }, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
+	if err != nil && strings.Contains(err.Error(), "\n") {
+		c.t.Errorf("twofold %v: error is not one line: %q", args, err)
+	}
+	return out.String(), errOut.String(), err
+}
+
+func (c *twofold) ok(args ...string) string {
+	c.t.Helper()
+	out, _, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("twofold %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func (c *twofold) fails(want string, args ...string) {
+	c.t.Helper()
+	_, _, err := c.run(args...)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		c.t.Fatalf("twofold %s: error %v, want one mentioning %q", strings.Join(args, " "), err, want)
+	}
+}
+
+// oathtool is the independent oracle for codes.
+func oathtool(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("oathtool", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("oathtool %v: %v %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func secret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 20)
+	rand.Read(b)
+	return (&totp.Key{Secret: b}).SecretBase32()
+}
+
+func TestCodeAgreesWithOathtool(t *testing.T) {
+	c := newCLI(t)
+	for i, tc := range []struct {
+		alg    string
+		digits int
+		period int
+	}{
+		{"SHA1", 6, 30}, {"SHA256", 8, 30}, {"SHA512", 8, 60}, {"SHA256", 7, 20}, {"SHA1", 7, 45},
+	} {
+		s := secret(t)
+		label := "Svc" + strconv.Itoa(i) + ":user"
+		uri := "otpauth://totp/" + label + "?secret=" + s + "&algorithm=" + tc.alg + "&digits=" + strconv.Itoa(tc.digits) + "&period=" + strconv.Itoa(tc.period)
+		if out := c.ok("add", uri); out != "added "+label+"\n" {
+			t.Fatalf("add printed %q", out)
+		}
+		for _, at := range []int64{1_700_000_015, 1_700_000_029, 1_700_000_030, 2_000_000_000} {
+			c.now = time.Unix(at, 0)
+			got := c.ok("code", label)
+			want := oathtool(t, "--totp="+tc.alg, "-d", strconv.Itoa(tc.digits), "-s", strconv.Itoa(tc.period)+"s", "-b", "-N", "@"+strconv.FormatInt(at, 10), s)
+			if got != want+"\n" {
+				t.Errorf("%s %d digits %d s at %d: twofold %q, oathtool %q", tc.alg, tc.digits, tc.period, at, got, want)
+			}
+		}
+	}
+}
+
+func TestHOTPStartsAtImportedCounter(t *testing.T) {
+	c := newCLI(t)
+	s := secret(t)
+	c.ok("add", "otpauth://hotp/Door:dave?secret="+s+"&counter=41&digits=8")
+	for n := 41; n < 44; n++ {
+		got := c.ok("code", "Door")
+		want := oathtool(t, "--hotp", "-d", "8", "-c", strconv.Itoa(n), "-b", s)
+		if got != want+"\n" {
+			t.Fatalf("HOTP call %d: twofold %q, oathtool -c %d %q", n-40, got, n, want)
+		}
+	}
+	if out := c.ok("list"); !strings.Contains(out, "Door:dave\thotp SHA1 8 digits counter 44") {
+		t.Fatalf("list after three codes:\n%s", out)
+	}
+}
+
+func TestAddListRemove(t *testing.T) {
+	c := newCLI(t)
+	s := secret(t)
+	c.ok("add", "otpauth://totp/ACME:alice@example.com?secret="+s, "otpauth://totp/ACME:alice2@example.com?secret="+secret(t))
+	out := c.ok("list")
+	want := "ACME:alice@example.com\ttotp SHA1 6 digits 30s\nACME:alice2@example.com\ttotp SHA1 6 digits 30s\n"
+	if out != want {
+		t.Fatalf("list:\n%s\nwant:\n%s", out, want)
+	}
+	c.fails("already added", "add", "otpauth://totp/ACME:alice@example.com?secret="+s)
+	c.fails("matches 2 accounts", "code", "ACME")
+	c.fails("no such account", "code", "nobody")
+	if got := c.ok("code", "ACME:alice@example.com"); len(got) != 7 {
+		t.Fatalf("code of the exact label: %q", got)
+	}
+
+	idx, _ := os.ReadFile(filepath.Join(c.dir, "accounts.json"))
+	id := between(string(idx), `"id": "`, `"`)
+	if out, err := exec.Command("secret-tool", "lookup", "service", "twofold", "username", id).Output(); err != nil || string(out) != s {
+		t.Fatalf("keyring item %s: %q %v", id, out, err)
+	}
+	if out := c.ok("remove", "alice@"); out != "removed ACME:alice@example.com\n" {
+		t.Fatalf("remove printed %q", out)
+	}
+	if _, err := exec.Command("secret-tool", "lookup", "service", "twofold", "username", id).Output(); err == nil {
+		t.Fatal("keyring item still there after remove")
+	}
+	if out := c.ok("list"); out != "ACME:alice2@example.com\ttotp SHA1 6 digits 30s\n" {
+		t.Fatalf("list after remove:\n%s", out)
+	}
+	if bytes.Contains(idx, []byte(s)) {
+		t.Fatal("index holds the secret")
+	}
+}
+
+func between(s, from, to string) string {
+	_, rest, _ := strings.Cut(s, from)
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}
+
+const testdata = "../../vault/testdata/"
+
+func TestSamples(t *testing.T) {
+	c := newCLI(t)
+
+	// A camera photo of a Google Authenticator export.
+	out := c.ok("add", "--image", testdata+"ga-example_export.jpg")
+	if out != "added Test1:test1@example1.com\nadded Test2:test2@example2.com\nadded Test3:test3@example3.com\n" {
+		t.Fatalf("GA export photo:\n%s", out)
+	}
+	want := oathtool(t, "--totp", "-b", "-N", "@1700000015", "JBSWY3DPEHPK3PXQ")
+	if got := c.ok("code", "Test2"); got != want+"\n" {
+		t.Fatalf("Test2 code %q, oathtool %q", got, want)
+	}
+
+	// Aegis's plain URIs: all standard ones parse; steam is refused and,
+	// given together with the others, nothing at all is added.
+	var good []string
+	steam := ""
+	data, _ := os.ReadFile(testdata + "aegis-importers-plain.txt")
+	for _, l := range strings.Fields(string(data)) {
+		if strings.HasPrefix(l, "otpauth://steam/") {
+			steam = l
+		} else {
+			good = append(good, l)
+		}
+	}
+	c.fails(`unsupported "steam"`, append(append([]string{"add"}, good...), steam)...)
+	if out := c.ok("list"); strings.Count(out, "\n") != 3 {
+		t.Fatalf("a refused batch added accounts:\n%s", out)
+	}
+	c.ok(append([]string{"add"}, good...)...)
+	out = c.ok("list")
+	for _, w := range []string{"SPDX:James\ttotp SHA256 7 digits 20s", "Airbnb:Elijah\ttotp SHA512 8 digits 50s", "Air Canada:Benjamin\thotp SHA256 7 digits counter 50"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("list lacks %q:\n%s", w, out)
+		}
+	}
+	if got, want := c.ok("code", "SPDX"), oathtool(t, "--totp=SHA256", "-d", "7", "-s", "20s", "-b", "-N", "@1700000015", "5OM4WOOGPLQEF6UGN3CPEOOLWU"); got != want+"\n" {
+		t.Errorf("SPDX code %q, oathtool %q", got, want)
+	}
+
+	// Broken exports and pictures: a clear error, nothing added.
+	before := c.ok("list")
+	wrongData, _ := os.ReadFile(testdata + "ga-test_export_wrong_data.txt")
+	wrongPrefix, _ := os.ReadFile(testdata + "ga-test_export_wrong_prefix.txt")
+	c.fails("reading Google Authenticator export", "add", strings.TrimSpace(string(wrongData)))
+	c.fails("not an otpauth:// or otpauth-migration:// URI", "add", strings.TrimSpace(string(wrongPrefix)))
+	c.fails("not an authenticator key", "add", "--image", testdata+"ga-qr_but_without_otp.png")
+	c.fails("not a PNG, JPEG or GIF image", "add", "--image", testdata+"ga-text_masquerading_as_image.jpeg")
+	c.fails("no such file", "add", "--image", testdata+"nope.png")
+	if after := c.ok("list"); after != before {
+		t.Fatalf("bad input changed the accounts:\n%s", after)
+	}
+
+	// Migration URIs from text, including the '+' one.
+	plus, _ := os.ReadFile(testdata + "ga-test_plus_problem_export.txt")
+	if out := c.ok("add", strings.TrimSpace(string(plus))); strings.Count(out, "added SerenityLabs:") != 4 {
+		t.Fatalf("plus-problem export:\n%s", out)
+	}
+}
+
+func TestDecodeMatchesZbarimg(t *testing.T) {
+	c := newCLI(t)
+	files := []string{testdata + "otpauth-example.png", testdata + "ga-example_export.jpg", testdata + "ga-qr_but_without_otp.png"}
+	out := c.ok(append([]string{"decode"}, files...)...)
+	z, err := exec.Command("zbarimg", append([]string{"--raw", "--quiet", "--nodbus"}, files...)...).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	if out != string(z) {
+		t.Fatalf("twofold decode:\n%s\nzbarimg --raw:\n%s", out, z)
+	}
+	blank := filepath.Join(t.TempDir(), "blank.png")
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)))
+	os.WriteFile(blank, buf.Bytes(), 0o600)
+	c.fails("blank.png: no QR code found", "decode", testdata+"otpauth-example.png", blank)
+	c.fails("cli_test.go: not a PNG, JPEG or GIF image", "decode", "cli_test.go")
+	if _, err := os.Stat(filepath.Join(c.dir, "accounts.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("decode stored something")
+	}
+}
+
+func TestUsageAndBadArguments(t *testing.T) {
+	c := newCLI(t)
+	if out := c.ok("help"); !strings.Contains(out, "add --screen") || !strings.Contains(out, "code LABEL") {
+		t.Fatalf("usage:\n%s", out)
+	}
+	c.fails("unknown command", "frobnicate")
+	c.fails("give one LABEL", "code")
+	c.fails("give at least one image", "decode")
+	c.fails("--image or --screen, not both", "add", "--image", "--screen", "x")
+	c.fails("give an otpauth:// or otpauth-migration:// URI", "add")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"list"}, func(k string) string {
+		return map[string]string{"TWOFOLD_KEYRING_TIMEOUT": "soon", "TWOFOLD_CONFIG_DIR": c.dir}[k]
+	}, nil, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "TWOFOLD_KEYRING_TIMEOUT") {
+		t.Fatalf("bad timeout: %v", err)
+	}
+}
