@@ -61,7 +61,7 @@ type UI struct {
 	problems map[string]string // per account, e.g. secret missing
 	fetching bool
 
-	enter    func() // Enter's action while a dialog with a default button is open
+	enter func() // Enter's action while a dialog with a default button is open
 
 	selected string // id of the last copied/selected account
 	copied   string // code put on the clipboard, until cleared
