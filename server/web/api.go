@@ -43,7 +43,7 @@ func (s *Server) apiSignup(c *gin.Context) {
 	if in.PasswordConfirm == "" {
 		in.PasswordConfirm = in.Password
 	}
-	u, err := s.svc.SignUp(c, in.Username, in.DisplayName, in.Password, in.PasswordConfirm, c.ClientIP())
+	u, err := s.svc.SignUp(c.Request.Context(), in.Username, in.DisplayName, in.Password, in.PasswordConfirm, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -56,12 +56,12 @@ func (s *Server) apiSignup(c *gin.Context) {
 
 func (s *Server) apiStartSession(c *gin.Context, u *portal.User, stage portal.Stage) bool {
 	if old := session(c); old != nil {
-		if err := s.svc.Logout(c, old, c.ClientIP()); err != nil {
+		if err := s.svc.Logout(c.Request.Context(), old, c.ClientIP()); err != nil {
 			s.fail(c, "", nil, err)
 			return false
 		}
 	}
-	token, _, err := s.svc.StartSession(c, u, stage, c.ClientIP(), c.Request.UserAgent())
+	token, _, err := s.svc.StartSession(c.Request.Context(), u, stage, c.ClientIP(), c.Request.UserAgent())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return false
@@ -76,7 +76,7 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	u, err := s.svc.Login(c, in.Username, in.Password, c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -103,9 +103,9 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 	var token string
 	var err error
 	if in.RecoveryCode != "" {
-		token, _, err = s.svc.LoginRecovery(c, session(c), in.RecoveryCode, c.ClientIP())
+		token, _, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		token, _, err = s.svc.LoginCode(c, session(c), in.Code, c.ClientIP())
+		token, _, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)
@@ -116,7 +116,7 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 }
 
 func (s *Server) apiLogout(c *gin.Context) {
-	if err := s.svc.Logout(c, session(c), c.ClientIP()); err != nil {
+	if err := s.svc.Logout(c.Request.Context(), session(c), c.ClientIP()); err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
@@ -136,7 +136,7 @@ func (s *Server) apiConfirm(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	token, sess, err := s.svc.ConfirmPassword(c, session(c), in.Password, c.ClientIP())
+	token, sess, err := s.svc.ConfirmPassword(c.Request.Context(), session(c), in.Password, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -146,7 +146,7 @@ func (s *Server) apiConfirm(c *gin.Context) {
 }
 
 func (s *Server) apiTOTPStart(c *gin.Context) {
-	k, err := s.svc.StartEnrollment(c, session(c))
+	k, err := s.svc.StartEnrollment(c.Request.Context(), session(c))
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -173,7 +173,7 @@ func (s *Server) apiTOTPVerify(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	codes, token, _, err := s.svc.CompleteEnrollment(c, session(c), in.Code, c.ClientIP())
+	codes, token, _, err := s.svc.CompleteEnrollment(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -183,7 +183,7 @@ func (s *Server) apiTOTPVerify(c *gin.Context) {
 }
 
 func (s *Server) apiRecoveryStatus(c *gin.Context) {
-	st, err := s.svc.SecurityStatus(c, session(c))
+	st, err := s.svc.SecurityStatus(c.Request.Context(), session(c))
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -199,7 +199,7 @@ func (s *Server) apiRegenerate(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	codes, err := s.svc.RegenerateRecoveryCodes(c, session(c), in.Code, c.ClientIP())
+	codes, err := s.svc.RegenerateRecoveryCodes(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -217,7 +217,7 @@ func (s *Server) apiDisable(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	if err := s.svc.DisableTwoFactor(c, session(c), in.Password, in.Code, in.RecoveryCode, c.ClientIP()); err != nil {
+	if err := s.svc.DisableTwoFactor(c.Request.Context(), session(c), in.Password, in.Code, in.RecoveryCode, c.ClientIP()); err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
@@ -232,7 +232,7 @@ type eventJSON struct {
 }
 
 func (s *Server) apiActivity(c *gin.Context) {
-	st, err := s.svc.SecurityStatus(c, session(c))
+	st, err := s.svc.SecurityStatus(c.Request.Context(), session(c))
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -245,7 +245,7 @@ func (s *Server) apiActivity(c *gin.Context) {
 }
 
 func (s *Server) apiLogoutOthers(c *gin.Context) {
-	n, err := s.svc.LogoutOthers(c, session(c), c.ClientIP())
+	n, err := s.svc.LogoutOthers(c.Request.Context(), session(c), c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return

@@ -58,7 +58,7 @@ func (s *Server) signup(c *gin.Context) {
 		return
 	}
 	v.Form = map[string]string{"username": f["username"], "display_name": f["display_name"]}
-	u, err := s.svc.SignUp(c, f["username"], f["display_name"], f["password"], f["password_confirm"], c.ClientIP())
+	u, err := s.svc.SignUp(c.Request.Context(), f["username"], f["display_name"], f["password"], f["password_confirm"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "signup", v, err)
 		return
@@ -69,12 +69,12 @@ func (s *Server) signup(c *gin.Context) {
 // startSession replaces any current session by a new one for u.
 func (s *Server) startSession(c *gin.Context, u *portal.User, stage portal.Stage, page string) {
 	if old := session(c); old != nil {
-		if err := s.svc.Logout(c, old, c.ClientIP()); err != nil {
+		if err := s.svc.Logout(c.Request.Context(), old, c.ClientIP()); err != nil {
 			s.fail(c, page, &view{Title: "Error"}, err)
 			return
 		}
 	}
-	token, _, err := s.svc.StartSession(c, u, stage, c.ClientIP(), c.Request.UserAgent())
+	token, _, err := s.svc.StartSession(c.Request.Context(), u, stage, c.ClientIP(), c.Request.UserAgent())
 	if err != nil {
 		s.fail(c, page, &view{Title: "Error"}, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	v.Form = map[string]string{"username": f["username"]}
-	u, err := s.svc.Login(c, f["username"], f["password"], c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), f["username"], f["password"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "login", v, err)
 		return
@@ -126,7 +126,7 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginCode(c, session(c), f["code"], c.ClientIP())
+	token, _, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
@@ -146,7 +146,7 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginRecovery(c, session(c), f["recovery_code"], c.ClientIP())
+	token, _, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return
@@ -156,7 +156,7 @@ func (s *Server) loginRecovery(c *gin.Context) {
 }
 
 func (s *Server) logout(c *gin.Context) {
-	if err := s.svc.Logout(c, session(c), c.ClientIP()); err != nil {
+	if err := s.svc.Logout(c.Request.Context(), session(c), c.ClientIP()); err != nil {
 		s.fail(c, "error", nil, err)
 		return
 	}
@@ -174,7 +174,7 @@ var notices = map[string]string{
 
 func (s *Server) securityPage(c *gin.Context) {
 	v := &view{Title: "Security Settings", Notice: notices[c.Query("notice")]}
-	st, err := s.svc.SecurityStatus(c, session(c))
+	st, err := s.svc.SecurityStatus(c.Request.Context(), session(c))
 	if err != nil {
 		s.fail(c, "error", v, err)
 		return
@@ -186,7 +186,7 @@ func (s *Server) securityPage(c *gin.Context) {
 // securityFail re-renders Security Settings with an error.
 func (s *Server) securityFail(c *gin.Context, err error) {
 	v := &view{Title: "Security Settings"}
-	if st, serr := s.svc.SecurityStatus(c, session(c)); serr == nil {
+	if st, serr := s.svc.SecurityStatus(c.Request.Context(), session(c)); serr == nil {
 		v.Data = st
 		s.fail(c, "security", v, err)
 		return
@@ -215,7 +215,7 @@ func (s *Server) confirm(c *gin.Context) {
 	}
 	next := safeNext(f["next"])
 	v.Form["next"] = next
-	token, _, err := s.svc.ConfirmPassword(c, session(c), f["password"], c.ClientIP())
+	token, _, err := s.svc.ConfirmPassword(c.Request.Context(), session(c), f["password"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "confirm", v, err)
 		return
@@ -229,7 +229,7 @@ func (s *Server) logoutOthers(c *gin.Context) {
 		s.securityFail(c, err)
 		return
 	}
-	if _, err := s.svc.LogoutOthers(c, session(c), c.ClientIP()); err != nil {
+	if _, err := s.svc.LogoutOthers(c.Request.Context(), session(c), c.ClientIP()); err != nil {
 		s.securityFail(c, err)
 		return
 	}
@@ -269,7 +269,7 @@ func (s *Server) totpStart(c *gin.Context) {
 		s.fail(c, "totp_intro", &view{Title: "Time Based Tokens"}, err)
 		return
 	}
-	if _, err := s.svc.StartEnrollment(c, session(c)); err != nil {
+	if _, err := s.svc.StartEnrollment(c.Request.Context(), session(c)); err != nil {
 		s.fail(c, "totp_intro", &view{Title: "Time Based Tokens"}, err)
 		return
 	}
@@ -297,7 +297,7 @@ func (s *Server) setupView(k *totp.Key) *view {
 }
 
 func (s *Server) totpSetup(c *gin.Context) {
-	k, err := s.svc.PendingEnrollment(c, session(c))
+	k, err := s.svc.PendingEnrollment(c.Request.Context(), session(c))
 	if portal.ErrorCode(err) == portal.ENOTFOUND {
 		c.Redirect(http.StatusSeeOther, "/settings/security/2fa/totp")
 		return
@@ -309,7 +309,7 @@ func (s *Server) totpSetup(c *gin.Context) {
 }
 
 func (s *Server) totpQR(c *gin.Context) {
-	k, err := s.svc.PendingEnrollment(c, session(c))
+	k, err := s.svc.PendingEnrollment(c.Request.Context(), session(c))
 	if err != nil {
 		s.fail(c, "error", nil, err)
 		return
@@ -341,7 +341,7 @@ func (s *Server) totpVerify(c *gin.Context) {
 		s.verifyFail(c, err)
 		return
 	}
-	codes, token, _, err := s.svc.CompleteEnrollment(c, session(c), f["code"], c.ClientIP())
+	codes, token, _, err := s.svc.CompleteEnrollment(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.verifyFail(c, err)
 		return
@@ -352,7 +352,7 @@ func (s *Server) totpVerify(c *gin.Context) {
 
 // verifyFail shows the same key again with the error: no rescan.
 func (s *Server) verifyFail(c *gin.Context, err error) {
-	k, kerr := s.svc.PendingEnrollment(c, session(c))
+	k, kerr := s.svc.PendingEnrollment(c.Request.Context(), session(c))
 	if kerr != nil {
 		s.fail(c, "error", nil, err)
 		return
@@ -366,7 +366,7 @@ func (s *Server) regenerate(c *gin.Context) {
 		s.securityFail(c, err)
 		return
 	}
-	codes, err := s.svc.RegenerateRecoveryCodes(c, session(c), f["code"], c.ClientIP())
+	codes, err := s.svc.RegenerateRecoveryCodes(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.securityFail(c, err)
 		return
@@ -380,7 +380,7 @@ func (s *Server) disable(c *gin.Context) {
 		s.securityFail(c, err)
 		return
 	}
-	if err := s.svc.DisableTwoFactor(c, session(c), f["password"], f["code"], f["recovery_code"], c.ClientIP()); err != nil {
+	if err := s.svc.DisableTwoFactor(c.Request.Context(), session(c), f["password"], f["code"], f["recovery_code"], c.ClientIP()); err != nil {
 		s.securityFail(c, err)
 		return
 	}

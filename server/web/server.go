@@ -58,7 +58,6 @@ func NewServer(cfg Config, svc *portal.Service, logger *slog.Logger) (*Server, e
 	gin.SetMode(gin.ReleaseMode)
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.ContextWithFallback = true
 	proxies := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
 		proxies[i] = p.String()

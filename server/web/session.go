@@ -45,7 +45,7 @@ func (s *Server) loadSession(c *gin.Context) {
 		c.Next()
 		return
 	}
-	sess, u, err := s.svc.Authenticate(c, ck.Value)
+	sess, u, err := s.svc.Authenticate(c.Request.Context(), ck.Value)
 	if portal.ErrorCode(err) == portal.EINTERNAL {
 		s.fail(c, "error", nil, err)
 		return
