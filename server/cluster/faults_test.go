@@ -36,14 +36,14 @@ type journey struct {
 // traffic runs sign-ups, enrollments and sign-ins on base with workers
 // clients until ctx ends or the portal stops answering, and returns what
 // each client learned.
-func traffic(ctx context.Context, base string, workers int, done *atomic.Int64) []*journey {
+func traffic(ctx context.Context, base, prefix string, workers int, done *atomic.Int64) []*journey {
 	var mu sync.Mutex
 	var all []*journey
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				j := &journey{name: fmt.Sprintf("w%du%d", w, i)}
+				j := &journey{name: fmt.Sprintf("%sw%du%d", prefix, w, i)}
 				mu.Lock()
 				all = append(all, j)
 				mu.Unlock()
@@ -88,7 +88,8 @@ func (j *journey) run(ctx context.Context, base string) bool {
 
 // TestKillDuringTraffic kills the portal (SIGKILL) while clients sign up,
 // enroll and sign in, restarts it, and checks the database and every
-// user: fully enrolled or not at all, and able to sign in.
+// user: fully enrolled or not at all, and able to sign in. Three rounds,
+// so that the kill lands on several different steps.
 func TestKillDuringTraffic(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -97,35 +98,53 @@ func TestKillDuringTraffic(t *testing.T) {
 				database = newDatabase(t, pg)
 			}
 			in := startInstances(t, 1, database)[0]
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var done atomic.Int64
-			result := make(chan []*journey)
-			go func() { result <- traffic(ctx, in.URL(), 3, &done) }()
-			deadline := time.Now().Add(60 * time.Second)
-			for done.Load() < 4 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			must(t, in.Kill()) // mid-request: three clients are always busy
-			journeys := <-result
-			cancel()
-			t.Logf("killed after %d complete journeys, %d started", done.Load(), len(journeys))
-			if done.Load() < 4 {
-				t.Fatalf("only %d journeys in 60 s before the kill", done.Load())
-			}
-
-			var check func(*testing.T) *sqlRows
+			check := func(t *testing.T) *sqlRows { return checkPostgres(t, database) }
 			if backend == "sqlite" {
 				check = func(t *testing.T) *sqlRows { return checkSQLite(t, filepath.Join(in.Data, "portal.db")) }
-			} else {
-				check = func(t *testing.T) *sqlRows { return checkPostgres(t, database) }
 			}
-			rows := check(t) // before the restart: as the crash left it
-			must(t, in.Start(context.Background()))
-			checkJourneys(t, in.URL(), journeys, rows)
+			for round := range 3 {
+				ctx, cancel := context.WithCancel(context.Background())
+				var done atomic.Int64
+				result := make(chan []*journey)
+				go func() { result <- traffic(ctx, in.URL(), fmt.Sprintf("r%d", round), 3, &done) }()
+				deadline := time.Now().Add(60 * time.Second)
+				for done.Load() < int64(3+round) && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				must(t, in.Kill()) // mid-request: three clients are always busy
+				journeys := <-result
+				cancel()
+				if done.Load() < int64(3+round) {
+					t.Fatalf("round %d: only %d journeys in 60 s before the kill", round, done.Load())
+				}
+				rows := check(t) // as the crash left it
+				must(t, in.Start(context.Background()))
+				checkJourneys(t, in.URL(), journeys, rows)
+				t.Logf("round %d: killed after %d complete journeys; cut short: %s", round, done.Load(), cutShort(journeys))
+			}
 			check(t)
 		})
 	}
+}
+
+// cutShort describes where the kill caught the unfinished journeys.
+func cutShort(journeys []*journey) string {
+	var out []string
+	for _, j := range journeys {
+		switch {
+		case j.loggedIn:
+			continue
+		case j.verified != nil:
+			out = append(out, j.name+" signing in")
+		case j.key != nil:
+			out = append(out, j.name+" verifying")
+		case j.signedUp:
+			out = append(out, j.name+" starting enrollment")
+		default:
+			out = append(out, j.name+" signing up")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // sqlRows is the per-user state read from the database.

@@ -38,6 +38,10 @@ type LoadConfig struct {
 	// its own (10.77.x.y); the portal must trust 127.0.0.1 as a proxy.
 	// Without it, all users share the per-IP password limit.
 	ForwardedFor bool
+	// IdleWait makes a virtual user whose accounts have used their steps
+	// wait for the next step; by default it checks its sessions
+	// (GET /api/v1/me) meanwhile.
+	IdleWait bool
 }
 
 // Operation names in a Summary.
@@ -157,6 +161,14 @@ func (l *Load) virtualUser(ctx context.Context, u int, accounts []*account, rec 
 				acc, step, cur = a, s, (cur+i)%len(accounts)
 				break
 			}
+		}
+		if acc == nil && l.cfg.IdleWait {
+			k := accounts[0].key
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(time.Unix(int64(now+1)*int64(k.Period), 0))):
+			}
+			continue
 		}
 		if acc == nil {
 			// Every account used its steps: check sessions until the next.
