@@ -477,3 +477,22 @@ func TestSignupClosed(t *testing.T) {
 		t.Error("the login page links to a closed sign-up")
 	}
 }
+
+func TestPendingSessionExpires(t *testing.T) {
+	h := newHarness(t)
+	c := h.signup("joe", "Joe")
+	k, _, _ := c.enable()
+	p := h.loginPending("joe")
+	h.clock.Add(10*time.Minute + time.Second)
+	expect(t, p.post("/login/code", "code", h.code(k)), http.StatusSeeOther, "/login")
+}
+
+func TestDisplayNameIsEscaped(t *testing.T) {
+	h := newHarness(t)
+	c := h.signup("joe", `<b onmouseover="x()">Joe</b>`)
+	r := c.get("/")
+	contains(t, r, `Hello, &lt;b onmouseover=&#34;x()&#34;&gt;Joe&lt;/b&gt;!`)
+	if strings.Contains(r.Body, "<b onmouseover") {
+		t.Error("the display name is not escaped")
+	}
+}
