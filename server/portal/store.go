@@ -66,7 +66,10 @@ type Store interface {
 	// checks the credential, atomically: if the counter is locked at now it
 	// returns a *LockedError (wrapping ErrLocked) and counts nothing;
 	// otherwise it adds one to the failures and sets the lock to
-	// now + delay(failures). The caller resets the counter on success.
+	// now + delay(failures); a zero delay stores no lock (so a concurrent
+	// attempt with a slightly earlier clock read is not refused). The
+	// returned Attempt has LockedUntil = now + delay. The caller resets the
+	// counter on success.
 	TakeAttempt(ctx context.Context, key string, now time.Time, delay func(failures int) time.Duration) (Attempt, error)
 	// ResetAttempts forgets the counter key.
 	ResetAttempts(ctx context.Context, key string) error

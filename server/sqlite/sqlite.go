@@ -383,11 +383,18 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 		return a, &portal.LockedError{Until: a.LockedUntil}
 	}
 	a.Failures++
-	a.LockedUntil = now.Add(delay(a.Failures))
+	wait := delay(a.Failures)
+	a.LockedUntil = now.Add(wait)
+	// No delay stores no lock: "locked until now" would refuse a concurrent
+	// attempt whose clock read is a little earlier.
+	stored := int64(0)
+	if wait > 0 {
+		stored = unix(a.LockedUntil)
+	}
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
 		 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-		key, a.Failures, unix(a.LockedUntil))
+		key, a.Failures, stored)
 	if err != nil {
 		return a, fmt.Errorf("counting attempt: %w", err)
 	}

@@ -329,6 +329,14 @@ func testAttempts(t *testing.T, s portal.Store) {
 			t.Errorf("attempt %d = %+v", i, a)
 		}
 	}
+	// A zero delay stores no lock: an attempt with an earlier clock read
+	// (another request, another instance) is not refused.
+	if _, err := s.TakeAttempt(ctx, "early", now, delay); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.TakeAttempt(ctx, "early", now.Add(-time.Second), delay); err != nil || a.Failures != 2 {
+		t.Errorf("attempt with an earlier clock after a zero delay: %+v, %v", a, err)
+	}
 	_, err := s.TakeAttempt(ctx, "k", now.Add(time.Minute), delay)
 	var locked *portal.LockedError
 	if !errors.As(err, &locked) || !errors.Is(err, portal.ErrLocked) || !locked.Until.Equal(now.Add(3*time.Minute)) {
