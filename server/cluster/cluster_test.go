@@ -330,3 +330,40 @@ func TestDisableOnOneEndsSessionsOnOther(t *testing.T) {
 		t.Errorf("sign-in on B after 2FA off: code required %v, %v; want none", req, err)
 	}
 }
+
+// TestClientIPFromTrustedProxyOnly runs one instance that trusts
+// 127.0.0.1 as a proxy and one that trusts nobody: X-Forwarded-For counts
+// only on the first.
+func TestClientIPFromTrustedProxyOnly(t *testing.T) {
+	ctx := context.Background()
+	database, key := newDatabase(t, pg), keyFile(t)
+	var bases []string
+	for i, args := range [][]string{{"--trusted-proxies", "127.0.0.1"}, nil} {
+		in := &Instance{Bin: portalBin, Name: string(rune('A' + i)), Data: t.TempDir(), Database: database, SecretKeyFile: key, Args: args}
+		must(t, in.Start(ctx))
+		t.Cleanup(func() { in.Stop(); checkLog(t, in) })
+		bases = append(bases, in.URL())
+	}
+	c := NewClient(nil)
+	c.ForwardedFor = "203.0.113.9"
+	must(t, c.SignUp(ctx, bases[0], "ivy", password)) // through the "proxy"
+	if _, err := c.Login(ctx, bases[1], "ivy", password); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Get(ctx, bases[1], "/api/v1/activity")
+	wantStatus(t, "activity", r, err, http.StatusOK)
+	ips := map[string]string{}
+	events, _ := r.Body["events"].([]any)
+	for _, e := range events {
+		m, _ := e.(map[string]any)
+		kind, _ := m["kind"].(string)
+		ip, _ := m["ip"].(string)
+		ips[kind] = ip
+	}
+	if ips["signup"] != "203.0.113.9" {
+		t.Errorf("sign-up through the trusted proxy recorded IP %q, want the forwarded 203.0.113.9", ips["signup"])
+	}
+	if ips["signin"] != "127.0.0.1" {
+		t.Errorf("sign-in on the instance that trusts no proxy recorded IP %q, want the peer 127.0.0.1", ips["signin"])
+	}
+}
