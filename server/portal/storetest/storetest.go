@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 	}{
 		{"Users", testUsers},
 		{"Enrollment", testEnrollment},
+		{"EnableConcurrent", testEnableConcurrent},
 		{"ConsumeStep", testConsumeStep},
 		{"ConsumeStepConcurrent", testConsumeStepConcurrent},
 		{"RecoveryCodes", testRecoveryCodes},
@@ -145,6 +146,22 @@ func testEnrollment(t *testing.T, s portal.Store) {
 	}
 	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
 		t.Errorf("CountRecoveryCodes after disable = %d, %v; want 0", n, err)
+	}
+}
+
+func testEnableConcurrent(t *testing.T, s portal.Store) {
+	u := newUser(t, s, "joe")
+	if err := s.SetPendingTOTP(context.Background(), u.ID, []byte("pending")); err != nil {
+		t.Fatal(err)
+	}
+	ok := concurrently(t, 20, func() error {
+		return s.EnableTOTP(context.Background(), u.ID, []byte("pending"), 7, hashes("a", 10))
+	}, portal.ErrConflict)
+	if ok != 1 {
+		t.Errorf("%d of 20 concurrent EnableTOTP succeeded, want exactly 1", ok)
+	}
+	if n, err := s.CountRecoveryCodes(context.Background(), u.ID); err != nil || n != 10 {
+		t.Errorf("CountRecoveryCodes = %d, %v; want 10", n, err)
 	}
 }
 
