@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ type Service struct {
 	// dummyHash is checked for unknown users so that they take as long as
 	// known ones.
 	dummyHash string
+	// hashing bounds the argon2id computations running at once (each
+	// takes Password.Memory), so a burst of sign-ins cannot exhaust memory.
+	hashing chan struct{}
 }
 
 // NewService builds a Service. now and rand may be nil for the real clock
@@ -74,7 +78,36 @@ func NewService(store Store, keys *Keys, cfg Config, now func() time.Time, rando
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, keys: keys, cfg: cfg, now: now, rand: random, dummyHash: dummy}, nil
+	return &Service{store: store, keys: keys, cfg: cfg, now: now, rand: random, dummyHash: dummy,
+		hashing: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}, nil
+}
+
+// hashSlot waits for a free argon2id slot; release it when done.
+func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(s.rand, s.cfg.Password, password)
+}
+
+func (s *Service) checkHash(ctx context.Context, hash, password string) (bool, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return CheckPassword(hash, password)
 }
 
 // Config returns the policy the service runs with.
@@ -170,7 +203,7 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 	if err := validPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(s.rand, s.cfg.Password, password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -224,14 +257,14 @@ func (s *Service) checkPassword(ctx context.Context, username, password, ip stri
 	}
 	u, err := s.store.UserByName(ctx, username)
 	if errors.Is(err, ErrNotFound) {
-		if _, err := CheckPassword(s.dummyHash, password); err != nil {
+		if _, err := s.checkHash(ctx, s.dummyHash, password); err != nil {
 			return nil, err
 		}
 		return nil, errBadLogin
 	} else if err != nil {
 		return nil, fmt.Errorf("finding user: %w", err)
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	ok, err := s.checkHash(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, fmt.Errorf("checking password of user %d: %w", u.ID, err)
 	}
