@@ -24,6 +24,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"twofold.dev/server/portal"
 	"twofold.dev/server/sqlite"
 	"twofold.dev/server/web"
@@ -253,11 +255,10 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 	case "add":
 		pw := *password
 		if pw == "" {
-			line, err := bufio.NewReader(stdin).ReadString('\n')
-			if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-				return errors.New("user add: give the password on the first line of stdin or with --password")
+			var err error
+			if pw, err = readPassword(stdin, stderr); err != nil {
+				return fmt.Errorf("user add: %w", err)
 			}
-			pw = strings.TrimRight(line, "\r\n")
 		}
 		u, err := svc.AddUser(ctx, name, *display, pw)
 		if err != nil {
@@ -293,4 +294,32 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 		return fmt.Errorf("user: unknown command %q (want add, list, delete or reset-2fa)", cmd)
 	}
 	return nil
+}
+
+// readPassword reads the new password: from a terminal without echo, and
+// twice; otherwise the first line of stdin.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		pw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading password: %w", err)
+		}
+		fmt.Fprint(stderr, "Password again: ")
+		again, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading password: %w", err)
+		}
+		if string(pw) != string(again) {
+			return "", errors.New("the two passwords do not match")
+		}
+		return string(pw), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", errors.New("give the password on the first line of stdin or with --password")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
