@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 
+	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
 )
 
@@ -22,6 +24,9 @@ const instead = "save the QR code as an image and use Open image…, copy it and
 
 // Capture returns one image per active display.
 func Capture() ([]image.Image, error) {
+	// The X client logs to stderr when there is no ~/.Xauthority, which is
+	// normal (Xvfb, some sessions) and would clutter the command line.
+	xgb.Logger.SetOutput(io.Discard)
 	n := screenshot.NumActiveDisplays()
 	if n == 0 {
 		why := "no display found"

@@ -9,8 +9,10 @@ import (
 
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"twofold.dev/desktop/keyring"
@@ -19,7 +21,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "twofold:", err)
@@ -45,7 +47,7 @@ func window(ctx context.Context, cfg *config) error {
 	go u.Run(ctx)
 	go func() {
 		<-ctx.Done()
-		a.Quit()
+		fyne.Do(a.Quit)
 	}()
 	u.Window().ShowAndRun()
 	return nil
