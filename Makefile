@@ -38,8 +38,12 @@ test-server:
 test-desktop:
 	scripts/with-keyring.sh $(GO) test -count=1 -timeout 20m ./desktop/...
 
-e2e:
-	@echo "e2e: not built yet"
+# The QA end-to-end run: real portal, chromium in a window on a private Xvfb,
+# the desktop app scanning the screen, a private Secret Service.
+# Screenshots of every step go to e2e-artifacts/.
+e2e: build
+	scripts/with-keyring.sh $(GO) test -tags e2e -count=1 -timeout 15m -v ./server/e2e \
+	  -args -bin $(CURDIR)/bin -artifacts $(CURDIR)/e2e-artifacts
 
 fuzz-short:
 	@for t in $(FUZZ); do \

@@ -101,9 +101,12 @@ func TestEnrollmentFlow(t *testing.T) {
 		return chromedp.Do(r.browser, chromedp.Click(label("Time Based Tokens")), chromedp.WaitVisible(label("Get Started")))
 	})
 	r.step("get-started", func() error {
-		return chromedp.Do(r.browser, chromedp.Click(label("Get Started")), chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
-			// The QR image must have loaded before anything scans the screen.
-			chromedp.Poll[bool](`[...document.images].every(i => i.complete && i.naturalWidth > 0)`))
+		if err := chromedp.Do(r.browser, chromedp.Click(label("Get Started")), chromedp.WaitVisible(chromedp.CSS(`input[name=code]`))); err != nil {
+			return err
+		}
+		// The QR image must have loaded before anything scans the screen.
+		_, err := chromedp.Run(r.browser, chromedp.Poll[bool](`[...document.images].every(i => i.complete && i.naturalWidth > 0)`))
+		return err
 	})
 
 	// 3: the desktop app finds the QR code on the screen.
@@ -131,7 +134,12 @@ func TestEnrollmentFlow(t *testing.T) {
 	})
 
 	// The GUI path once: the real window scans the same screen.
-	r.step("gui-scan-from-screen", func() error { return r.guiScan(desktop) })
+	stopGUI := func() {}
+	r.step("gui-scan-from-screen", func() (err error) {
+		stopGUI, err = r.guiScan(desktop)
+		return err
+	})
+	stopGUI() // after the screenshot, which shows the account in the window
 
 	// 4: the desktop app's code verifies the enrollment.
 	var recovery []string
@@ -236,22 +244,28 @@ func label(s string) chromedp.Search {
 func (r *run) step(name string, fn func() error) {
 	r.t.Helper()
 	err := fn()
-	r.shot++
-	file := filepath.Join(r.artifacts, fmt.Sprintf("%02d-%s.png", r.shot, name))
-	if out, serr := exec.Command("import", "-display", r.display, "-window", "root", file).CombinedOutput(); serr != nil {
-		r.t.Logf("screenshot %s: %v: %s", file, serr, out)
-	}
+	file := r.screenshot(name)
 	if err != nil {
 		r.t.Fatalf("step %d %q failed: %v\nscreenshots (the last one shows the failure): %s", r.shot, name, err, r.artifacts)
 	}
 	r.t.Logf("step %d %s: ok (%s)", r.shot, name, filepath.Base(file))
 }
 
+// screenshot saves the whole display as NN-name.png.
+func (r *run) screenshot(name string) string {
+	r.shot++
+	file := filepath.Join(r.artifacts, fmt.Sprintf("%02d-%s.png", r.shot, name))
+	if out, err := exec.Command("import", "-display", r.display, "-window", "root", file).CombinedOutput(); err != nil {
+		r.t.Logf("screenshot %s: %v: %s", file, err, out)
+	}
+	return file
+}
+
 func (r *run) logout() error {
 	return chromedp.Do(r.browser,
 		chromedp.Click(label("Hello, "+displayName+"!")),
 		chromedp.Click(label("Log out")),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"] input[name=password]`)),
 	)
 }
 
@@ -290,6 +304,9 @@ func (r *run) recoveryCode(code string, wantOK bool) error {
 	if strings.Contains(body, "Hello, "+displayName+"!") {
 		return errors.New("a used recovery code signed in again")
 	}
+	if !strings.Contains(body, "already used") {
+		return fmt.Errorf("the refusal does not say why; the page reads:\n%s", body)
+	}
 	return nil
 }
 
@@ -323,56 +340,55 @@ func (r *run) code(bin, account string) (string, error) {
 }
 
 // guiScan starts the real window with its own (empty) config dir, moves it
-// beside the browser, presses the "Scan QR from screen" shortcut and checks
-// that the account is listed.
-func (r *run) guiScan(bin string) error {
+// beside the browser, presses the "Scan QR from screen" shortcut, confirms
+// the preview with Enter and waits until the account is stored. The caller
+// stops the window.
+func (r *run) guiScan(bin string) (stop func(), err error) {
 	dir := r.t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY="+r.display, "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return err
+		return func() {}, err
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	fail := func(err error) (func(), error) { stop(); return func() {}, err }
 	win, err := xdotool(r.display, "search", "--sync", "--onlyvisible", "--name", "^Twofold")
 	if err != nil {
-		return fmt.Errorf("the window never appeared: %v\n%s", err, out.String())
+		return fail(fmt.Errorf("the window never appeared: %v\n%s", err, out.String()))
 	}
 	win = strings.Fields(win)[0]
 	if _, err := xdotool(r.display, "windowmove", win, "1300", "0"); err != nil {
-		return err
+		return fail(err)
 	}
-	if _, err := xdotool(r.display, "windowactivate", "--sync", win); err != nil {
-		// Without a window manager activation may fail; focus is enough.
-		if _, err := xdotool(r.display, "windowfocus", "--sync", win); err != nil {
-			return err
-		}
+	// There is no window manager: give the window the keyboard directly.
+	if _, err := xdotool(r.display, "windowfocus", "--sync", win); err != nil {
+		return fail(err)
 	}
 	if _, err := xdotool(r.display, "key", "--window", win, "ctrl+shift+s"); err != nil {
-		return err
+		return fail(err)
 	}
-	// The preview dialog asks before saving: confirm it with Enter.
-	time.Sleep(2 * time.Second)
-	r.shot++
-	exec.Command("import", "-display", r.display, "-window", "root", filepath.Join(r.artifacts, fmt.Sprintf("%02d-gui-preview.png", r.shot))).Run()
-	if _, err := xdotool(r.display, "key", "--window", win, "Return"); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(20 * time.Second)
+	previewed := false
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		cli := exec.Command(bin, "list")
 		cli.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
 		list, _ := cli.CombinedOutput()
 		if strings.Contains(string(list), issuer+":"+username) {
-			return nil
+			return stop, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after the scan the window's store lists:\n%s\nwindow output:\n%s", list, out.String())
+			return fail(fmt.Errorf("after the scan the window's store lists:\n%s\nwindow output:\n%s", list, out.String()))
 		}
-		time.Sleep(250 * time.Millisecond)
+		// The scan shows what it found before saving; Enter confirms it.
+		// (Enter on the plain list only copies a code, so a repeat is harmless.)
+		time.Sleep(time.Second)
+		if !previewed {
+			previewed = true
+			r.screenshot("gui-preview")
+		}
+		xdotool(r.display, "key", "--window", win, "Return")
 	}
 }
 
@@ -463,7 +479,8 @@ func startBrowser(t *testing.T, display string) context.Context {
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("test-type", true), // no "unsupported flag" bar over the page
+		chromedp.UserDataDir(profile(t)),
 		chromedp.Env("DISPLAY="+display),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -474,6 +491,21 @@ func startBrowser(t *testing.T, display string) context.Context {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	return ctx
+}
+
+// profile is a fresh browser profile whose password manager stays quiet:
+// its "Save password?" bubble would cover the page in the screenshots.
+func profile(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	prefs := `{"credentials_enable_service": false, "profile": {"password_manager_enabled": false}}`
+	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func mustAbs(t *testing.T, p string) string {
