@@ -112,13 +112,31 @@ func (u *UI) paste() {
 		u.addFromText(text)
 		return
 	}
-	if u.opts.ClipboardImage != nil {
-		if data, err := u.opts.ClipboardImage(); err == nil && len(data) > 0 {
-			u.addFromImage("the clipboard image", data)
-			return
-		}
+	if u.opts.ClipboardImage == nil {
+		u.showPasteBox()
+		return
 	}
-	u.showPasteBox()
+	// Reading the image runs a helper program: not on the UI thread.
+	var scan *vault.Scan
+	var noImage bool
+	u.backgroundStatus("Reading the clipboard…", func(context.Context) error {
+		data, err := u.opts.ClipboardImage()
+		if err != nil || len(data) == 0 {
+			noImage = true
+			return nil
+		}
+		scan, err = vault.ParseImageBytes(data)
+		return err
+	}, func(err error) {
+		switch {
+		case noImage:
+			u.showPasteBox()
+		case err != nil:
+			u.showError("No account found in the clipboard image", err)
+		default:
+			u.preview("Found in the clipboard image", scan)
+		}
+	})
 }
 
 // showPasteBox is a box to paste or type a link into.

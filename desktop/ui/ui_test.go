@@ -631,3 +631,42 @@ func TestAddMenuShortcut(t *testing.T) {
 		t.Fatalf("export help:\n%s", got)
 	}
 }
+
+func TestPasteImageFromClipboard(t *testing.T) {
+	png, err := qr.PNG("otpauth://totp/Clip:board?secret=KRSXG5CTMVRXEZLU", 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clip []byte
+	h := newHarness(t, Options{ClipboardImage: func() ([]byte, error) {
+		if clip == nil {
+			return nil, errors.New("no image on the clipboard")
+		}
+		return clip, nil
+	}})
+	h.u.app.Clipboard().SetContent("")
+
+	// Nothing on the clipboard: a box to paste the link into.
+	h.shortcut(&fyne.ShortcutPaste{})
+	es := entries(h.top())
+	if len(es) != 1 {
+		t.Fatalf("paste box:\n%s", text(h.top()))
+	}
+	test.Type(es[0], "otpauth://totp/Typed:in?secret=KRSXG5CTMVRXEZLV")
+	h.tap(h.top(), "Read")
+	h.tap(h.top(), "Add")
+
+	clip = png
+	h.shortcut(&fyne.ShortcutPaste{})
+	if got := text(h.top()); !strings.Contains(got, "Found in the clipboard image") {
+		t.Fatalf("preview:\n%s", got)
+	}
+	h.tap(h.top(), "Add")
+	var got []string
+	for _, a := range h.accounts() {
+		got = append(got, a.Label())
+	}
+	if strings.Join(got, ",") != "Typed:in,Clip:board" {
+		t.Fatalf("accounts %v", got)
+	}
+}

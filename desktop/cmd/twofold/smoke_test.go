@@ -160,7 +160,7 @@ func (s *session) screenshot(name string) string {
 
 func TestBinaryUnderXvfb(t *testing.T) {
 	secretService(t)
-	need(t, "Xvfb", "xdotool", "import", "display", "oathtool")
+	need(t, "Xvfb", "xdotool", "import", "display", "oathtool", "xclip")
 	bin := buildBinary(t)
 	display := startXvfb(t)
 	shots := t.TempDir()
@@ -248,6 +248,30 @@ func TestBinaryUnderXvfb(t *testing.T) {
 		return err
 	})
 	s.screenshot("3-added-in-window.png")
+
+	// 5. A QR image on the clipboard: Ctrl+V, Enter.
+	if _, err := s.output(bin, "remove", "Portal"); err != nil {
+		t.Fatal(err)
+	}
+	s.start("xclip", "-quiet", "-selection", "clipboard", "-t", "image/png", "-i", qrFile)
+	eventually(t, 10*time.Second, "xclip owns the clipboard", func() error {
+		_, err := s.output("xclip", "-selection", "clipboard", "-t", "TARGETS", "-o")
+		return err
+	})
+	if _, err := s.output("xdotool", "key", "--clearmodifiers", "ctrl+v"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the window adds the pasted image's account on Enter", func() error {
+		if _, err := s.output("xdotool", "key", "Return"); err != nil {
+			return err
+		}
+		out, err := s.output(bin, "list")
+		if err == nil && !strings.Contains(out, "Portal:qa@example.com") {
+			err = fmt.Errorf("list: %q", out)
+		}
+		return err
+	})
+	s.screenshot("4-pasted-in-window.png")
 }
 
 // distinctColours counts the colours in part of a PNG, up to 100.
