@@ -286,7 +286,7 @@ func TestTLSCookie(t *testing.T) {
 	}
 }
 
-func newServer(t *testing.T, proxies []netip.Prefix) *web.Server {
+func newServer(t testing.TB, proxies []netip.Prefix) *web.Server {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
 	if err != nil {
