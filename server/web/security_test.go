@@ -307,3 +307,28 @@ func newServer(t testing.TB, proxies []netip.Prefix) *web.Server {
 	}
 	return srv
 }
+
+// TestClientIP: X-Forwarded-For counts only from a trusted proxy, for the
+// activity log and the per-IP limit alike.
+func TestClientIP(t *testing.T) {
+	for _, tc := range []struct {
+		proxies []netip.Prefix
+		want    string
+	}{
+		{nil, "127.0.0.1"},
+		{[]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, "203.0.113.9"},
+	} {
+		h := newHarness(t, func(_ *portalConfig, w *webConfig) { w.TrustedProxies = tc.proxies })
+		c := h.client()
+		r := c.postRaw("/signup", "application/x-www-form-urlencoded",
+			"username=joe&display_name=Joe&password=aaaaaaaaaa&password_confirm=aaaaaaaaaa", "X-Forwarded-For", "203.0.113.9")
+		expect(t, r, http.StatusSeeOther, "/")
+		events, err := h.db.Events(t.Context(), 1, 10)
+		if err != nil || len(events) == 0 {
+			t.Fatalf("events: %v %v", events, err)
+		}
+		if events[0].IP != tc.want {
+			t.Errorf("proxies %v: activity IP %q, want %q", tc.proxies, events[0].IP, tc.want)
+		}
+	}
+}
