@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -316,3 +317,15 @@ type (
 	portalConfig = portal.Config
 	webConfig    = web.Config
 )
+
+// wrongCode is a well-formed code that matches none of the steps the
+// portal accepts now.
+func (h *harness) wrongCode(k *totp.Key) string {
+	h.t.Helper()
+	for n := 0; ; n++ {
+		c := fmt.Sprintf("%06d", n*111111%1000000)
+		if _, ok := k.Verify(c, h.clock.Now(), totp.DefaultSkew+1); !ok {
+			return c
+		}
+	}
+}
