@@ -295,8 +295,8 @@ func (s *Store) key(ctx context.Context, id string) (*totp.Key, error) {
 	}
 	if missing != a.Missing {
 		list[i].Missing = missing
-		if serr := s.index.save(list); serr != nil && !missing {
-			return nil, serr
+		if err := s.index.save(list); err != nil {
+			return nil, err
 		}
 	}
 	if missing {

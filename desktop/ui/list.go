@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -13,8 +12,6 @@ import (
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/totp"
 )
-
-var errorsIs = errors.Is
 
 // accountList is the list of accounts; Enter copies the focused one.
 type accountList struct {

@@ -8,6 +8,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"image"
 	"time"
 
@@ -322,7 +323,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 }
 
 func isAccountProblem(err error) bool {
-	return errorsIs(err, vault.ErrSecretMissing) || errorsIs(err, vault.ErrNotFound)
+	return errors.Is(err, vault.ErrSecretMissing) || errors.Is(err, vault.ErrNotFound)
 }
 
 // copyAccount puts an account's current code on the clipboard.

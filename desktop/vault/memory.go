@@ -137,24 +137,26 @@ func (m *Memory) Code(ctx context.Context, id string, now time.Time) (string, er
 }
 
 func (m *Memory) NextHOTP(ctx context.Context, id string) (string, error) {
-	k, err := m.Key(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if k.Type != totp.HOTP {
-		return "", fmt.Errorf("%s: %w: not an HOTP account", k.Label(), ErrWrongType)
-	}
-	code, err := k.HOTPCode(k.Counter)
-	if err != nil {
-		return "", err
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, err := m.find(id)
 	if err != nil {
 		return "", err
 	}
-	m.accounts[i].Counter = k.Counter + 1
+	a := m.accounts[i]
+	secret, ok := m.secrets[id]
+	if !ok {
+		m.accounts[i].Missing = true
+		return "", fmt.Errorf("%s: %w", a.Label(), ErrSecretMissing)
+	}
+	if a.Type != totp.HOTP {
+		return "", fmt.Errorf("%s: %w: not an HOTP account", a.Label(), ErrWrongType)
+	}
+	code, err := a.Key(secret).HOTPCode(a.Counter)
+	if err != nil {
+		return "", err
+	}
+	m.accounts[i].Counter = a.Counter + 1 // saved before the code is returned
 	return code, nil
 }
 

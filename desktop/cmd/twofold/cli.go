@@ -55,7 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // runAt is run with the clock the codes are computed at.
 func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, rest, err := parseConfig(args, getenv, stderr)
+	cfg, rest, err := parseConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -82,7 +86,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 	return fmt.Errorf("unknown command %q (try: twofold help)", cmd)
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, []string, error) {
+func parseConfig(args []string, getenv func(string) string) (*config, []string, error) {
 	fs := flag.NewFlagSet("twofold", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg := &config{timeout: 10 * time.Second}
@@ -97,9 +101,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
+			return nil, nil, err
 		}
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w (try: twofold help)", err)
 	}
 	if cfg.dir == "" {
 		base, err := os.UserConfigDir()

@@ -276,7 +276,11 @@ func TestUsageAndBadArguments(t *testing.T) {
 	if out := c.ok("help"); !strings.Contains(out, "add --screen") || !strings.Contains(out, "code LABEL") {
 		t.Fatalf("usage:\n%s", out)
 	}
+	if out := c.ok("-h"); !strings.Contains(out, "Usage: twofold") {
+		t.Fatalf("-h printed %q", out)
+	}
 	c.fails("unknown command", "frobnicate")
+	c.fails("flag provided but not defined: -x (try: twofold help)", "-x", "list")
 	c.fails("give one LABEL", "code")
 	c.fails("give at least one image", "decode")
 	c.fails("--image or --screen, not both", "add", "--image", "--screen", "x")
