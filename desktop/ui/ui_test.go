@@ -670,3 +670,33 @@ func TestPasteImageFromClipboard(t *testing.T) {
 		t.Fatalf("accounts %v", got)
 	}
 }
+
+// slowStore is a keyring waiting for its password prompt.
+type slowStore struct {
+	*vault.Memory
+	release chan struct{}
+}
+
+func (s slowStore) List(ctx context.Context) ([]vault.Account, error) {
+	<-s.release
+	return s.Memory.List(ctx)
+}
+
+func TestWindowShowsItIsWaitingForTheKeyring(t *testing.T) {
+	a := test.NewTempApp(t)
+	h := &harness{t: t, store: vault.NewMemory(), clock: newClock(1_700_000_005), queue: make(chan func(), 100)}
+	h.store.Add(context.Background(), keyOf(t, aliceURI))
+	slow := slowStore{h.store, make(chan struct{})}
+	h.u = newUI(a, slow, h.clock.now, Options{}, func(f func()) { h.queue <- f })
+
+	// New returned at once; the window is usable while the keyring waits.
+	if !strings.Contains(h.u.status.Text, "Waiting for the keyring") {
+		t.Fatalf("status while waiting: %q", h.u.status.Text)
+	}
+	test.Type(h.u.search, "acme")
+	close(slow.release)
+	h.settle()
+	if h.u.status.Text != "" || len(h.rows()) != 1 {
+		t.Fatalf("after the keyring answered: status %q, %d rows", h.u.status.Text, len(h.rows()))
+	}
+}
