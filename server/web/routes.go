@@ -10,7 +10,7 @@ func (s *Server) routes() {
 	r := s.engine
 	static, _ := fs.Sub(staticFS, "static")
 	r.GET("/healthz", s.healthz)
-	r.StaticFS("/static", http.FS(static))
+	r.StaticFileFS("/static/portal.css", "portal.css", http.FS(static))
 	r.NoRoute(s.notFound)
 	r.NoMethod(s.methodNotAllowed)
 
