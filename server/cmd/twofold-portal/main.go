@@ -129,11 +129,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "portal.db"))
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore()
 	keyFile, create := cfg.SecretKeyFile, false
 	if keyFile == "" {
 		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
@@ -148,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg := portal.DefaultConfig()
 	pcfg.Issuer, pcfg.Signup = cfg.Issuer, cfg.Signup
-	svc, err := portal.NewService(db, keys, pcfg, time.Now, rand.Reader)
+	svc, err := portal.NewService(store, keys, pcfg, time.Now, rand.Reader)
 	if err != nil {
 		return err
 	}
@@ -160,6 +160,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
 	return serve(ctx, cfg, svc, logger)
+}
+
+// openStore opens the database: SQLite in the data directory. (A
+// --database flag for PostgreSQL belongs here.)
+func openStore(ctx context.Context, cfg *Config) (portal.Store, func() error, error) {
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "portal.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db.Close, nil
 }
 
 func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.Logger) error {
