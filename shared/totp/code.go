@@ -1,9 +1,7 @@
 package totp
 
 import (
-	"crypto/subtle"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -70,39 +68,43 @@ const DefaultSkew = 1
 // Verify checks a TOTP code at time t, allowing skew steps either side, and
 // returns the step that matched. The caller must refuse a step it has
 // already accepted (replay); Verify cannot know. Spaces in code are ignored.
-// Every candidate is compared in constant time.
+// The current step is tried first; every candidate is compared in constant
+// time. Verify computes the codes from the raw secret without allocating
+// (see hotpValue); they equal HOTPCode's.
 func (k *Key) Verify(code string, t time.Time, skew int) (step uint64, ok bool) {
 	if k.Type != TOTP || k.Validate() != nil || skew < 0 {
 		return 0, false
 	}
-	code = strings.ReplaceAll(code, " ", "")
-	if len(code) != k.Digits {
+	// The code without spaces, on the stack: at most 8 digits.
+	var buf [8]byte
+	n := 0
+	for i := 0; i < len(code); i++ {
+		switch c := code[i]; {
+		case c == ' ':
+		case c < '0' || c > '9' || n == len(buf):
+			return 0, false
+		default:
+			buf[n] = c
+			n++
+		}
+	}
+	if n != k.Digits {
 		return 0, false
 	}
-	now := k.Step(t)
-	// The current step first: it is the one that matches almost always.
-	for _, d := range window(skew) {
-		s := int64(now) + int64(d)
+	digits := buf[:n]
+	now := int64(k.Step(t))
+	for i := 0; i <= 2*skew; i++ {
+		// Offsets 0, -1, +1, -2, +2, ...
+		s := now + int64((i+1)/2)
+		if i%2 == 1 {
+			s = now - int64((i+1)/2)
+		}
 		if s < 0 {
 			continue
 		}
-		want, err := k.HOTPCode(uint64(s))
-		if err != nil {
-			return 0, false
-		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+		if matches(digits, hotpValue(k.Algorithm, k.Secret, uint64(s), k.Digits)) {
 			return uint64(s), true
 		}
 	}
 	return 0, false
-}
-
-// window lists step offsets 0, -1, +1, -2, +2, ...
-func window(skew int) []int {
-	w := make([]int, 0, 2*skew+1)
-	w = append(w, 0)
-	for i := 1; i <= skew; i++ {
-		w = append(w, -i, i)
-	}
-	return w
 }

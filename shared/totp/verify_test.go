@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -139,5 +140,70 @@ func BenchmarkHMACSHA1(b *testing.B) {
 		m := hmac.New(sha1.New, seedSHA1)
 		m.Write(msg[:])
 		sum = m.Sum(sum[:0])
+	}
+}
+
+// Verify computes codes without pquerna/otp (see hotpValue); they must be
+// pquerna's codes for every algorithm, length and secret size, including
+// secrets longer than the hash block.
+func TestHOTPMatchesPquerna(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed) // to reproduce a failure
+	r := rand.New(rand.NewPCG(seed, 0x70f))
+	for i := 0; i < 20000; i++ {
+		secret := make([]byte, 1+r.IntN(200))
+		for j := range secret {
+			secret[j] = byte(r.Uint32())
+		}
+		k := &Key{Type: TOTP, Secret: secret, Algorithm: Algorithm(r.IntN(3)), Digits: 6 + r.IntN(3), Period: 30}
+		counter := r.Uint64()
+		if i%2 == 0 {
+			counter = r.Uint64N(1 << 36) // steps of real times
+		}
+		want, err := k.HOTPCode(counter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !matches([]byte(want), hotpValue(k.Algorithm, k.Secret, counter, k.Digits)) {
+			t.Fatalf("%s, %d digits, %d-byte secret, counter %d: hotpValue %d, pquerna %s",
+				k.Algorithm, k.Digits, len(secret), counter, hotpValue(k.Algorithm, k.Secret, counter, k.Digits), want)
+		}
+		// And Verify finds it at its step, for each skew position.
+		at := time.Unix(int64(counter%(1<<33))*30, 0)
+		code, _ := k.HOTPCode(k.Step(at))
+		if step, ok := k.Verify(code, at.Add(30*time.Second), 1); !ok || step != k.Step(at) {
+			t.Fatalf("Verify of the previous step's code: %d, %v", step, ok)
+		}
+	}
+}
+
+func TestMatches(t *testing.T) {
+	for _, tt := range []struct {
+		code string
+		v    uint32
+		want bool
+	}{
+		{"000000", 0, true}, {"000042", 42, true}, {"123456", 123456, true}, {"12345678", 12345678, true},
+		{"123456", 123457, false}, {"023456", 123456, false}, {"000042", 420000, false},
+	} {
+		if got := matches([]byte(tt.code), tt.v); got != tt.want {
+			t.Errorf("matches(%s, %d) = %v", tt.code, tt.v, got)
+		}
+	}
+}
+
+// A server verifies on every sign-in: no allocation per call.
+func TestVerifyDoesNotAllocate(t *testing.T) {
+	now := time.Unix(1_700_000_015, 0)
+	for _, alg := range []Algorithm{SHA1, SHA256, SHA512} {
+		k := testKey()
+		k.Algorithm = alg
+		code, _ := k.Code(now)
+		prev, _ := k.HOTPCode(k.Step(now) - 1)
+		for _, c := range []string{code, prev, "000000", code[:3] + " " + code[3:]} {
+			if n := testing.AllocsPerRun(100, func() { k.Verify(c, now, DefaultSkew) }); n != 0 {
+				t.Errorf("%s: Verify(%q) allocates %v times per call", alg, c, n)
+			}
+		}
 	}
 }
