@@ -1,0 +1,51 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ListUsers returns every user.
+func (s *Service) ListUsers(ctx context.Context) ([]*User, error) { return s.store.ListUsers(ctx) }
+
+func (s *Service) userByName(ctx context.Context, name string) (*User, error) {
+	u, err := s.store.UserByName(ctx, NormalizeUsername(name))
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(ENOTFOUND, "No user %q.", NormalizeUsername(name))
+	} else if err != nil {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes an account and all its data.
+func (s *Service) DeleteUser(ctx context.Context, name string) error {
+	u, err := s.userByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteUser(ctx, u.ID)
+}
+
+// ResetTwoFactor turns two-factor authentication off for a user who lost
+// the authenticator, ends the user's sessions and clears the code limit.
+func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
+	u, err := s.userByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
+		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if _, err := s.store.DeleteUserSessions(ctx, u.ID, nil); err != nil {
+		return fmt.Errorf("ending sessions: %w", err)
+	}
+	if err := s.resetCode(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := s.event(ctx, u.ID, EventTwoFactorOff, "admin"); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package portal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// HashToken returns the session id stored for a cookie token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// StartSession creates a session for u and returns its cookie token.
+func (s *Service) StartSession(ctx context.Context, u *User, stage Stage, ip, userAgent string) (string, *Session, error) {
+	now := s.now()
+	return s.newSession(ctx, &Session{UserID: u.ID, Stage: stage, CreatedAt: now, AuthAt: now, IP: ip, UserAgent: userAgent})
+}
+
+func (s *Service) newSession(ctx context.Context, sess *Session) (string, *Session, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", nil, fmt.Errorf("reading random bytes: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	sess.ID = HashToken(token)
+	sess.LastSeenAt = s.now()
+	if len(sess.UserAgent) > 256 {
+		sess.UserAgent = strings.ToValidUTF8(sess.UserAgent[:256], "")
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", nil, fmt.Errorf("creating session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// rotate replaces a session by a new one with a new token (at each step
+// of sign-in and after a factor change).
+func (s *Service) rotate(ctx context.Context, old *Session, stage Stage, authAt time.Time) (string, *Session, error) {
+	token, ns, err := s.newSession(ctx, &Session{UserID: old.UserID, Stage: stage, CreatedAt: old.CreatedAt,
+		AuthAt: authAt, IP: old.IP, UserAgent: old.UserAgent})
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.store.DeleteSession(ctx, old.ID); err != nil {
+		return "", nil, fmt.Errorf("deleting old session: %w", err)
+	}
+	return token, ns, nil
+}
+
+var errNoSession = Errorf(EUNAUTHORIZED, "Please sign in.")
+
+// Authenticate returns the live session of a cookie token and its user,
+// ending it if it is idle or too old.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
+	if token == "" || len(token) > 128 {
+		return nil, nil, errNoSession
+	}
+	sess, err := s.store.Session(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errNoSession
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("finding session: %w", err)
+	}
+	now := s.now()
+	absolute := s.cfg.AbsoluteTimeout
+	if sess.Stage != StageFull {
+		absolute = s.cfg.PendingTimeout
+	}
+	if now.Sub(sess.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(sess.CreatedAt) > absolute {
+		if err := s.store.DeleteSession(ctx, sess.ID); err != nil {
+			return nil, nil, fmt.Errorf("ending expired session: %w", err)
+		}
+		return nil, nil, Errorf(EUNAUTHORIZED, "Your session has expired. Please sign in again.")
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errNoSession
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("finding session user: %w", err)
+	}
+	if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+		return nil, nil, fmt.Errorf("touching session: %w", err)
+	}
+	sess.LastSeenAt = now
+	return sess, u, nil
+}
+
+// Logout ends the session.
+func (s *Service) Logout(ctx context.Context, sess *Session, ip string) error {
+	if err := s.store.DeleteSession(ctx, sess.ID); err != nil {
+		return fmt.Errorf("ending session: %w", err)
+	}
+	if sess.Stage == StageFull {
+		if err := s.event(ctx, sess.UserID, EventSignOut, ip); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogoutOthers ends every other session of the user.
+func (s *Service) LogoutOthers(ctx context.Context, sess *Session, ip string) (int, error) {
+	n, err := s.store.DeleteUserSessions(ctx, sess.UserID, sess.ID)
+	if err != nil {
+		return 0, fmt.Errorf("ending other sessions: %w", err)
+	}
+	if err := s.event(ctx, sess.UserID, EventOtherSessionsEnded, ip); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// InSudo reports whether the password was entered recently enough in
+// this session to change a factor.
+func (s *Service) InSudo(sess *Session) bool {
+	return s.now().Sub(sess.AuthAt) <= s.cfg.SudoWindow
+}
+
+func (s *Service) sudo(sess *Session) error {
+	if sess.Stage != StageFull {
+		return errNoSession
+	}
+	if !s.InSudo(sess) {
+		return Errorf(EREAUTH, "Please enter your password again to continue.")
+	}
+	return nil
+}
+
+// ConfirmPassword re-checks the password in a signed-in session, starting
+// sudo mode; the session is replaced.
+func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, password, ip string) (string, *Session, error) {
+	if sess.Stage != StageFull {
+		return "", nil, errNoSession
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return "", nil, fmt.Errorf("finding user: %w", err)
+	}
+	if password == "" {
+		return "", nil, Errorf(EINVALID, "Enter your password.")
+	}
+	if len(password) > 4*MaxPasswordLen {
+		return "", nil, Errorf(EUNAUTHORIZED, "Wrong password.")
+	}
+	if _, err := s.checkPassword(ctx, u.Username, password, ip); err != nil {
+		if ErrorCode(err) == EUNAUTHORIZED {
+			return "", nil, Errorf(EUNAUTHORIZED, "Wrong password.")
+		}
+		return "", nil, err
+	}
+	if err := s.event(ctx, u.ID, EventPasswordConfirmed, ip); err != nil {
+		return "", nil, err
+	}
+	return s.rotate(ctx, sess, StageFull, s.now())
+}
+
+// DeleteExpiredSessions removes sessions past their idle or absolute
+// timeout (they are refused anyway; this keeps the table small).
+func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
+	now := s.now()
+	return s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+}

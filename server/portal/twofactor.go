@@ -1,0 +1,414 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"twofold.dev/shared/totp"
+)
+
+// key opens a sealed otpauth URI.
+func (s *Service) key(userID int64, sealed []byte) (*totp.Key, error) {
+	uri, err := s.keys.Open(userID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	k, err := totp.ParseURI(string(uri))
+	if err != nil {
+		return nil, fmt.Errorf("parsing stored key of user %d: %w", userID, err)
+	}
+	return k, nil
+}
+
+func codeKey(userID int64) string { return "2fa:user:" + strconv.FormatInt(userID, 10) }
+
+// cleanCode drops spaces and checks the shape of a TOTP code.
+func cleanCode(code string, digits int) (string, error) {
+	code = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, code)
+	if len(code) != digits {
+		return "", Errorf(EINVALID, "Enter the %d-digit code from your authenticator app.", digits)
+	}
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return "", Errorf(EINVALID, "Enter the %d-digit code from your authenticator app (digits only).", digits)
+		}
+	}
+	return code, nil
+}
+
+var (
+	errWrongCode     = Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code.")
+	errReplayedCode  = Errorf(EUNAUTHORIZED, "That code was already used. Wait for the next code in your app.")
+	errWrongRecovery = Errorf(EUNAUTHORIZED, "That recovery code is not right or was already used.")
+)
+
+// checkCode verifies a TOTP code of an enabled account and consumes its
+// step, within the code limit.
+func (s *Service) checkCode(ctx context.Context, u *User, code, ip string) error {
+	k, err := s.key(u.ID, u.TOTPSecret)
+	if err != nil {
+		return err
+	}
+	if code, err = cleanCode(code, k.Digits); err != nil {
+		return err
+	}
+	now := s.now()
+	a, err := s.take(ctx, codeKey(u.ID), now, s.cfg.CodeLimit)
+	if err != nil {
+		return err
+	}
+	step, ok := k.Verify(code, now, totp.DefaultSkew)
+	if !ok {
+		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+			return err
+		}
+		return errWrongCode
+	}
+	if err := s.store.ConsumeTOTPStep(ctx, u.ID, step); errors.Is(err, ErrReplay) {
+		if err := s.failed(ctx, u.ID, EventCodeReplayed, ip, a, now); err != nil {
+			return err
+		}
+		return errReplayedCode
+	} else if err != nil {
+		return fmt.Errorf("consuming step: %w", err)
+	}
+	return s.resetCode(ctx, u.ID)
+}
+
+// checkRecovery uses up a recovery code, within the code limit.
+func (s *Service) checkRecovery(ctx context.Context, u *User, code, ip string) error {
+	code = NormalizeRecoveryCode(code)
+	if !validRecoveryCode(code) {
+		return Errorf(EINVALID, "A recovery code looks like abcde-fghij: 10 letters and digits.")
+	}
+	now := s.now()
+	a, err := s.take(ctx, codeKey(u.ID), now, s.cfg.CodeLimit)
+	if err != nil {
+		return err
+	}
+	if err := s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now); errors.Is(err, ErrNotFound) {
+		if err := s.failed(ctx, u.ID, EventRecoveryFailed, ip, a, now); err != nil {
+			return err
+		}
+		return errWrongRecovery
+	} else if err != nil {
+		return fmt.Errorf("consuming recovery code: %w", err)
+	}
+	if err := s.event(ctx, u.ID, EventRecoveryUsed, ip); err != nil {
+		return err
+	}
+	return s.resetCode(ctx, u.ID)
+}
+
+// failed records a failed attempt, and the lockout when it caused one.
+func (s *Service) failed(ctx context.Context, userID int64, kind EventKind, ip string, a Attempt, now time.Time) error {
+	if err := s.event(ctx, userID, kind, ip); err != nil {
+		return err
+	}
+	if a.LockedUntil.After(now) {
+		return s.event(ctx, userID, EventLockout, ip)
+	}
+	return nil
+}
+
+func (s *Service) resetCode(ctx context.Context, userID int64) error {
+	if err := s.store.ResetAttempts(ctx, codeKey(userID)); err != nil {
+		return fmt.Errorf("resetting attempts: %w", err)
+	}
+	return nil
+}
+
+// pendingUser returns the user of a session that passed the password.
+func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error) {
+	if sess.Stage != StagePassword {
+		return nil, errNoSession
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	if !u.TwoFactor() {
+		return nil, Errorf(ECONFLICT, "Two-factor authentication is off for this account. Please sign in again.")
+	}
+	return u, nil
+}
+
+// LoginCode finishes sign-in with a TOTP code; the session is replaced.
+func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+	u, err := s.pendingUser(ctx, sess)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.checkCode(ctx, u, code, ip); err != nil {
+		return "", nil, err
+	}
+	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
+		return "", nil, err
+	}
+	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
+}
+
+// LoginRecovery finishes sign-in with a recovery code; the session is
+// replaced.
+func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+	u, err := s.pendingUser(ctx, sess)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.checkRecovery(ctx, u, code, ip); err != nil {
+		return "", nil, err
+	}
+	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
+		return "", nil, err
+	}
+	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
+}
+
+// fullUser returns the user of a signed-in session.
+func (s *Service) fullUser(ctx context.Context, sess *Session) (*User, error) {
+	if sess.Stage != StageFull {
+		return nil, errNoSession
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	return u, nil
+}
+
+var errAlreadyOn = Errorf(ECONFLICT, "Two-factor authentication is already on.")
+
+// StartEnrollment returns the pending key of the user, creating one if
+// there is none: a user who comes back sees the same key and need not
+// scan again.
+func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key, error) {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sudo(sess); err != nil {
+		return nil, err
+	}
+	if u.TwoFactor() {
+		return nil, errAlreadyOn
+	}
+	if u.TOTPPending != nil {
+		if k, err := s.key(u.ID, u.TOTPPending); err == nil {
+			return k, nil
+		}
+	}
+	k, err := totp.Generate(s.rand, s.cfg.Issuer, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(k.URI()))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetPendingTOTP(ctx, u.ID, sealed); err != nil {
+		return nil, fmt.Errorf("storing pending key: %w", err)
+	}
+	return k, nil
+}
+
+var errNoEnrollment = Errorf(ENOTFOUND, "There is no set-up in progress. Start again from Security Settings.")
+
+// PendingEnrollment returns the key of the enrollment in progress.
+func (s *Service) PendingEnrollment(ctx context.Context, sess *Session) (*totp.Key, error) {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sudo(sess); err != nil {
+		return nil, err
+	}
+	if u.TwoFactor() {
+		return nil, errAlreadyOn
+	}
+	if u.TOTPPending == nil {
+		return nil, errNoEnrollment
+	}
+	return s.key(u.ID, u.TOTPPending)
+}
+
+// CompleteEnrollment verifies the first code of the pending key, turns
+// two-factor authentication on and returns the recovery codes (shown
+// once) and the replaced session. A wrong code keeps the same key.
+func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, ip string) ([]string, string, *Session, error) {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := s.sudo(sess); err != nil {
+		return nil, "", nil, err
+	}
+	if u.TwoFactor() {
+		return nil, "", nil, errAlreadyOn
+	}
+	if u.TOTPPending == nil {
+		return nil, "", nil, errNoEnrollment
+	}
+	k, err := s.key(u.ID, u.TOTPPending)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if code, err = cleanCode(code, k.Digits); err != nil {
+		return nil, "", nil, err
+	}
+	now := s.now()
+	a, err := s.take(ctx, codeKey(u.ID), now, s.cfg.CodeLimit)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	step, ok := k.Verify(code, now, totp.DefaultSkew)
+	if !ok {
+		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+			return nil, "", nil, err
+		}
+		return nil, "", nil, Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
+	}
+	codes, hashes, err := s.newRecovery(u.ID)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := s.store.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); errors.Is(err, ErrConflict) {
+		return nil, "", nil, Errorf(ECONFLICT, "Two-factor authentication was changed in the meantime. Reload Security Settings.")
+	} else if err != nil {
+		return nil, "", nil, fmt.Errorf("enabling two-factor: %w", err)
+	}
+	if err := s.resetCode(ctx, u.ID); err != nil {
+		return nil, "", nil, err
+	}
+	if err := s.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
+		return nil, "", nil, err
+	}
+	token, ns, err := s.rotate(ctx, sess, StageFull, sess.AuthAt)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return codes, token, ns, nil
+}
+
+func (s *Service) newRecovery(userID int64) ([]string, [][]byte, error) {
+	codes, err := newRecoveryCodes(s.rand, RecoveryCodeCount)
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes := make([][]byte, len(codes))
+	for i, c := range codes {
+		hashes[i] = s.keys.HashRecoveryCode(userID, c)
+	}
+	return codes, hashes, nil
+}
+
+// RegenerateRecoveryCodes replaces the recovery codes; it needs sudo mode
+// and a current code.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, code, ip string) ([]string, error) {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sudo(sess); err != nil {
+		return nil, err
+	}
+	if !u.TwoFactor() {
+		return nil, Errorf(ECONFLICT, "Two-factor authentication is off.")
+	}
+	if err := s.checkCode(ctx, u, code, ip); err != nil {
+		return nil, err
+	}
+	codes, hashes, err := s.newRecovery(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+		return nil, fmt.Errorf("replacing recovery codes: %w", err)
+	}
+	if err := s.event(ctx, u.ID, EventRecoveryRegenerated, ip); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// DisableTwoFactor turns two-factor authentication off; it needs the
+// password and a current code or a recovery code, and it ends the user's
+// other sessions.
+func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password, code, recovery, ip string) error {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return err
+	}
+	if !u.TwoFactor() {
+		return Errorf(ECONFLICT, "Two-factor authentication is already off.")
+	}
+	if password == "" {
+		return Errorf(EINVALID, "Enter your password.")
+	}
+	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
+		return Errorf(EINVALID, "Enter a code from your app or a recovery code.")
+	}
+	if len(password) > 4*MaxPasswordLen {
+		return Errorf(EUNAUTHORIZED, "Wrong password.")
+	}
+	if _, err := s.checkPassword(ctx, u.Username, password, ip); err != nil {
+		if ErrorCode(err) == EUNAUTHORIZED {
+			return Errorf(EUNAUTHORIZED, "Wrong password.")
+		}
+		return err
+	}
+	if strings.TrimSpace(code) != "" {
+		err = s.checkCode(ctx, u, code, ip)
+	} else {
+		err = s.checkRecovery(ctx, u, recovery, ip)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
+		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if err := s.event(ctx, u.ID, EventTwoFactorOff, ip); err != nil {
+		return err
+	}
+	if _, err := s.LogoutOthers(ctx, sess, ip); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Status is what Security Settings shows.
+type Status struct {
+	TwoFactor    bool
+	Pending      bool
+	RecoveryLeft int
+	Events       []*Event
+	SudoUntil    time.Time
+}
+
+// SecurityStatus returns the two-factor state and the recent activity.
+func (s *Service) SecurityStatus(ctx context.Context, sess *Session) (*Status, error) {
+	u, err := s.fullUser(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{TwoFactor: u.TwoFactor(), Pending: u.TOTPPending != nil, SudoUntil: sess.AuthAt.Add(s.cfg.SudoWindow)}
+	if st.TwoFactor {
+		if st.RecoveryLeft, err = s.store.CountRecoveryCodes(ctx, u.ID); err != nil {
+			return nil, fmt.Errorf("counting recovery codes: %w", err)
+		}
+	}
+	if st.Events, err = s.store.Events(ctx, u.ID, 50); err != nil {
+		return nil, fmt.Errorf("listing activity: %w", err)
+	}
+	return st, nil
+}
