@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,8 +57,12 @@ func (s *Server) fail(c *gin.Context, page string, v *view, err error) {
 	}
 	if code == portal.EREAUTH {
 		next := "/settings/security"
-		if c.Request.Method == http.MethodGet {
+		switch {
+		case c.Request.Method == http.MethodGet:
 			next = c.Request.URL.Path
+		case strings.HasPrefix(c.Request.URL.Path, "/settings/security/2fa/totp/"):
+			// Back to the same key after the password: no rescan.
+			next = "/settings/security/2fa/totp/setup"
 		}
 		c.Redirect(http.StatusSeeOther, "/settings/security/confirm?next="+url.QueryEscape(next))
 		c.Abort()

@@ -409,6 +409,22 @@ func TestSudoMode(t *testing.T) {
 	expect(t, c.get("/settings/security/2fa"), http.StatusOK)
 }
 
+// TestSudoExpiresDuringSetup: the password asked again in the middle of the
+// set-up leads back to the same key.
+func TestSudoExpiresDuringSetup(t *testing.T) {
+	h := newHarness(t)
+	c := h.signup("joe", "Joe")
+	k := c.startEnrollment()
+	h.clock.Add(11 * time.Minute)
+	expect(t, c.post("/settings/security/2fa/totp/verify", "code", h.code(k)), http.StatusSeeOther,
+		"/settings/security/confirm?next=%2Fsettings%2Fsecurity%2F2fa%2Ftotp%2Fsetup")
+	expect(t, c.post("/settings/security/confirm", "password", password, "next", "/settings/security/2fa/totp/setup"),
+		http.StatusSeeOther, "/settings/security/2fa/totp/setup")
+	r := c.get("/settings/security/2fa/totp/setup")
+	contains(t, r, groupsOf(k))
+	expect(t, c.post("/settings/security/2fa/totp/verify", "code", h.code(k)), http.StatusOK)
+}
+
 func TestSessionTimeouts(t *testing.T) {
 	h := newHarness(t)
 	c := h.signup("joe", "Joe")
