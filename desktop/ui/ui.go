@@ -61,6 +61,9 @@ type UI struct {
 	steps    map[string]uint64
 	problems map[string]string // per account, e.g. secret missing
 	fetching bool
+	loaded   bool // the first List has come back
+
+	keyringTrouble string // the keyring error last shown, until codes come again
 
 	enter func() // Enter's action while a dialog with a default button is open
 
@@ -216,6 +219,7 @@ func (u *UI) reload() {
 			u.showError("Cannot load the accounts", err)
 			return
 		}
+		u.loaded = true
 		u.accounts = list
 		for _, a := range list {
 			if a.Missing {
@@ -242,6 +246,9 @@ func (u *UI) filter() {
 
 func (u *UI) refresh() {
 	switch {
+	case !u.loaded:
+		u.empty.SetText("Loading the accounts…")
+		u.empty.Show()
 	case len(u.accounts) == 0:
 		u.empty.SetText("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
 			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
@@ -314,8 +321,13 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 					fatal = err
 				}
 			}
-			if fatal != nil {
-				u.setStatus(vault.Message(fatal))
+			switch {
+			case fatal == nil:
+				u.keyringTrouble = ""
+			case vault.Message(fatal) != u.keyringTrouble:
+				// Said once, not every second while it lasts.
+				u.keyringTrouble = vault.Message(fatal)
+				u.showError("Cannot show the codes", fatal)
 			}
 			u.list.Refresh()
 		})

@@ -690,6 +690,9 @@ func TestWindowShowsItIsWaitingForTheKeyring(t *testing.T) {
 	h.u = newUI(a, slow, h.clock.now, Options{}, func(f func()) { h.queue <- f })
 
 	// New returned at once; the window is usable while the keyring waits.
+	if h.u.empty.Text != "Loading the accounts…" {
+		t.Fatalf("list while waiting: %q", h.u.empty.Text)
+	}
 	if !strings.Contains(h.u.status.Text, "Waiting for the keyring") {
 		t.Fatalf("status while waiting: %q", h.u.status.Text)
 	}
@@ -698,5 +701,27 @@ func TestWindowShowsItIsWaitingForTheKeyring(t *testing.T) {
 	h.settle()
 	if h.u.status.Text != "" || len(h.rows()) != 1 {
 		t.Fatalf("after the keyring answered: status %q, %d rows", h.u.status.Text, len(h.rows()))
+	}
+}
+
+func TestKeyringTroubleWhileShowingCodesIsSaidOnce(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.add(aliceURI)
+	h.store.Err = vault.ErrKeyringTimeout
+	h.clock.add(30 * time.Second)
+	h.u.tick()
+	h.settle()
+	h.wantError("Cannot show the codes", "keyring did not answer in time", "Unlock")
+	h.clock.add(time.Second)
+	h.u.tick()
+	h.settle()
+	if o := h.u.win.Canvas().Overlays().Top(); o != nil {
+		t.Fatalf("the same trouble shown again:\n%s", text(o))
+	}
+	h.store.Err = nil
+	h.u.tick()
+	h.settle()
+	if got, want := h.rows()[0].code.Text, totp.FormatCode(code(t, keyOf(t, aliceURI), h.clock.now())); got != want {
+		t.Fatalf("after the keyring came back: %q, want %q", got, want)
 	}
 }
