@@ -39,6 +39,12 @@ Options:
                        (default $TWOFOLD_CONFIG_DIR, else <user config dir>/twofold)
   -timeout DURATION    how long to wait for the keyring (default $TWOFOLD_KEYRING_TIMEOUT, else 10s)
 
+Window shortcuts:
+  Ctrl+N add account            Ctrl+Shift+S scan QR codes on the screen
+  Ctrl+O open image             Ctrl+V paste a link or a QR image
+  Ctrl+F search                 Ctrl+C or Enter copy the selected code
+  Ctrl+Q quit                   Enter in the preview adds the accounts found
+
 Secrets are kept in the OS keyring (service "twofold"), never in files.
 `
 
