@@ -18,6 +18,7 @@ const (
 	ETOOMANY      = "too_many"     // 429
 	EREAUTH       = "reauth"       // needs the password again (sudo mode)
 	EINTERNAL     = "internal"     // 500
+	EUNAVAILABLE  = "unavailable"  // 503: the database cannot serve now
 )
 
 // Error is an error with a code and a message safe to show to the user.
@@ -45,6 +46,8 @@ func ErrorCode(err error) string {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Code
+	} else if errors.Is(err, ErrUnavailable) {
+		return EUNAVAILABLE
 	}
 	return EINTERNAL
 }
@@ -57,6 +60,8 @@ func ErrorMessage(err error) string {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Message
+	} else if errors.Is(err, ErrUnavailable) {
+		return "The portal cannot reach its database right now. Please try again in a minute."
 	}
 	return "Something went wrong on our side. Please try again."
 }
@@ -72,6 +77,10 @@ var (
 	// ErrLocked: TakeAttempt refused because the counter is locked; it is
 	// returned wrapped in a *LockedError.
 	ErrLocked = errors.New("attempts locked")
+	// ErrUnavailable: the database cannot serve now (down, unreachable,
+	// disk full, read-only); the request may succeed later. Adapters add
+	// it to the chain of such errors.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // LockedError says until when an attempt counter is locked.

@@ -105,6 +105,9 @@ func (s *Service) checkHash(ctx context.Context, hash, password string) (bool, e
 	return CheckPassword(hash, password)
 }
 
+// Ping reports whether the store can serve.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
 // Config returns the policy the service runs with.
 func (s *Service) Config() Config { return s.cfg }
 

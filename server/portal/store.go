@@ -81,4 +81,7 @@ type Store interface {
 	AddEvent(ctx context.Context, e *Event) error
 	// Events returns the user's latest events, newest first.
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+
+	// Ping reports whether the database can serve (for /healthz).
+	Ping(ctx context.Context) error
 }

@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"twofold.dev/server/portal"
 )
 
 // ErrUnavailable marks errors that mean "the database cannot be reached
 // or cannot serve now" (refused or broken connection, server shutting
 // down or starting, out of connections), as opposed to a wrong query.
-var ErrUnavailable = errors.New("database unavailable")
+var ErrUnavailable = portal.ErrUnavailable
 
 // wrap adds context to a database error, and ErrUnavailable to the chain
 // when the database is down. It returns nil for nil.

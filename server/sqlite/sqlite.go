@@ -59,11 +59,11 @@ func (d *DB) Close() error { return d.db.Close() }
 
 func (d *DB) migrate(ctx context.Context) error {
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("creating migrations table: %w", err)
+		return wrap("creating migrations table", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return fmt.Errorf("listing migrations: %w", err)
+		return wrap("listing migrations", err)
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -96,12 +96,35 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return wrap("committing", tx.Commit())
 }
 
 func unix(t time.Time) int64 { return t.UnixNano() }
 
 func fromUnix(n int64) time.Time { return time.Unix(0, n) }
+
+// wrap adds context to a database error, and portal.ErrUnavailable to
+// the chain when the database cannot serve now: disk full, read-only,
+// I/O error, locked for longer than the busy timeout. nil stays nil.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("%s: %w: %w", op, portal.ErrUnavailable, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	return wrap("pinging database", d.db.PingContext(ctx))
+}
 
 func isUnique(err error) bool {
 	var e *sqlite.Error
@@ -133,7 +156,7 @@ func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 	if isUnique(err) {
 		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
 	} else if err != nil {
-		return fmt.Errorf("creating user: %w", err)
+		return wrap("creating user", err)
 	}
 	return nil
 }
@@ -143,7 +166,7 @@ func (d *DB) user(ctx context.Context, where string, arg any) (*portal.User, err
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
-		return nil, fmt.Errorf("reading user: %w", err)
+		return nil, wrap("reading user", err)
 	}
 	return u, nil
 }
@@ -159,14 +182,14 @@ func (d *DB) UserByName(ctx context.Context, username string) (*portal.User, err
 func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
-		return nil, fmt.Errorf("listing users: %w", err)
+		return nil, wrap("listing users", err)
 	}
 	defer rows.Close()
 	var users []*portal.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing users: %w", err)
+			return nil, wrap("listing users", err)
 		}
 		users = append(users, u)
 	}
@@ -176,7 +199,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
 func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err != nil {
-		return fmt.Errorf("deleting user: %w", err)
+		return wrap("deleting user", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return portal.ErrNotFound
@@ -189,7 +212,7 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
 	if err != nil {
-		return fmt.Errorf("storing pending key: %w", err)
+		return wrap("storing pending key", err)
 	}
 	return oneRow(res, portal.ErrNotFound)
 }
@@ -208,14 +231,14 @@ func oneRow(res sql.Result, otherwise error) error {
 func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("enabling two-factor: %w", err)
+		return wrap("enabling two-factor", err)
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
 		`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
 		 WHERE id = ? AND totp_pending = ? AND totp_secret IS NULL`, int64(step), userID, pending)
 	if err != nil {
-		return fmt.Errorf("enabling two-factor: %w", err)
+		return wrap("enabling two-factor", err)
 	}
 	if err := oneRow(res, portal.ErrConflict); err != nil {
 		return err
@@ -223,33 +246,33 @@ func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step 
 	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return wrap("committing", tx.Commit())
 }
 
 func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("disabling two-factor: %w", err)
+		return wrap("disabling two-factor", err)
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
 	if err != nil {
-		return fmt.Errorf("disabling two-factor: %w", err)
+		return wrap("disabling two-factor", err)
 	}
 	if err := oneRow(res, portal.ErrNotFound); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("deleting recovery codes: %w", err)
+		return wrap("deleting recovery codes", err)
 	}
-	return tx.Commit()
+	return wrap("committing", tx.Commit())
 }
 
 func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) error {
 	res, err := d.db.ExecContext(ctx,
 		`UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), userID, int64(step))
 	if err != nil {
-		return fmt.Errorf("consuming time step: %w", err)
+		return wrap("consuming time step", err)
 	}
 	return oneRow(res, portal.ErrReplay)
 }
@@ -258,11 +281,11 @@ func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) err
 
 func replaceRecovery(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]byte) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("deleting recovery codes: %w", err)
+		return wrap("deleting recovery codes", err)
 	}
 	for _, h := range hashes {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
-			return fmt.Errorf("storing recovery code: %w", err)
+			return wrap("storing recovery code", err)
 		}
 	}
 	return nil
@@ -271,20 +294,20 @@ func replaceRecovery(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]b
 func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("replacing recovery codes: %w", err)
+		return wrap("replacing recovery codes", err)
 	}
 	defer tx.Rollback()
 	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return wrap("committing", tx.Commit())
 }
 
 func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
 	res, err := d.db.ExecContext(ctx,
 		`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, unix(now), userID, hash)
 	if err != nil {
-		return fmt.Errorf("consuming recovery code: %w", err)
+		return wrap("consuming recovery code", err)
 	}
 	return oneRow(res, portal.ErrNotFound)
 }
@@ -293,7 +316,7 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 	var n int
 	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("counting recovery codes: %w", err)
+		return 0, wrap("counting recovery codes", err)
 	}
 	return n, nil
 }
@@ -307,7 +330,7 @@ func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	if isUnique(err) {
 		return fmt.Errorf("creating session: %w", portal.ErrConflict)
 	} else if err != nil {
-		return fmt.Errorf("creating session: %w", err)
+		return wrap("creating session", err)
 	}
 	return nil
 }
@@ -322,7 +345,7 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
-		return nil, fmt.Errorf("reading session: %w", err)
+		return nil, wrap("reading session", err)
 	}
 	s.Stage, s.CreatedAt, s.LastSeenAt, s.AuthAt = portal.Stage(stage), fromUnix(created), fromUnix(seen), fromUnix(auth)
 	return &s, nil
@@ -330,14 +353,14 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, unix(at), id); err != nil {
-		return fmt.Errorf("touching session: %w", err)
+		return wrap("touching session", err)
 	}
 	return nil
 }
 
 func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("deleting session: %w", err)
+		return wrap("deleting session", err)
 	}
 	return nil
 }
@@ -348,7 +371,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 	}
 	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, except)
 	if err != nil {
-		return 0, fmt.Errorf("deleting sessions: %w", err)
+		return 0, wrap("deleting sessions", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
@@ -357,7 +380,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, unix(idleBefore), unix(createdBefore))
 	if err != nil {
-		return fmt.Errorf("deleting expired sessions: %w", err)
+		return wrap("deleting expired sessions", err)
 	}
 	return nil
 }
@@ -370,13 +393,13 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 	// so concurrent takes are serialised.
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return a, fmt.Errorf("counting attempt: %w", err)
+		return a, wrap("counting attempt", err)
 	}
 	defer tx.Rollback()
 	var locked int64
 	err = tx.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return a, fmt.Errorf("counting attempt: %w", err)
+		return a, wrap("counting attempt", err)
 	}
 	a.LockedUntil = fromUnix(locked)
 	if err == nil && a.LockedUntil.After(now) {
@@ -396,24 +419,24 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 		 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
 		key, a.Failures, stored)
 	if err != nil {
-		return a, fmt.Errorf("counting attempt: %w", err)
+		return a, wrap("counting attempt", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return a, fmt.Errorf("counting attempt: %w", err)
+		return a, wrap("counting attempt", err)
 	}
 	return a, nil
 }
 
 func (d *DB) ResetAttempts(ctx context.Context, key string) error {
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
-		return fmt.Errorf("resetting attempts: %w", err)
+		return wrap("resetting attempts", err)
 	}
 	return nil
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
-		return fmt.Errorf("refunding attempt: %w", err)
+		return wrap("refunding attempt", err)
 	}
 	return nil
 }
@@ -424,7 +447,7 @@ func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
 	err := d.db.QueryRowContext(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES (?, ?, ?, ?) RETURNING id`,
 		e.UserID, string(e.Kind), e.IP, unix(e.At)).Scan(&e.ID)
 	if err != nil {
-		return fmt.Errorf("adding event: %w", err)
+		return wrap("adding event", err)
 	}
 	return nil
 }
@@ -433,7 +456,7 @@ func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Eve
 	rows, err := d.db.QueryContext(ctx,
 		`SELECT id, user_id, kind, ip, at FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, userID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing events: %w", err)
+		return nil, wrap("listing events", err)
 	}
 	defer rows.Close()
 	var events []*portal.Event
@@ -442,7 +465,7 @@ func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Eve
 		var kind string
 		var at int64
 		if err := rows.Scan(&e.ID, &e.UserID, &kind, &e.IP, &at); err != nil {
-			return nil, fmt.Errorf("listing events: %w", err)
+			return nil, wrap("listing events", err)
 		}
 		e.Kind, e.At = portal.EventKind(kind), fromUnix(at)
 		events = append(events, &e)

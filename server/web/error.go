@@ -31,6 +31,8 @@ func status(code string) int {
 		return http.StatusTooManyRequests
 	case "unsupported":
 		return http.StatusUnsupportedMediaType
+	case portal.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -39,8 +41,12 @@ func status(code string) int {
 // and the status of its code. Internal errors are logged, and only those.
 func (s *Server) fail(c *gin.Context, page string, v *view, err error) {
 	code := portal.ErrorCode(err)
-	if code == portal.EINTERNAL {
+	switch code {
+	case portal.EINTERNAL:
 		s.log.Error("internal error", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+	case portal.EUNAVAILABLE:
+		s.log.Warn("database unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+		c.Header("Retry-After", "5")
 	}
 	var pe *portal.Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,7 +15,15 @@ import (
 	"twofold.dev/shared/totp"
 )
 
+// healthz is 200 when the portal can serve, 503 when its database cannot.
 func (s *Server) healthz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c, 3*time.Second)
+	defer cancel()
+	if err := s.svc.Ping(ctx); err != nil {
+		s.log.Warn("health check failed", "error", err)
+		c.String(http.StatusServiceUnavailable, "database unavailable\n")
+		return
+	}
 	c.String(http.StatusOK, "ok\n")
 }
 

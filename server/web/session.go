@@ -46,7 +46,7 @@ func (s *Server) loadSession(c *gin.Context) {
 		return
 	}
 	sess, u, err := s.svc.Authenticate(c.Request.Context(), ck.Value)
-	if portal.ErrorCode(err) == portal.EINTERNAL {
+	if code := portal.ErrorCode(err); code == portal.EINTERNAL || code == portal.EUNAVAILABLE {
 		s.fail(c, "error", nil, err)
 		return
 	} else if err != nil {

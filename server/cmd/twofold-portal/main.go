@@ -27,6 +27,7 @@ import (
 	"golang.org/x/term"
 
 	"twofold.dev/server/portal"
+	"twofold.dev/server/postgres"
 	"twofold.dev/server/sqlite"
 	"twofold.dev/server/web"
 )
@@ -53,6 +54,8 @@ type Config struct {
 	TLSCert        string
 	TLSKey         string
 	TrustedProxies []netip.Prefix
+	Database       string // postgres:// URL; empty: SQLite in Data
+	DebugAddr      string // listener for /debug/vars; empty: none
 }
 
 const usage = `Usage:
@@ -91,6 +94,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("TWOFOLD_SECRET_KEY_FILE", ""), "`file` with the key that encrypts TOTP secrets (default: DATA/secret.key, created on first run) (TWOFOLD_SECRET_KEY_FILE)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TWOFOLD_TLS_CERT", ""), "TLS certificate `file`; serves HTTPS with --tls-key (TWOFOLD_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("TWOFOLD_TLS_KEY", ""), "TLS key `file` (TWOFOLD_TLS_KEY)")
+	fs.StringVar(&cfg.Database, "database", env("TWOFOLD_DATABASE", ""), "PostgreSQL `URL` (postgres://...) shared by several instances; default: SQLite in the data directory (TWOFOLD_DATABASE; prefer the variable: a flag is visible to other local users)")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("TWOFOLD_DEBUG_ADDR", ""), "serve runtime counters at /debug/vars on this `host:port` (keep it private; default: off) (TWOFOLD_DEBUG_ADDR)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -111,6 +116,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
+	}
+	if cfg.Database != "" && cfg.SecretKeyFile == "" {
+		return nil, nil, errors.New("--database needs --secret-key-file: every instance on one database must use the same key")
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, nil, errors.New("--tls-cert and --tls-key go together")
@@ -162,9 +170,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return serve(ctx, cfg, svc, logger)
 }
 
-// openStore opens the database: SQLite in the data directory. (A
-// --database flag for PostgreSQL belongs here.)
+// openStore opens PostgreSQL when --database is set, else SQLite in the
+// data directory, which must be writable: a read-only or full disk is
+// refused here rather than found out by the first sign-up.
 func openStore(ctx context.Context, cfg *Config) (portal.Store, func() error, error) {
+	if cfg.Database != "" {
+		db, err := postgres.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, db.Close, nil
+	}
+	if err := checkWritable(cfg.Data); err != nil {
+		return nil, nil, err
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "portal.db"))
 	if err != nil {
 		return nil, nil, err
@@ -196,6 +215,21 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup)
 
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listening for debug: %w", err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := dsrv.Serve(dln); !errors.Is(err, http.ErrServerClosed) {
+				logger.Warn("debug listener stopped", "error", err)
+			}
+		}()
+		defer dsrv.Close()
+		logger.Info("debug listener", "addr", dln.Addr().String())
+	}
+
 	go cleanSessions(ctx, svc, logger)
 	errc := make(chan error, 1)
 	go func() {
@@ -220,6 +254,20 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 		return fmt.Errorf("serving: %w", err)
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable (read-only or full disk?): %w", dir, err)
+	}
+	_, werr := f.Write([]byte("ok\n"))
+	cerr := f.Close()
+	os.Remove(f.Name())
+	if err := errors.Join(werr, cerr); err != nil {
+		return fmt.Errorf("data directory %s is not writable (read-only or full disk?): %w", dir, err)
+	}
 	return nil
 }
 
