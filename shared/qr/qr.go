@@ -32,6 +32,15 @@ const MaxPixels = 8192 * 8192
 
 // DecodeBytes reads every QR code in a PNG, JPEG or GIF image.
 func DecodeBytes(data []byte) ([]string, error) {
+	// Most images are PNG screenshots: straight to grey (see png.go).
+	if g, ok, err := decodePNGGray(data); ok {
+		if errors.Is(err, errPNG) {
+			return nil, fmt.Errorf("reading image: %w", err)
+		} else if err != nil {
+			return nil, err
+		}
+		return Decode(g)
+	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, ErrNotImage
@@ -80,7 +89,7 @@ var hints = map[gozxing.DecodeHintType]any{
 // scan tries the multi-code reader, then the single-code one, which finds a
 // lone code in some images where the multi detector gives up.
 func scan(src gozxing.LuminanceSource) []string {
-	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	bmp, err := gozxing.NewBinaryBitmap(newHybridBinarizer(src))
 	if err != nil {
 		return nil
 	}
@@ -154,7 +163,7 @@ func rgbaToGray(pix []byte, stride int, b image.Rectangle, min image.Point) *ima
 
 func parallelRows(rows int, fn func(y0, y1 int)) {
 	n := runtime.GOMAXPROCS(0)
-	if n == 1 || rows < 256 {
+	if n == 1 || rows < 64 {
 		fn(0, rows)
 		return
 	}
