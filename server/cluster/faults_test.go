@@ -461,3 +461,24 @@ func TestSQLiteReadOnlyDataDir(t *testing.T) {
 	}
 	must(t, in.Stop())
 }
+
+// TestSQLiteFullDiskAtStart starts the portal on a data dir whose disk is
+// full: it refuses at once with a clear message.
+func TestSQLiteFullDiskAtStart(t *testing.T) {
+	data := tmpfs(t, "4m")
+	in := &Instance{Bin: portalBin, Name: "sqlite", Data: data}
+	must(t, in.Start(context.Background()))
+	must(t, in.Stop())
+	free := fill(t, data)
+	defer free()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := in.Command(ctx).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the portal on a full disk: %v, want a non-zero exit\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "not writable (read-only or full disk?)") || strings.Contains(string(out), "goroutine") {
+		t.Errorf("the portal on a full disk says:\n%s", out)
+	}
+}
