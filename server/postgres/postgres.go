@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +49,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		// The parse error may quote the URL, password included.
 		return nil, errors.New("parsing database URL: not a valid postgres:// URL")
 	}
-	if u, err := url.Parse(rawURL); err != nil || !u.Query().Has("pool_max_conns") {
+	if !strings.Contains(rawURL, "pool_max_conns") { // URL or key=value form
 		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {

@@ -46,12 +46,13 @@ func main() {
 
 // Config is what the flags say.
 type Config struct {
-	URLs      []string // targets; empty with Start set
-	DebugURLs []string // their debug listeners, for the counters
-	Start     string   // "", "sqlite" or "postgres"
-	Instances int
-	Database  string
-	Portal    string // portal binary; built when empty
+	URLs       []string // targets; empty with Start set
+	DebugURLs  []string // their debug listeners, for the counters
+	Start      string   // "", "sqlite" or "postgres"
+	Instances  int
+	Database   string
+	Portal     string   // portal binary; built when empty
+	PortalArgs []string // more flags for the portals it starts
 	cluster.LoadConfig
 	Warmup time.Duration
 	Slack  int
@@ -67,13 +68,14 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("twofold-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &Config{}
-	var urls, debug listFlag
+	var urls, debug, portalArgs listFlag
 	fs.Var(&urls, "url", "portal base `URL` to drive (repeat for several instances)")
 	fs.Var(&debug, "debug-url", "debug listener `URL` of a -url instance, for goroutine and descriptor counts (repeatable)")
 	fs.StringVar(&cfg.Start, "start", "", "start the portal itself: `sqlite` or postgres")
 	fs.IntVar(&cfg.Instances, "instances", 2, "portal instances with -start postgres")
 	fs.StringVar(&cfg.Database, "database", "", "PostgreSQL `URL` for -start postgres (default: a throwaway cluster)")
 	fs.StringVar(&cfg.Portal, "portal", "", "portal `binary` for -start (default: go build)")
+	fs.Var(&portalArgs, "portal-arg", "one more `flag` for the portals -start runs (repeatable), e.g. -portal-arg=--issuer=Bench")
 	fs.IntVar(&cfg.Users, "users", 8, "concurrent virtual users")
 	fs.IntVar(&cfg.AccountsPerUser, "accounts", 4, "accounts per virtual user (each allows one sign-in per 30 s step)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured run time")
@@ -93,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg.URLs, cfg.DebugURLs = urls, debug
+	cfg.URLs, cfg.DebugURLs, cfg.PortalArgs = urls, debug, portalArgs
 	switch {
 	case cfg.Start != "" && cfg.Start != "sqlite" && cfg.Start != "postgres":
 		return nil, fmt.Errorf("-start: want sqlite or postgres, not %q", cfg.Start)
@@ -228,7 +230,7 @@ func startPortals(ctx context.Context, cfg *Config, stderr io.Writer) (func(), e
 	for i := range n {
 		in := &cluster.Instance{
 			Bin: bin, Name: string(rune('A' + i)), Data: filepath.Join(dir, fmt.Sprintf("data%d", i)),
-			Database: database, SecretKeyFile: keyFile, Args: []string{"--trusted-proxies", "127.0.0.1"},
+			Database: database, SecretKeyFile: keyFile, Args: append([]string{"--trusted-proxies", "127.0.0.1"}, cfg.PortalArgs...),
 		}
 		if err := in.Start(ctx); err != nil {
 			return fail(err)

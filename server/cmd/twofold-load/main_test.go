@@ -24,7 +24,7 @@ func TestShortRun(t *testing.T) {
 		args []string
 	}{
 		{"postgres", []string{"-start", "postgres", "-instances", "2", "-users", "6", "-accounts", "4"}},
-		{"sqlite", []string{"-start", "sqlite", "-users", "4", "-accounts", "4"}},
+		{"sqlite", []string{"-start", "sqlite", "-users", "4", "-accounts", "4", "-portal-arg=--issuer=Load Test"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"twofold-load", "-portal", bin, "-duration", "4s", "-json"}, tc.args...)
