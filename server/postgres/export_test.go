@@ -17,3 +17,6 @@ func MigrationCount() int {
 	names, _ := fs.Glob(migrations, "migrations/*.sql")
 	return len(names)
 }
+
+// MaxConns is the pool size.
+func (d *DB) MaxConns() int32 { return d.pool.Config().MaxConns }

@@ -306,3 +306,21 @@ func TestAttemptsRaceWithReset(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestPoolSize(t *testing.T) {
+	ctx := context.Background()
+	url := newDB(t)
+	for _, tc := range []struct {
+		url  string
+		want int32
+	}{{url, postgres.DefaultMaxConns}, {url + "&pool_max_conns=3", 3}} {
+		db, err := postgres.Open(ctx, tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.MaxConns(); got != tc.want {
+			t.Errorf("pool size = %d, want %d", got, tc.want)
+		}
+		db.Close()
+	}
+}
