@@ -8,7 +8,7 @@ FUZZTIME ?= 3s
 FUZZ     := FuzzParseURI:./shared/totp FuzzDecode:./shared/migration FuzzDecodeBytes:./shared/qr
 export LANG := en_US.UTF-8
 
-.PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean
+.PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean load load-sqlite
 
 all: build
 
@@ -55,6 +55,15 @@ fuzz:
 
 bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+
+# Load: throwaway PostgreSQL, two portal instances, concurrent users on loopback.
+LOAD_ARGS ?= -start postgres -instances 2 -users 16 -accounts 8 -duration 30s
+
+load: deps
+	$(GO) run ./server/cmd/twofold-load $(LOAD_ARGS)
+
+load-sqlite: deps
+	$(GO) run ./server/cmd/twofold-load -start sqlite -users 8 -accounts 8 -duration 30s
 
 lint:
 	$(GO) vet $(MODULES)
