@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"time"
 
@@ -32,6 +33,11 @@ var _ portal.Store = (*DB)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // the migrations not applied yet, each in its own transaction.
 func Open(ctx context.Context, path string) (*DB, error) {
+	// The database holds sealed secrets and password hashes: readable by
+	// its owner only. SQLite gives the -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")

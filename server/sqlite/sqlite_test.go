@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -40,5 +41,30 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	defer db.Close()
 	if _, err := db.UserByName(ctx, "joe"); err != nil {
 		t.Errorf("user lost after reopening: %v", err)
+	}
+}
+
+func TestFilesReadableByOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(context.Background(), &portal.User{Username: "joe", DisplayName: "Joe", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "portal.db*"))
+	if len(files) < 2 {
+		t.Fatalf("files %v, want the database and its WAL", files)
+	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }
