@@ -7,9 +7,12 @@ set -euo pipefail
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -m 700 "$tmp/run" "$tmp/home"
-export XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home" KEYRING_TEST_HOME="$tmp/home"
-# Go's caches stay where they were, or every run would rebuild from cold.
-export GOCACHE="${GOCACHE:-$(go env GOCACHE)}" GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE)}" GOPATH="${GOPATH:-$(go env GOPATH)}"
+# Go's caches stay where they were (asked before HOME moves), or every run
+# would download modules and build Fyne from cold.
+if command -v go >/dev/null; then
+  export GOCACHE="${GOCACHE:-$(go env GOCACHE)}" GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE)}" GOPATH="${GOPATH:-$(go env GOPATH)}"
+fi
+export XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home"
 unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 exec dbus-run-session -- sh -c '
   printf twofold-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
