@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/draw"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"twofold.dev/desktop/screen"
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/qr"
 	"twofold.dev/shared/totp"
 )
@@ -250,7 +252,7 @@ func TestAddByPastedURIWithEditedLabel(t *testing.T) {
 
 func TestAddByImage(t *testing.T) {
 	h := newHarness(t, Options{})
-	data, err := os.ReadFile("../vault/testdata/ga-example_export.jpg")
+	data, err := os.ReadFile(filepath.Join(vaulttest.Write(t), vaulttest.ExportPhoto))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +308,9 @@ func TestScanScreenShortcut(t *testing.T) {
 }
 
 func TestBadInputGetsClearMessageAndSavesNothing(t *testing.T) {
-	notKey, _ := os.ReadFile("../vault/testdata/ga-qr_but_without_otp.png")
-	notImage, _ := os.ReadFile("../vault/testdata/ga-text_masquerading_as_image.jpeg")
+	fixtures := vaulttest.Write(t)
+	notKey, _ := os.ReadFile(filepath.Join(fixtures, vaulttest.NotAKey))
+	notImage, _ := os.ReadFile(filepath.Join(fixtures, vaulttest.TextAsImage))
 	blank := image.NewGray(image.Rect(0, 0, 300, 300))
 	var capture func() ([]image.Image, error)
 	h := newHarness(t, Options{Capture: func() ([]image.Image, error) { return capture() }})
@@ -326,7 +329,7 @@ func TestBadInputGetsClearMessageAndSavesNothing(t *testing.T) {
 
 	h.u.addFromImage("notkey.png", notKey)
 	h.settle()
-	h.wantError("No account found in notkey.png", "not an authenticator key", "NOT A otpauth-migration")
+	h.wantError("No account found in notkey.png", "not an authenticator key", "This QR code is not an authenticator key")
 
 	h.u.addFromImage("fake.jpeg", notImage)
 	h.settle()

@@ -7,20 +7,22 @@ import (
 	"image"
 	"image/draw"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/migration"
 	"twofold.dev/shared/qr"
 	"twofold.dev/shared/totp"
 )
 
-// uris returns the non-comment lines of a testdata file.
+// uris returns the non-comment lines of a sample file.
 func uris(t *testing.T, name string) []string {
 	t.Helper()
-	f, err := os.Open("testdata/" + name)
+	f, err := os.Open(filepath.Join(vaulttest.Write(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func labels(keys []*totp.Key) []string {
 
 func TestParseTextGoogleExport(t *testing.T) {
 	var all []*totp.Key
-	for _, u := range uris(t, "ga-example_export.txt") {
+	for _, u := range uris(t, vaulttest.ExportText) {
 		f, err := vault.ParseText(u)
 		if err != nil {
 			t.Fatalf("%s: %v", u, err)
@@ -57,7 +59,7 @@ func TestParseTextGoogleExport(t *testing.T) {
 		t.Fatalf("%d keys, want 6: %v", len(all), labels(all))
 	}
 	for _, k := range all {
-		if k.SecretBase32() != "7KSQL2JTUDIS5EF65KLMRQIIGY" {
+		if k.SecretBase32() != vaulttest.ExportSecret {
 			t.Errorf("%s secret %s", k.Label(), k.SecretBase32())
 		}
 	}
@@ -67,7 +69,7 @@ func TestParseTextGoogleExport(t *testing.T) {
 	if got := all[5].Account; got != "encoding: ¿äÄéÉ? (demo)" {
 		t.Errorf("UTF-8 name = %q", got)
 	}
-	plus := uris(t, "ga-test_plus_problem_export.txt")
+	plus := uris(t, vaulttest.ExportPlus)
 	f, err := vault.ParseText(plus[0])
 	if err != nil || len(f.Keys) != 4 {
 		t.Fatalf("plus problem export: %v, %d keys", err, len(f.Keys))
@@ -76,8 +78,8 @@ func TestParseTextGoogleExport(t *testing.T) {
 
 func TestParseTextRefusesClearly(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{uris(t, "ga-test_export_wrong_data.txt")[0], "Google Authenticator export"},
-		{uris(t, "ga-test_export_wrong_prefix.txt")[0], "not an otpauth:// or otpauth-migration:// URI"},
+		{uris(t, vaulttest.ExportWrongData)[0], "Google Authenticator export"},
+		{uris(t, vaulttest.ExportWrongPrefix)[0], "not an otpauth:// or otpauth-migration:// URI"},
 		{"otpauth://steam/Boeing:Sophia?secret=JRZCL47CMXVOQMNPZR2F7J4RGI&digits=5", `unsupported "steam"`},
 		{"otpauth://totp/A:b?secret=not*base32", "secret"},
 		{"otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&digits=9", "digits"},
@@ -94,7 +96,7 @@ func TestParseTextRefusesClearly(t *testing.T) {
 func TestParseTextAegisPlain(t *testing.T) {
 	var ok []*totp.Key
 	var refused []string
-	for _, u := range uris(t, "aegis-importers-plain.txt") {
+	for _, u := range uris(t, vaulttest.PlainURIs) {
 		f, err := vault.ParseText(u)
 		if err != nil {
 			refused = append(refused, err.Error())
@@ -105,39 +107,40 @@ func TestParseTextAegisPlain(t *testing.T) {
 	if len(ok) != 6 || len(refused) != 1 || !strings.Contains(refused[0], "steam") {
 		t.Fatalf("parsed %v, refused %v; want 6 and steam refused", labels(ok), refused)
 	}
-	spdx := ok[1]
-	if spdx.Algorithm != totp.SHA256 || spdx.Digits != 7 || spdx.Period != 20 {
-		t.Errorf("SPDX key %+v", spdx)
+	orbit := ok[1]
+	if orbit.Algorithm != totp.SHA256 || orbit.Digits != 7 || orbit.Period != 20 {
+		t.Errorf("Orbit key %+v", orbit)
 	}
-	if ok[4].Issuer != "Air Canada" || ok[4].Counter != 50 {
-		t.Errorf("Air Canada key %+v", ok[4])
+	if ok[4].Issuer != "Blue Sky Air" || ok[4].Counter != 50 {
+		t.Errorf("Blue Sky Air key %+v", ok[4])
 	}
 }
 
 func TestParseImages(t *testing.T) {
+	dir := vaulttest.Write(t)
 	read := func(name string) []byte {
-		b, err := os.ReadFile("testdata/" + name)
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	s, err := vault.ParseImageBytes(read("otpauth-example.png"))
+	s, err := vault.ParseImageBytes(read(vaulttest.KeyPNG))
 	if err != nil || len(s.Keys) != 1 || s.Keys[0].Label() != "Example:alice@google.com" {
-		t.Fatalf("otpauth-example.png: %v %+v", err, s)
+		t.Fatalf("key.png: %v %+v", err, s)
 	}
-	s, err = vault.ParseImageBytes(read("ga-example_export.jpg"))
+	s, err = vault.ParseImageBytes(read(vaulttest.ExportPhoto))
 	if err != nil {
 		t.Fatalf("GA export photo: %v", err)
 	}
-	want := []string{"Test1:test1@example1.com=JBSWY3DPEHPK3PXP", "Test2:test2@example2.com=JBSWY3DPEHPK3PXQ", "Test3:test3@example3.com=JBSWY3DPEHPK3PXR"}
+	want := vaulttest.PhotoAccounts
 	if got := labels(s.Keys); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("GA export photo gave %v, want %v", got, want)
 	}
-	if _, err := vault.ParseImageBytes(read("ga-qr_but_without_otp.png")); !errors.Is(err, vault.ErrNoKey) {
+	if _, err := vault.ParseImageBytes(read(vaulttest.NotAKey)); !errors.Is(err, vault.ErrNoKey) {
 		t.Errorf("QR without key: %v", err)
 	}
-	if _, err := vault.ParseImageBytes(read("ga-text_masquerading_as_image.jpeg")); !errors.Is(err, qr.ErrNotImage) {
+	if _, err := vault.ParseImageBytes(read(vaulttest.TextAsImage)); !errors.Is(err, qr.ErrNotImage) {
 		t.Errorf("text as image: %v", err)
 	}
 	blank := image.NewGray(image.Rect(0, 0, 200, 200))

@@ -17,6 +17,7 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/totp"
 )
 
@@ -187,13 +188,12 @@ func between(s, from, to string) string {
 	return v
 }
 
-const testdata = "../../vault/testdata/"
-
 func TestSamples(t *testing.T) {
 	c := newCLI(t)
+	testdata := vaulttest.Write(t) + "/"
 
 	// A camera photo of a Google Authenticator export.
-	out := c.ok("add", "--image", testdata+"ga-example_export.jpg")
+	out := c.ok("add", "--image", testdata+vaulttest.ExportPhoto)
 	if out != "added Test1:test1@example1.com\nadded Test2:test2@example2.com\nadded Test3:test3@example3.com\n" {
 		t.Fatalf("GA export photo:\n%s", out)
 	}
@@ -206,7 +206,7 @@ func TestSamples(t *testing.T) {
 	// given together with the others, nothing at all is added.
 	var good []string
 	steam := ""
-	data, _ := os.ReadFile(testdata + "aegis-importers-plain.txt")
+	data, _ := os.ReadFile(testdata + vaulttest.PlainURIs)
 	for _, l := range strings.Fields(string(data)) {
 		if strings.HasPrefix(l, "otpauth://steam/") {
 			steam = l
@@ -220,38 +220,39 @@ func TestSamples(t *testing.T) {
 	}
 	c.ok(append([]string{"add"}, good...)...)
 	out = c.ok("list")
-	for _, w := range []string{"SPDX:James\ttotp SHA256 7 digits 20s", "Airbnb:Elijah\ttotp SHA512 8 digits 50s", "Air Canada:Benjamin\thotp SHA256 7 digits counter 50"} {
+	for _, w := range []string{"Orbit:james\ttotp SHA256 7 digits 20s", "Harbor:elijah\ttotp SHA512 8 digits 50s", "Blue Sky Air:benjamin\thotp SHA256 7 digits counter 50"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("list lacks %q:\n%s", w, out)
 		}
 	}
-	if got, want := c.ok("code", "SPDX"), oathtool(t, "--totp=SHA256", "-d", "7", "-s", "20s", "-b", "-N", "@1700000015", "5OM4WOOGPLQEF6UGN3CPEOOLWU"); got != want+"\n" {
-		t.Errorf("SPDX code %q, oathtool %q", got, want)
+	if got, want := c.ok("code", "Orbit"), oathtool(t, "--totp=SHA256", "-d", "7", "-s", "20s", "-b", "-N", "@1700000015", vaulttest.OrbitSecret); got != want+"\n" {
+		t.Errorf("Orbit code %q, oathtool %q", got, want)
 	}
 
 	// Broken exports and pictures: a clear error, nothing added.
 	before := c.ok("list")
-	wrongData, _ := os.ReadFile(testdata + "ga-test_export_wrong_data.txt")
-	wrongPrefix, _ := os.ReadFile(testdata + "ga-test_export_wrong_prefix.txt")
+	wrongData, _ := os.ReadFile(testdata + vaulttest.ExportWrongData)
+	wrongPrefix, _ := os.ReadFile(testdata + vaulttest.ExportWrongPrefix)
 	c.fails("reading Google Authenticator export", "add", strings.TrimSpace(string(wrongData)))
 	c.fails("not an otpauth:// or otpauth-migration:// URI", "add", strings.TrimSpace(string(wrongPrefix)))
-	c.fails("not an authenticator key", "add", "--image", testdata+"ga-qr_but_without_otp.png")
-	c.fails("not a PNG, JPEG or GIF image", "add", "--image", testdata+"ga-text_masquerading_as_image.jpeg")
+	c.fails("not an authenticator key", "add", "--image", testdata+vaulttest.NotAKey)
+	c.fails("not a PNG, JPEG or GIF image", "add", "--image", testdata+vaulttest.TextAsImage)
 	c.fails("no such file", "add", "--image", testdata+"nope.png")
 	if after := c.ok("list"); after != before {
 		t.Fatalf("bad input changed the accounts:\n%s", after)
 	}
 
 	// Migration URIs from text, including the '+' one.
-	plus, _ := os.ReadFile(testdata + "ga-test_plus_problem_export.txt")
-	if out := c.ok("add", strings.TrimSpace(string(plus))); strings.Count(out, "added SerenityLabs:") != 4 {
+	plus, _ := os.ReadFile(testdata + vaulttest.ExportPlus)
+	if out := c.ok("add", strings.TrimSpace(string(plus))); strings.Count(out, "added "+vaulttest.PlusIssuer+":") != 4 {
 		t.Fatalf("plus-problem export:\n%s", out)
 	}
 }
 
 func TestDecodeMatchesZbarimg(t *testing.T) {
 	c := newCLI(t)
-	files := []string{testdata + "otpauth-example.png", testdata + "ga-example_export.jpg", testdata + "ga-qr_but_without_otp.png"}
+	testdata := vaulttest.Write(t) + "/"
+	files := []string{testdata + vaulttest.KeyPNG, testdata + vaulttest.ExportPhoto, testdata + vaulttest.NotAKey}
 	out := c.ok(append([]string{"decode"}, files...)...)
 	z, err := exec.Command("zbarimg", append([]string{"--raw", "--quiet", "--nodbus"}, files...)...).Output()
 	if err != nil {
@@ -264,7 +265,7 @@ func TestDecodeMatchesZbarimg(t *testing.T) {
 	var buf bytes.Buffer
 	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)))
 	os.WriteFile(blank, buf.Bytes(), 0o600)
-	c.fails("blank.png: no QR code found", "decode", testdata+"otpauth-example.png", blank)
+	c.fails("blank.png: no QR code found", "decode", testdata+vaulttest.KeyPNG, blank)
 	c.fails("cli_test.go: not a PNG, JPEG or GIF image", "decode", "cli_test.go")
 	if _, err := os.Stat(filepath.Join(c.dir, "accounts.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("decode stored something")
