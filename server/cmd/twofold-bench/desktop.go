@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"twofold.dev/shared/migration"
+	"twofold.dev/shared/totp"
+)
+
+// startXvfb starts a private X server and returns its DISPLAY.
+func startXvfb(ctx context.Context) (string, func(), error) {
+	n := 150
+	for ; n < 200; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err != nil {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err != nil {
+				break
+			}
+		}
+	}
+	cmd := exec.CommandContext(ctx, "Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting Xvfb: %w", err)
+	}
+	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			return fmt.Sprintf(":%d", n), stop, nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	stop()
+	return "", nil, errors.New("Xvfb did not start")
+}
+
+// seed adds n TOTP accounts to the keyring and an index in dir.
+func seed(ctx context.Context, cfg *Config, dir string, n int) error {
+	var keys []*totp.Key
+	for i := range n {
+		keys = append(keys, &totp.Key{Type: totp.TOTP, Issuer: fmt.Sprintf("Service %03d", i), Account: fmt.Sprintf("user%d@example.com", i),
+			Secret: []byte(fmt.Sprintf("bench-secret-%03d-%s", i, dir[len(dir)-4:])), Algorithm: totp.SHA1, Digits: 6, Period: 30})
+	}
+	uris, err := migration.Encode(keys, 1, 100)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"-config", dir, "add"}, uris...)
+	out, err := exec.CommandContext(ctx, filepath.Join(cfg.Bin, "twofold"), args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("seeding %d accounts: %v: %s", n, err, out)
+	}
+	return nil
+}
+
+// gui is a running window process.
+type gui struct {
+	cmd   *exec.Cmd
+	toMap time.Duration
+}
+
+// startGUI runs a window program and waits until a window of that title
+// is mapped (xdotool polled every 10 ms).
+func startGUI(ctx context.Context, display, title string, name string, args ...string) (*gui, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	g := &gui{cmd: cmd}
+	for time.Since(start) < 30*time.Second {
+		x := exec.CommandContext(ctx, "xdotool", "search", "--onlyvisible", "--name", "^"+title+"$")
+		x.Env = cmd.Env
+		out, _ := x.Output()
+		if strings.TrimSpace(string(out)) != "" {
+			g.toMap = time.Since(start)
+			return g, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.stop()
+	return nil, fmt.Errorf("%s: no window %q after 30s: %s", filepath.Base(name), title, errb.String())
+}
+
+func (g *gui) stop() {
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { g.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		g.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// cpuTicks is user+system time of pid in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s, nil
+}
+
+// rssKiB is the resident memory of pid.
+func rssKiB(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb float64
+			fmt.Sscan(strings.TrimPrefix(l, "VmRSS:"), &kb)
+			return kb, nil
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+const clockTicks = 100 // USER_HZ on Linux
+
+func benchDesktop(ctx context.Context, cfg *Config, rep *Report) error {
+	for _, tool := range []string{"Xvfb", "xdotool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found (make deps installs it)", tool)
+		}
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return errors.New("no session bus: run under scripts/with-keyring.sh (a private, unlocked Secret Service)")
+	}
+	display, stopX, err := startXvfb(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopX()
+	dirs := map[int]string{}
+	for _, n := range []int{1, 100, 200} {
+		dirs[n] = filepath.Join(cfg.Work, fmt.Sprintf("desktop-%04d", n))
+		rep.Progress("adding %d accounts to the private keyring", n)
+		if err := seed(ctx, cfg, dirs[n], n); err != nil {
+			return err
+		}
+	}
+	twofold, bareBin := filepath.Join(cfg.Bin, "twofold"), filepath.Join(cfg.Bin, "barewindow")
+	open := func(n int) (*gui, error) { return startGUI(ctx, display, "Twofold", twofold, "-config", dirs[n]) }
+	openBare := func() (*gui, error) { return startGUI(ctx, display, "barewindow", bareBin) }
+
+	// Start times: alternate the programs, 5 starts each.
+	rep.Progress("start to window mapped: bare window, 1, 100 and 200 accounts, 5 starts each, alternated")
+	times := map[string][]float64{}
+	for range 5 {
+		for _, c := range []struct {
+			name string
+			fn   func() (*gui, error)
+		}{{"bare", openBare}, {"1", func() (*gui, error) { return open(1) }}, {"100", func() (*gui, error) { return open(100) }}, {"200", func() (*gui, error) { return open(200) }}} {
+			g, err := c.fn()
+			if err != nil {
+				return err
+			}
+			times[c.name] = append(times[c.name], ms(g.toMap))
+			time.Sleep(300 * time.Millisecond) // let it draw before it goes
+			g.stop()
+		}
+	}
+
+	// At rest: both windows side by side over the same idle window.
+	rep.Progress("at rest: twofold with 100 accounts and the bare window, side by side, %v", cfg.Idle)
+	app, err := open(100)
+	if err != nil {
+		return err
+	}
+	defer app.stop()
+	bare, err := openBare()
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	time.Sleep(5 * time.Second) // keyring reads, first paint
+	a0, err := cpuTicks(app.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	b0, _ := cpuTicks(bare.cmd.Process.Pid)
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(cfg.Idle):
+	}
+	a1, err := cpuTicks(app.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	b1, _ := cpuTicks(bare.cmd.Process.Pid)
+	secs := time.Since(t0).Seconds()
+	appCPU := float64(a1-a0) / clockTicks / secs * 100
+	bareCPU := float64(b1-b0) / clockTicks / secs * 100
+	appRSS, err := rssKiB(app.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	bareRSS, _ := rssKiB(bare.cmd.Process.Pid)
+
+	rep.Add(&Figure{
+		Name: fmt.Sprintf("CPU at rest, 100 accounts listed, over %.0f s", secs), Value: appCPU, Unit: "% of a core",
+		Baseline: "one core", BaseValue: 100, BaseUnit: "%", Target: 0.01, AtMost: true,
+		Reproduce: "`scripts/with-keyring.sh scripts/with-xvfb.sh bin/twofold` then `pidstat -p PID 60 1` (or /proc/PID/stat utime+stime before and after 60 s)",
+		Note:      fmt.Sprintf("the bare window used %.2f%% meanwhile", bareCPU),
+	})
+	rep.Add(&Figure{
+		Name: "Resident memory, 100 accounts listed", Value: appRSS / 1024, Unit: "MiB",
+		Baseline: "bare Fyne window with one label", BaseValue: bareRSS / 1024, BaseUnit: "MiB", Target: 1.3, AtMost: true,
+		Reproduce: "`grep VmRSS /proc/PID/status` of `bin/twofold` and `bin/barewindow` under Xvfb, after the same idle minute",
+	})
+	rep.Add(&Figure{
+		Name: "Start to window mapped, 100 accounts", Value: median(times["100"]), Unit: "ms",
+		Baseline: "bare window, start to mapped", BaseValue: median(times["bare"]), BaseUnit: "ms", Target: 1.5, AtMost: true,
+		Reproduce: "start each under Xvfb and poll `xdotool search --onlyvisible --name '^Twofold$'` every 10 ms (medians of 5, alternated)",
+		Note:      "the issue asks for the first code painted; this is the window mapped (the app has no paint hook yet), so it is a lower bound of that time",
+	})
+	rep.Add(&Figure{
+		Name: "Start to window mapped, 200 accounts in the keyring", Value: median(times["200"]), Unit: "ms",
+		Baseline: "1 account", BaseValue: median(times["1"]), BaseUnit: "ms", Target: 1.2, AtMost: true,
+		Reproduce: "as above, with `bin/twofold -config DIR` on indexes of 200 and 1 accounts",
+		Note:      "the keyring is read off the UI thread, so the window maps before the secrets are read; a paint hook would time the codes themselves",
+	})
+	return nil
+}
