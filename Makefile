@@ -66,6 +66,7 @@ load-sqlite: deps
 	$(GO) run ./server/cmd/twofold-load -start sqlite -users 8 -accounts 8 -duration 30s
 
 lint:
+	@out=$$(gofmt -l shared server desktop); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(MODULES)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(MODULES)
 

@@ -405,12 +405,3 @@ func (u *UI) nextHOTP(a vault.Account) {
 		u.reload() // the stored counter moved
 	})
 }
-
-func (u *UI) account(id string) (vault.Account, bool) {
-	for _, a := range u.accounts {
-		if a.ID == id {
-			return a, true
-		}
-	}
-	return vault.Account{}, false
-}

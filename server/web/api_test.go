@@ -63,7 +63,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	expect(t, c.postRaw("/api/v1/logout", "application/json", ""), http.StatusNoContent)
-	r, m = c.getJSON("/api/v1/me")
+	r, _ = c.getJSON("/api/v1/me")
 	expect(t, r, http.StatusUnauthorized)
 
 	// Sign in: password, then code.
@@ -79,7 +79,7 @@ func TestAPI(t *testing.T) {
 	}
 	r, _ = c.getJSON("/api/v1/me")
 	expect(t, r, http.StatusUnauthorized)
-	r, m = c.postJSON("/api/v1/login/code", map[string]string{"code": code})
+	r, _ = c.postJSON("/api/v1/login/code", map[string]string{"code": code})
 	expect(t, r, http.StatusUnauthorized) // the enrollment code is spent
 	h.nextStep()
 	r, m = c.postJSON("/api/v1/login/code", map[string]string{"code": h.code(k)})
@@ -117,7 +117,7 @@ func TestAPI(t *testing.T) {
 	if m["reauth"] != true {
 		t.Errorf("no reauth flag: %v", m)
 	}
-	r, m = c.postJSON("/api/v1/confirm-password", map[string]string{"password": password})
+	r, _ = c.postJSON("/api/v1/confirm-password", map[string]string{"password": password})
 	expect(t, r, http.StatusOK)
 
 	r, m = c.postJSON("/api/v1/2fa/disable", map[string]string{"password": password, "recovery_code": fresh[0].(string)})

@@ -22,7 +22,7 @@ var public = map[string]bool{
 	"GET /healthz": true, "GET /static/portal.css": true, "HEAD /static/portal.css": true,
 	"GET /signup": true, "POST /signup": true, "GET /login": true, "POST /login": true,
 	"GET /login/code": true, "POST /login/code": true, "GET /login/recovery": true, "POST /login/recovery": true,
-	"POST /logout": true,
+	"POST /logout":        true,
 	"POST /api/v1/signup": true, "POST /api/v1/login": true, "POST /api/v1/login/code": true, "POST /api/v1/logout": true,
 }
 

@@ -22,7 +22,7 @@ func varint(v uint64) []byte {
 	}
 	return append(b, byte(v))
 }
-func vfield(num int, v uint64) []byte { return append([]byte{byte(num<<3 | 0)}, varint(v)...) }
+func vfield(num int, v uint64) []byte { return append([]byte{byte(num << 3)}, varint(v)...) } // wire type 0: varint
 func bfield(num int, b []byte) []byte {
 	return append(append([]byte{byte(num<<3 | 2)}, varint(uint64(len(b)))...), b...)
 }
