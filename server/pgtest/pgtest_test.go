@@ -3,7 +3,6 @@ package pgtest
 import (
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -19,7 +18,8 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	psql := func() (string, error) {
-		out, err := exec.Command("psql", url, "-tAc", "select current_database()").CombinedOutput()
+		// The server's own psql, not Debian's perl wrapper, which warns about locales.
+		out, err := c.command("psql", url, "-tAc", "select current_database()").CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
 	if got, err := psql(); err != nil || got != "lifecycle_1" {
