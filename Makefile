@@ -53,8 +53,15 @@ fuzz-short:
 fuzz:
 	$(MAKE) --no-print-directory fuzz-short FUZZTIME=2m
 
+# make bench: the five groups of issue 7, each against a baseline measured in
+# the same run; writes bench/RESULTS.md. BENCHFLAGS: e.g. -groups 1,2.
+BENCHFLAGS ?=
+
 bench: deps
-	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+	$(GO) build -o bin/twofold-portal ./server/cmd/twofold-portal
+	$(GO) build -o bin/twofold ./desktop/cmd/twofold
+	$(GO) build -o bin/barewindow ./desktop/cmd/barewindow
+	scripts/with-keyring.sh $(GO) run ./server/cmd/twofold-bench -bin bin -samples ../shared/samples -out bench/RESULTS.md $(BENCHFLAGS)
 
 # Load: throwaway PostgreSQL, two portal instances, concurrent users on loopback.
 LOAD_ARGS ?= -start postgres -instances 2 -users 16 -accounts 8 -duration 30s
