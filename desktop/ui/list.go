@@ -1,8 +1,8 @@
 package ui
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -22,7 +22,11 @@ type accountList struct {
 func newAccountList(u *UI) *accountList {
 	l := &accountList{u: u}
 	l.Length = func() int { return len(u.shown) }
-	l.CreateItem = func() fyne.CanvasObject { return newRow(u) }
+	l.CreateItem = func() fyne.CanvasObject {
+		r := newRow(u)
+		u.rows = append(u.rows, r)
+		return r
+	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i < len(u.shown) {
 			o.(*row).set(u.shown[i])
@@ -60,6 +64,8 @@ type row struct {
 	next    *widget.Button
 	menu    *widget.Button
 	content fyne.CanvasObject
+	bound   bool // set has been called: acc is what the row shows
+	left    int  // the countdown the bar shows, in seconds
 }
 
 func newRow(u *UI) *row {
@@ -71,6 +77,7 @@ func newRow(u *UI) *row {
 	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
 	r.code.SizeName = theme.SizeNameSubHeadingText
 	r.bar = widget.NewProgressBar()
+	r.bar.TextFormatter = func() string { return strconv.Itoa(r.left) + " s" }
 	r.next = widget.NewButtonWithIcon("Next code", theme.MediaSkipNextIcon(), func() { r.u.nextHOTP(r.acc) })
 	r.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() { r.u.showAccountMenu(r.acc, r.menu) })
 	r.menu.Importance = widget.LowImportance
@@ -83,44 +90,76 @@ func newRow(u *UI) *row {
 func (r *row) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.content) }
 
 // set shows account a as of the UI's clock; the countdown is read from the
-// clock each time, never counted down.
+// clock each time, never counted down. Only the widgets whose content
+// changes are refreshed: at rest, a tick within a time step moves the bar
+// and nothing else.
 func (r *row) set(a vault.Account) {
-	r.acc = a
+	newAcc := !r.bound || r.acc != a
+	r.acc, r.bound = a, true
+	now := r.u.clock()
 	issuer := a.Issuer
 	if issuer == "" {
 		issuer = a.Account
 	}
-	r.issuer.SetText(issuer)
-	r.name.SetText(a.Account)
 	problem := r.u.problems[a.ID]
+	name := a.Account
 	code := r.u.codes[a.ID]
+	real := false
 	switch {
 	case problem != "":
-		r.code.SetText("⚠ missing")
-		r.name.SetText(a.Account + " — " + problem)
-	case a.Type == totp.TOTP && r.u.steps[a.ID] != totp.Step(r.u.clock(), a.Period):
-		r.code.SetText(placeholder(a.Digits)) // being refreshed
+		code = "⚠ missing"
+		name = a.Account + " — " + problem
+	case a.Type == totp.TOTP && r.u.steps[a.ID] != totp.Step(now, a.Period):
+		code = placeholder(a.Digits) // being refreshed
 	case code == "":
-		r.code.SetText(placeholder(a.Digits))
+		code = placeholder(a.Digits)
 	default:
-		r.code.SetText(totp.FormatCode(code))
+		code = totp.FormatCode(code)
+		real = true
+	}
+	r.setText(r.issuer, issuer)
+	r.setText(r.name, name)
+	r.setText(r.code, code)
+	if real {
+		r.u.codeShown()
 	}
 	if a.Type == totp.HOTP {
-		r.bar.Hide()
-		r.next.Show()
-		if problem != "" {
-			r.next.Disable()
-		} else {
-			r.next.Enable()
+		if newAcc || r.bar.Visible() {
+			r.bar.Hide()
+			r.next.Show()
+			r.u.rowChanges++
+		}
+		if (problem != "") != r.next.Disabled() {
+			if problem != "" {
+				r.next.Disable()
+			} else {
+				r.next.Enable()
+			}
+			r.u.rowChanges++
 		}
 		return
 	}
-	r.next.Hide()
-	r.bar.Show()
-	left := remainingSeconds(r.u.clock(), a.Period)
-	r.bar.Max = float64(a.Period)
-	r.bar.TextFormatter = func() string { return fmt.Sprintf("%d s", left) }
-	r.bar.SetValue(float64(left))
+	if newAcc || !r.bar.Visible() {
+		r.next.Hide()
+		r.bar.Show()
+		r.u.rowChanges++
+	}
+	left := remainingSeconds(now, a.Period)
+	if max := float64(a.Period); r.bar.Max != max || r.left != left || r.bar.Value != float64(left) {
+		r.left = left
+		r.bar.Max = max
+		r.bar.SetValue(float64(left))
+		r.u.rowChanges++
+	}
+}
+
+// setText changes a label only when its text differs: SetText always
+// refreshes, and a refresh repaints the window.
+func (r *row) setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+		r.u.rowChanges++
+	}
 }
 
 // remainingSeconds is the countdown shown: whole seconds left in the

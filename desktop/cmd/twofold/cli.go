@@ -52,6 +52,9 @@ Secrets are kept in the OS keyring (service "twofold"), never in files.
 type config struct {
 	dir     string
 	timeout time.Duration
+	// traceFirstCode is $TWOFOLD_TRACE_FIRST_CODE: a file the window writes
+	// the time of its first painted code to (for `make bench`).
+	traceFirstCode string
 }
 
 // run is the whole program: main only wires it to the process.
@@ -95,7 +98,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 func parseConfig(args []string, getenv func(string) string) (*config, []string, error) {
 	fs := flag.NewFlagSet("twofold", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg := &config{timeout: 10 * time.Second}
+	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE")}
 	if v := getenv("TWOFOLD_KEYRING_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
