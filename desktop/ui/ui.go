@@ -81,9 +81,9 @@ type UI struct {
 
 	rowChanges    int  // widget changes made by rows; tests read it
 	firstCodeDone bool // FirstCode has been called
-	empty  *widget.Label
-	status *widget.Label
-	busy   int
+	empty         *widget.Label
+	status        *widget.Label
+	busy          int
 
 	do      func(func()) // runs a function on the UI thread: fyne.Do
 	pending int          // background calls whose results are not applied yet
