@@ -28,6 +28,7 @@ func newAccountList(u *UI) *accountList {
 		return r
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
+		u.listUpdates++
 		if i < len(u.shown) {
 			o.(*row).set(u.shown[i])
 		}
@@ -159,6 +160,9 @@ func (r *row) setText(l *widget.Label, s string) {
 	if l.Text != s {
 		l.SetText(s)
 		r.u.rowChanges++
+		if l == r.code {
+			r.u.codeChanges++
+		}
 	}
 }
 

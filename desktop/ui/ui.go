@@ -79,7 +79,10 @@ type UI struct {
 	list   *accountList
 	rows   []*row // every row the list has created (visible or pooled)
 
-	rowChanges    int  // widget changes made by rows; tests read it
+	// Counters for tests: widget changes made by rows, of which code
+	// label changes, and rows (re)bound by the list.
+	rowChanges, codeChanges, listUpdates int
+
 	firstCodeDone bool // FirstCode has been called
 	empty         *widget.Label
 	status        *widget.Label

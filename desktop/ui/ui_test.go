@@ -728,3 +728,70 @@ func TestKeyringTroubleWhileShowingCodesIsSaidOnce(t *testing.T) {
 		t.Fatalf("after the keyring came back: %q, want %q", got, want)
 	}
 }
+
+// TestTickAtRestChangesOnlyWhatChanged moves the clock a second at a time
+// over two minutes with accounts of 20, 30 and 60 s periods: each tick
+// moves every bar and nothing else, except the code of an account whose
+// own step just changed; the list never rebinds its rows.
+func TestTickAtRestChangesOnlyWhatChanged(t *testing.T) {
+	h := newHarness(t, Options{})
+	uris := []string{
+		"otpauth://totp/Fast:eve?secret=KRSXG5CTMVRXEZLU&period=20&digits=7",
+		"otpauth://totp/ACME:alice@example.com?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8",
+		"otpauth://totp/Slow:bob?secret=GEZDGNBVGY3TQOJQ&period=60",
+	}
+	var keys []*totp.Key
+	for _, uri := range uris {
+		h.add(uri)
+		keys = append(keys, keyOf(t, uri))
+	}
+	byLabel := func() map[string]*row {
+		m := map[string]*row{}
+		for _, r := range h.rows() {
+			m[r.acc.Issuer] = r
+		}
+		if len(m) != len(keys) {
+			t.Fatalf("%d rows shown, want %d", len(m), len(keys))
+		}
+		return m
+	}
+	prev := h.clock.now()
+	boundaries := map[string]int{}
+	for range 120 {
+		h.clock.add(time.Second)
+		now := h.clock.now()
+		changes, codes, updates := h.u.rowChanges, h.u.codeChanges, h.u.listUpdates
+		h.u.tick()
+		h.settle()
+		stepped := 0
+		rows := byLabel()
+		for _, k := range keys {
+			r := rows[k.Issuer]
+			if totp.Step(now, k.Period) != totp.Step(prev, k.Period) {
+				stepped++
+				boundaries[k.Issuer]++
+			}
+			if want := totp.FormatCode(code(t, k, now)); r.code.Text != want {
+				t.Fatalf("%s at %v: code %q, want %q", k.Issuer, now.Unix(), r.code.Text, want)
+			}
+			if want := float64(remainingSeconds(now, k.Period)); r.bar.Value != want {
+				t.Fatalf("%s at %v: bar %v, want %v", k.Issuer, now.Unix(), r.bar.Value, want)
+			}
+		}
+		// A new step shows a placeholder while the code is read, then the
+		// code: two label changes for each account that stepped.
+		if got := h.u.codeChanges - codes; got != 2*stepped {
+			t.Fatalf("at %v: %d code label changes, want %d (%d accounts stepped)", now.Unix(), got, 2*stepped, stepped)
+		}
+		if got := h.u.rowChanges - changes; got != len(keys)+2*stepped {
+			t.Fatalf("at %v: %d widget changes, want %d bars and %d code changes", now.Unix(), got, len(keys), 2*stepped)
+		}
+		if h.u.listUpdates != updates {
+			t.Fatalf("at %v: the list rebound %d rows", now.Unix(), h.u.listUpdates-updates)
+		}
+		prev = now
+	}
+	if boundaries["Fast"] != 6 || boundaries["ACME"] != 4 || boundaries["Slow"] != 2 {
+		t.Fatalf("step boundaries crossed: %v, want Fast 6, ACME 4, Slow 2", boundaries)
+	}
+}
