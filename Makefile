@@ -8,7 +8,7 @@ FUZZTIME ?= 3s
 FUZZ     := FuzzParseURI:./shared/totp FuzzDecode:./shared/migration FuzzDecodeBytes:./shared/qr
 export LANG := en_US.UTF-8
 
-.PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean load load-sqlite
+.PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean load load-sqlite samples
 
 all: build
 
@@ -71,6 +71,10 @@ load: deps
 
 load-sqlite: deps
 	$(GO) run ./server/cmd/twofold-load -start sqlite -users 8 -accounts 8 -duration 30s
+
+# The importers against other apps' files in ../shared/samples (team machines).
+samples: build
+	scripts/with-keyring.sh scripts/check-samples.sh ../shared/samples
 
 lint:
 	@out=$$(gofmt -l shared server desktop); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
