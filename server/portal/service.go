@@ -286,6 +286,30 @@ func (s *Service) checkPassword(ctx context.Context, username, password, ip stri
 	return u, nil
 }
 
+// atomic runs fn with a Service whose store is one transaction
+// (Store.Atomic). When fn returns a user-facing *Error (a wrong or
+// replayed code, a lock), what fn recorded (the attempt, the failure
+// event) is committed and the *Error returned; any other error rolls
+// everything back.
+func (s *Service) atomic(ctx context.Context, fn func(t *Service) error) error {
+	var refused error
+	err := s.store.Atomic(ctx, func(st Store) error {
+		t := *s
+		t.store = st
+		err := fn(&t)
+		var e *Error
+		if errors.As(err, &e) {
+			refused = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
 // take counts one attempt and turns a lock into the user-facing error.
 func (s *Service) take(ctx context.Context, key string, now time.Time, l Limit) (Attempt, error) {
 	a, err := s.store.TakeAttempt(ctx, key, now, l.Delay)

@@ -85,11 +85,29 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("finding session user: %w", err)
 	}
-	if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
-		return nil, nil, fmt.Errorf("touching session: %w", err)
+	if s.needsTouch(sess, now) {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, nil, fmt.Errorf("touching session: %w", err)
+		}
+		sess.LastSeenAt = now
 	}
-	sess.LastSeenAt = now
 	return sess, u, nil
+}
+
+// touchEvery is how stale the stored last-seen time may get: a session
+// used again sooner is not written (its idle timeout is this much early
+// at most).
+const touchEvery = 5 * time.Second
+
+// needsTouch reports whether the last-seen time of sess must be stored.
+// A session that has only passed the password ends at PendingTimeout
+// after its creation, before it could be idle for IdleTimeout, so its
+// last-seen time is never read.
+func (s *Service) needsTouch(sess *Session, now time.Time) bool {
+	if sess.Stage != StageFull && s.cfg.PendingTimeout <= s.cfg.IdleTimeout {
+		return false
+	}
+	return now.Sub(sess.LastSeenAt) >= touchEvery
 }
 
 // Logout ends the session.

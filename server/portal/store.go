@@ -82,6 +82,15 @@ type Store interface {
 	// Events returns the user's latest events, newest first.
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
 
+	// Atomic runs fn in one transaction: everything fn does through the
+	// Store it is given is committed together when fn returns nil, and
+	// nothing of it when fn returns an error. Inside, TakeAttempt holds the
+	// counter (a row lock, or the database's write lock) until the commit,
+	// so Atomic calls that take the same counter run one after the other,
+	// across processes. fn must use only the Store it is given. Atomic
+	// inside fn runs in the same transaction.
+	Atomic(ctx context.Context, fn func(Store) error) error
+
 	// Ping reports whether the database can serve (for /healthz).
 	Ping(ctx context.Context) error
 }

@@ -144,34 +144,43 @@ func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error)
 }
 
 // LoginCode finishes sign-in with a TOTP code; the session is replaced.
+// The attempt, the step, the activity and the new session are written in
+// one transaction.
 func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
-	u, err := s.pendingUser(ctx, sess)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := s.checkCode(ctx, u, code, ip); err != nil {
-		return "", nil, err
-	}
-	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
-		return "", nil, err
-	}
-	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
-// replaced.
+// replaced, as in LoginCode.
 func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip)
+}
+
+// loginSecond runs check and, when it passes, records the sign-in and
+// replaces the session, all in one transaction; a refused check commits
+// what it recorded (the attempt, the failure).
+func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, error) {
 	u, err := s.pendingUser(ctx, sess)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.checkRecovery(ctx, u, code, ip); err != nil {
+	var token string
+	var ns *Session
+	err = s.atomic(ctx, func(t *Service) error {
+		if err := check(t, u); err != nil {
+			return err
+		}
+		if err := t.event(ctx, u.ID, EventSignIn, ip); err != nil {
+			return err
+		}
+		var err error
+		token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt)
+		return err
+	})
+	if err != nil {
 		return "", nil, err
 	}
-	if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
-		return "", nil, err
-	}
-	return s.rotate(ctx, sess, StageFull, sess.AuthAt)
+	return token, ns, nil
 }
 
 // fullUser returns the user of a signed-in session.

@@ -37,6 +37,33 @@ const migrationLock int64 = 0x74776f666f6c64
 // DB is a portal.Store on a PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool
+	q    querier // the pool, or the transaction inside Atomic
+	tx   pgx.Tx  // non-nil inside Atomic
+}
+
+// querier is what *pgxpool.Pool and pgx.Tx have in common.
+type querier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Atomic runs fn in one transaction, committed when fn returns nil.
+// Inside fn, Atomic runs fn in the same transaction.
+func (d *DB) Atomic(ctx context.Context, fn func(portal.Store) error) error {
+	if d.tx != nil {
+		return fn(d)
+	}
+	var fnErr error
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		fnErr = fn(&DB{pool: d.pool, q: tx, tx: tx})
+		return fnErr
+	})
+	if err != nil && fnErr == nil { // BEGIN or COMMIT failed
+		return wrap("transaction", err)
+	}
+	return err
 }
 
 var _ portal.Store = (*DB)(nil)
@@ -62,7 +89,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
-	d := &DB{pool: pool}
+	d := &DB{pool: pool, q: pool}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -140,7 +167,7 @@ func scanUser(row pgx.Row) (*portal.User, error) {
 }
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
-	err := d.pool.QueryRow(ctx,
+	err := d.q.QueryRow(ctx,
 		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt).Scan(&u.ID)
@@ -153,7 +180,7 @@ func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 }
 
 func (d *DB) user(ctx context.Context, where string, arg any) (*portal.User, error) {
-	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	u, err := scanUser(d.q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
@@ -171,7 +198,7 @@ func (d *DB) UserByName(ctx context.Context, username string) (*portal.User, err
 }
 
 func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	rows, err := d.q.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, wrap("listing users", err)
 	}
@@ -183,7 +210,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
 }
 
 func (d *DB) DeleteUser(ctx context.Context, id int64) error {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	tag, err := d.q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 	if err != nil {
 		return wrap("deleting user", err)
 	}
@@ -201,7 +228,7 @@ func oneRow(tag pgconn.CommandTag, otherwise error) error {
 // Two-factor.
 
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
-	tag, err := d.pool.Exec(ctx, `UPDATE users SET totp_pending = $1 WHERE id = $2`, sealed, userID)
+	tag, err := d.q.Exec(ctx, `UPDATE users SET totp_pending = $1 WHERE id = $2`, sealed, userID)
 	if err != nil {
 		return wrap("storing pending key", err)
 	}
@@ -209,7 +236,7 @@ func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) er
 }
 
 func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error {
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
 		// The row lock taken by this UPDATE is held to the commit: a
 		// concurrent EnableTOTP waits, then finds totp_pending NULL.
 		tag, err := tx.Exec(ctx,
@@ -230,7 +257,7 @@ func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step 
 }
 
 func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = $1`, userID)
 		if err != nil {
 			return err
@@ -251,7 +278,7 @@ func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) err
 	// Under READ COMMITTED a concurrent UPDATE of the row waits for the
 	// first one to commit and re-checks the condition on the new row: one
 	// winner per step, on any number of instances.
-	tag, err := d.pool.Exec(ctx,
+	tag, err := d.q.Exec(ctx,
 		`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, int64(step), userID)
 	if err != nil {
 		return wrap("consuming time step", err)
@@ -275,12 +302,12 @@ func replaceRecovery(ctx context.Context, tx pgx.Tx, userID int64, hashes [][]by
 }
 
 func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return replaceRecovery(ctx, tx, userID, hashes) })
+	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error { return replaceRecovery(ctx, tx, userID, hashes) })
 	return wrap("replacing recovery codes", err)
 }
 
 func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
-	tag, err := d.pool.Exec(ctx,
+	tag, err := d.q.Exec(ctx,
 		`UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`, now, userID, hash)
 	if err != nil {
 		return wrap("consuming recovery code", err)
@@ -290,7 +317,7 @@ func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte,
 
 func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
+	err := d.q.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
 	if err != nil {
 		return 0, wrap("counting recovery codes", err)
 	}
@@ -300,7 +327,7 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 // Sessions.
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
-	_, err := d.pool.Exec(ctx,
+	_, err := d.q.Exec(ctx,
 		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent)
@@ -313,7 +340,7 @@ func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var s portal.Session
 	var stage int16
-	err := d.pool.QueryRow(ctx,
+	err := d.q.QueryRow(ctx,
 		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = $1`, id).
 		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -326,12 +353,12 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 }
 
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
-	_, err := d.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, at, id)
+	_, err := d.q.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, at, id)
 	return wrap("touching session", err)
 }
 
 func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
-	_, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
+	_, err := d.q.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
 	return wrap("deleting session", err)
 }
 
@@ -339,7 +366,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 	if except == nil {
 		except = []byte{}
 	}
-	tag, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, except)
+	tag, err := d.q.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, except)
 	if err != nil {
 		return 0, wrap("deleting sessions", err)
 	}
@@ -347,7 +374,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 }
 
 func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
-	_, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
+	_, err := d.q.Exec(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
 	return wrap("deleting expired sessions", err)
 }
 
@@ -355,7 +382,7 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 
 func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
 	a := portal.Attempt{Key: key}
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
 		// Insert the row or lock the existing one, in one statement: the
 		// no-op update takes the row lock (held to the commit), so the
 		// read, the check and the write below are one step for every
@@ -389,25 +416,25 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 }
 
 func (d *DB) ResetAttempts(ctx context.Context, key string) error {
-	_, err := d.pool.Exec(ctx, `DELETE FROM attempts WHERE key = $1`, key)
+	_, err := d.q.Exec(ctx, `DELETE FROM attempts WHERE key = $1`, key)
 	return wrap("resetting attempts", err)
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
-	_, err := d.pool.Exec(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = $1 AND failures > 0`, key)
+	_, err := d.q.Exec(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = $1 AND failures > 0`, key)
 	return wrap("refunding attempt", err)
 }
 
 // Activity.
 
 func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
-	err := d.pool.QueryRow(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES ($1, $2, $3, $4) RETURNING id`,
+	err := d.q.QueryRow(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES ($1, $2, $3, $4) RETURNING id`,
 		e.UserID, string(e.Kind), e.IP, e.At).Scan(&e.ID)
 	return wrap("adding event", err)
 }
 
 func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Event, error) {
-	rows, err := d.pool.Query(ctx,
+	rows, err := d.q.Query(ctx,
 		`SELECT id, user_id, kind, ip, at FROM activity WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2`, userID, limit)
 	if err != nil {
 		return nil, wrap("listing events", err)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -23,9 +24,22 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a portal.Store on one SQLite file.
+// DB is a portal.Store on one SQLite file. Writes go through one
+// connection (w), so writers of this process queue in Go instead of
+// sleeping in SQLite's busy handler; reads go through a pool of read-only
+// connections (r), which WAL lets run beside the writer. Inside Atomic,
+// both are the transaction.
 type DB struct {
-	db *sql.DB
+	w, r   *sql.DB
+	wq, rq querier
+	tx     *sql.Tx // non-nil inside Atomic
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 var _ portal.Store = (*DB)(nil)
@@ -44,27 +58,73 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	// One writer: SQLite allows one at a time anyway, and a second
+	// connection waiting for the lock would poll with growing sleeps.
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	d := &DB{db: db}
+	d := &DB{w: w, wq: w}
 	if err := d.migrate(ctx); err != nil {
-		db.Close()
+		w.Close()
 		return nil, err
 	}
+	q = url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	d.r, d.rq = r, r
 	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error { return errors.Join(d.r.Close(), d.w.Close()) }
+
+// Atomic runs fn in one transaction (BEGIN IMMEDIATE: it holds the write
+// lock from the start, so it is serialised with every other writer, in
+// this process and others) and commits when fn returns nil. Inside fn,
+// Atomic runs fn in the same transaction.
+func (d *DB) Atomic(ctx context.Context, fn func(portal.Store) error) error {
+	return d.inTx(ctx, "transaction", func(t *DB) error { return fn(t) })
+}
+
+// inTx runs fn on a DB bound to a transaction: the current one inside
+// Atomic, else a new one committed when fn returns nil.
+func (d *DB) inTx(ctx context.Context, op string, fn func(t *DB) error) error {
+	if d.tx != nil {
+		return fn(d)
+	}
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(&DB{w: d.w, r: d.r, wq: tx, rq: tx, tx: tx}); err != nil {
+		return err
+	}
+	return wrap(op+": committing", tx.Commit())
+}
 
 func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := d.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return wrap("creating migrations table", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -81,7 +141,7 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 func (d *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -129,7 +189,7 @@ func wrap(op string, err error) error {
 
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error {
-	return wrap("pinging database", d.db.PingContext(ctx))
+	return wrap("pinging database", errors.Join(d.w.PingContext(ctx), d.r.PingContext(ctx)))
 }
 
 func isUnique(err error) bool {
@@ -155,7 +215,7 @@ func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 }
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
-	err := d.db.QueryRowContext(ctx,
+	err := d.wq.QueryRowContext(ctx,
 		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt)).Scan(&u.ID)
@@ -168,7 +228,7 @@ func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 }
 
 func (d *DB) user(ctx context.Context, where string, arg any) (*portal.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	u, err := scanUser(d.rq.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
@@ -186,7 +246,7 @@ func (d *DB) UserByName(ctx context.Context, username string) (*portal.User, err
 }
 
 func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, wrap("listing users", err)
 	}
@@ -203,7 +263,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]*portal.User, error) {
 }
 
 func (d *DB) DeleteUser(ctx context.Context, id int64) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err != nil {
 		return wrap("deleting user", err)
 	}
@@ -216,7 +276,7 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 // Two-factor.
 
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
 	if err != nil {
 		return wrap("storing pending key", err)
 	}
@@ -235,47 +295,38 @@ func oneRow(res sql.Result, otherwise error) error {
 }
 
 func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap("enabling two-factor", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx,
-		`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
-		 WHERE id = ? AND totp_pending = ? AND totp_secret IS NULL`, int64(step), userID, pending)
-	if err != nil {
-		return wrap("enabling two-factor", err)
-	}
-	if err := oneRow(res, portal.ErrConflict); err != nil {
-		return err
-	}
-	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
-		return err
-	}
-	return wrap("committing", tx.Commit())
+	return d.inTx(ctx, "enabling two-factor", func(t *DB) error {
+		res, err := t.wq.ExecContext(ctx,
+			`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
+			 WHERE id = ? AND totp_pending = ? AND totp_secret IS NULL`, int64(step), userID, pending)
+		if err != nil {
+			return wrap("enabling two-factor", err)
+		}
+		if err := oneRow(res, portal.ErrConflict); err != nil {
+			return err
+		}
+		return replaceRecovery(ctx, t.wq, userID, hashes)
+	})
 }
 
 func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap("disabling two-factor", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
-	if err != nil {
-		return wrap("disabling two-factor", err)
-	}
-	if err := oneRow(res, portal.ErrNotFound); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return wrap("deleting recovery codes", err)
-	}
-	return wrap("committing", tx.Commit())
+	return d.inTx(ctx, "disabling two-factor", func(t *DB) error {
+		res, err := t.wq.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
+		if err != nil {
+			return wrap("disabling two-factor", err)
+		}
+		if err := oneRow(res, portal.ErrNotFound); err != nil {
+			return err
+		}
+		if _, err := t.wq.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return wrap("deleting recovery codes", err)
+		}
+		return nil
+	})
 }
 
 func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) error {
-	res, err := d.db.ExecContext(ctx,
+	res, err := d.wq.ExecContext(ctx,
 		`UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), userID, int64(step))
 	if err != nil {
 		return wrap("consuming time step", err)
@@ -285,7 +336,7 @@ func (d *DB) ConsumeTOTPStep(ctx context.Context, userID int64, step uint64) err
 
 // Recovery codes.
 
-func replaceRecovery(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]byte) error {
+func replaceRecovery(ctx context.Context, tx querier, userID int64, hashes [][]byte) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return wrap("deleting recovery codes", err)
 	}
@@ -298,19 +349,13 @@ func replaceRecovery(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]b
 }
 
 func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap("replacing recovery codes", err)
-	}
-	defer tx.Rollback()
-	if err := replaceRecovery(ctx, tx, userID, hashes); err != nil {
-		return err
-	}
-	return wrap("committing", tx.Commit())
+	return d.inTx(ctx, "replacing recovery codes", func(t *DB) error {
+		return replaceRecovery(ctx, t.wq, userID, hashes)
+	})
 }
 
 func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
-	res, err := d.db.ExecContext(ctx,
+	res, err := d.wq.ExecContext(ctx,
 		`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, unix(now), userID, hash)
 	if err != nil {
 		return wrap("consuming recovery code", err)
@@ -320,7 +365,7 @@ func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte,
 
 func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
+	err := d.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
 	if err != nil {
 		return 0, wrap("counting recovery codes", err)
 	}
@@ -330,7 +375,7 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 // Sessions.
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
-	_, err := d.db.ExecContext(ctx,
+	_, err := d.wq.ExecContext(ctx,
 		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent)
 	if isUnique(err) {
@@ -345,7 +390,7 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var s portal.Session
 	var stage int
 	var created, seen, auth int64
-	err := d.db.QueryRowContext(ctx,
+	err := d.rq.QueryRowContext(ctx,
 		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = ?`, id).
 		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -358,14 +403,14 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 }
 
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, unix(at), id); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, unix(at), id); err != nil {
 		return wrap("touching session", err)
 	}
 	return nil
 }
 
 func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return wrap("deleting session", err)
 	}
 	return nil
@@ -375,7 +420,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 	if except == nil {
 		except = []byte{}
 	}
-	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, except)
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, except)
 	if err != nil {
 		return 0, wrap("deleting sessions", err)
 	}
@@ -384,7 +429,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 }
 
 func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, unix(idleBefore), unix(createdBefore))
+	_, err := d.wq.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, unix(idleBefore), unix(createdBefore))
 	if err != nil {
 		return wrap("deleting expired sessions", err)
 	}
@@ -397,51 +442,43 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 	a := portal.Attempt{Key: key}
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return a, wrap("counting attempt", err)
-	}
-	defer tx.Rollback()
-	var locked int64
-	err = tx.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return a, wrap("counting attempt", err)
-	}
-	a.LockedUntil = fromUnix(locked)
-	if err == nil && a.LockedUntil.After(now) {
-		return a, &portal.LockedError{Until: a.LockedUntil}
-	}
-	a.Failures++
-	wait := delay(a.Failures)
-	a.LockedUntil = now.Add(wait)
-	// No delay stores no lock: "locked until now" would refuse a concurrent
-	// attempt whose clock read is a little earlier.
-	stored := int64(0)
-	if wait > 0 {
-		stored = unix(a.LockedUntil)
-	}
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
-		 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-		key, a.Failures, stored)
-	if err != nil {
-		return a, wrap("counting attempt", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return a, wrap("counting attempt", err)
-	}
-	return a, nil
+	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
+		var locked int64
+		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return wrap("counting attempt", err)
+		}
+		a.LockedUntil = fromUnix(locked)
+		if err == nil && a.LockedUntil.After(now) {
+			return &portal.LockedError{Until: a.LockedUntil}
+		}
+		a.Failures++
+		wait := delay(a.Failures)
+		a.LockedUntil = now.Add(wait)
+		// No delay stores no lock: "locked until now" would refuse a
+		// concurrent attempt whose clock read is a little earlier.
+		stored := int64(0)
+		if wait > 0 {
+			stored = unix(a.LockedUntil)
+		}
+		_, err = t.wq.ExecContext(ctx,
+			`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
+			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
+			key, a.Failures, stored)
+		return wrap("counting attempt", err)
+	})
+	return a, err
 }
 
 func (d *DB) ResetAttempts(ctx context.Context, key string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
 		return wrap("resetting attempts", err)
 	}
 	return nil
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
 		return wrap("refunding attempt", err)
 	}
 	return nil
@@ -450,7 +487,7 @@ func (d *DB) RefundAttempt(ctx context.Context, key string) error {
 // Activity.
 
 func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
-	err := d.db.QueryRowContext(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES (?, ?, ?, ?) RETURNING id`,
+	err := d.wq.QueryRowContext(ctx, `INSERT INTO activity (user_id, kind, ip, at) VALUES (?, ?, ?, ?) RETURNING id`,
 		e.UserID, string(e.Kind), e.IP, unix(e.At)).Scan(&e.ID)
 	if err != nil {
 		return wrap("adding event", err)
@@ -459,7 +496,7 @@ func (d *DB) AddEvent(ctx context.Context, e *portal.Event) error {
 }
 
 func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Event, error) {
-	rows, err := d.db.QueryContext(ctx,
+	rows, err := d.rq.QueryContext(ctx,
 		`SELECT id, user_id, kind, ip, at FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, userID, limit)
 	if err != nil {
 		return nil, wrap("listing events", err)

@@ -34,6 +34,9 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"AttemptsConcurrent", testAttemptsConcurrent},
 		{"Events", testEvents},
 		{"DeleteUserCascades", testDeleteCascades},
+		{"AtomicCommits", testAtomicCommits},
+		{"AtomicRollsBack", testAtomicRollsBack},
+		{"AtomicSerialisesAttempts", testAtomicSerialises},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -448,5 +451,148 @@ func testDeleteCascades(t *testing.T, s portal.Store) {
 	}
 	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
 		t.Errorf("recovery codes of a deleted user: %d, %v", n, err)
+	}
+}
+
+func testAtomicCommits(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	old := &portal.Session{ID: []byte("old-session-id-0123456789abcdef0"), UserID: u.ID, Stage: portal.StagePassword,
+		CreatedAt: t0, LastSeenAt: t0, AuthAt: t0, IP: "x", UserAgent: "ua"}
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Atomic(ctx, func(tx portal.Store) error {
+		if _, err := tx.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil {
+			return err
+		}
+		if err := tx.ConsumeTOTPStep(ctx, u.ID, 700); err != nil {
+			return err
+		}
+		// Reads inside see the writes inside.
+		if got, err := tx.UserByID(ctx, u.ID); err != nil || got.TOTPLastStep != 700 {
+			return fmt.Errorf("read inside the transaction: %+v, %v", got, err)
+		}
+		if err := tx.ResetAttempts(ctx, "k"); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(ctx, &portal.Event{UserID: u.ID, Kind: portal.EventSignIn, IP: "x", At: t0}); err != nil {
+			return err
+		}
+		ns := *old
+		ns.ID, ns.Stage = []byte("new-session-id-0123456789abcdef0"), portal.StageFull
+		if err := tx.CreateSession(ctx, &ns); err != nil {
+			return err
+		}
+		if err := tx.DeleteSession(ctx, old.ID); err != nil {
+			return err
+		}
+		// Methods with transactions of their own join this one.
+		return tx.Atomic(ctx, func(inner portal.Store) error {
+			return inner.ReplaceRecoveryCodes(ctx, u.ID, hashes("a", 3))
+		})
+	})
+	if err != nil {
+		t.Fatalf("Atomic: %v", err)
+	}
+	if got := get(t, s, u.ID).TOTPLastStep; got != 700 {
+		t.Errorf("last step = %d, want 700", got)
+	}
+	if err := s.ConsumeTOTPStep(ctx, u.ID, 700); !errors.Is(err, portal.ErrReplay) {
+		t.Errorf("step 700 again after the commit: %v, want ErrReplay", err)
+	}
+	if a, err := s.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
+		t.Errorf("after a committed reset: %+v, %v; want 1 failure", a, err)
+	}
+	if ev, err := s.Events(ctx, u.ID, 10); err != nil || len(ev) != 1 {
+		t.Errorf("events = %v, %v; want 1", ev, err)
+	}
+	if _, err := s.Session(ctx, old.ID); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("old session: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Session(ctx, []byte("new-session-id-0123456789abcdef0")); err != nil {
+		t.Errorf("new session: %v", err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 3 {
+		t.Errorf("recovery codes = %d, %v; want 3", n, err)
+	}
+}
+
+func testAtomicRollsBack(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	refused := errors.New("refused by the caller")
+	err := s.Atomic(ctx, func(tx portal.Store) error {
+		for range 3 {
+			if _, err := tx.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil {
+				return err
+			}
+		}
+		if err := tx.ConsumeTOTPStep(ctx, u.ID, 800); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(ctx, &portal.Event{UserID: u.ID, Kind: portal.EventCodeFailed, IP: "x", At: t0}); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, hashes("b", 2)); err != nil {
+			return err
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("Atomic = %v, want fn's error", err)
+	}
+	if got := get(t, s, u.ID).TOTPLastStep; got != 0 {
+		t.Errorf("last step = %d after a rollback, want 0", got)
+	}
+	if a, err := s.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
+		t.Errorf("after a rollback: %+v, %v; want 1 failure", a, err)
+	}
+	if ev, err := s.Events(ctx, u.ID, 10); err != nil || len(ev) != 0 {
+		t.Errorf("events = %v, %v; want none", ev, err)
+	}
+	if n, err := s.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
+		t.Errorf("recovery codes = %d, %v; want 0", n, err)
+	}
+}
+
+// testAtomicSerialises: a counter taken inside Atomic stays held to the
+// commit, so "take, then reset" transactions never see each other's
+// take. Were they interleaved (take, take, reset, reset), the second take
+// would find one failure and lock.
+func testAtomicSerialises(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "joe")
+	delay := func(n int) time.Duration {
+		if n < 2 {
+			return 0
+		}
+		return time.Hour
+	}
+	var mu sync.Mutex
+	step := uint64(1000)
+	ok := concurrently(t, 30, func() error {
+		return s.Atomic(ctx, func(tx portal.Store) error {
+			if _, err := tx.TakeAttempt(ctx, "k", t0, delay); err != nil {
+				return err
+			}
+			mu.Lock()
+			step++
+			st := step
+			mu.Unlock()
+			if err := tx.ConsumeTOTPStep(ctx, u.ID, st); err != nil && !errors.Is(err, portal.ErrReplay) {
+				return err
+			}
+			if err := tx.AddEvent(ctx, &portal.Event{UserID: u.ID, Kind: portal.EventSignIn, IP: "x", At: t0}); err != nil {
+				return err
+			}
+			return tx.ResetAttempts(ctx, "k")
+		})
+	}, portal.ErrLocked)
+	if ok != 30 {
+		t.Errorf("%d of 30 concurrent take-and-reset transactions passed, want all", ok)
+	}
+	if ev, err := s.Events(ctx, u.ID, 100); err != nil || len(ev) != 30 {
+		t.Errorf("%d events, %v; want 30", len(ev), err)
 	}
 }
