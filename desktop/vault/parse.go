@@ -19,6 +19,8 @@ type Found struct {
 	// Batch and Batches number a Google Authenticator export's QR codes
 	// (1-based); both are 0 for a plain otpauth URI.
 	Batch, Batches int
+	// Skipped names the entries of a backup file that were not read, and why.
+	Skipped []string
 }
 
 // ErrNoKey is returned for text that is neither an otpauth:// nor an
