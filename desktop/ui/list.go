@@ -75,7 +75,7 @@ func newRow(u *UI) *row {
 	r.issuer.Truncation = fyne.TextTruncateEllipsis
 	r.name = widget.NewLabel("")
 	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
+	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{}) // the theme font's digits are all one width; a second font would cost ~5 MiB
 	r.code.SizeName = theme.SizeNameSubHeadingText
 	r.bar = widget.NewProgressBar()
 	r.bar.TextFormatter = func() string { return strconv.Itoa(r.left) + " s" }
