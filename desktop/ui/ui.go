@@ -295,7 +295,8 @@ func (u *UI) tick() {
 		}
 	}
 	if len(stale) > 0 && !u.fetching {
-		u.fetchCodes(u.visibleFirst(stale), now)
+		ordered, inRows := u.visibleFirst(stale)
+		u.fetchCodes(ordered, inRows, now)
 	}
 	u.updateRows()
 }
@@ -324,7 +325,8 @@ func (u *UI) codeShown() {
 
 // visibleFirst orders accounts so that those shown in a row of the list
 // come first: their codes are fetched, and painted, before the others.
-func (u *UI) visibleFirst(accounts []vault.Account) []vault.Account {
+// It also says how many of them are in rows.
+func (u *UI) visibleFirst(accounts []vault.Account) ([]vault.Account, int) {
 	inRow := map[string]bool{}
 	for _, r := range u.rows {
 		if r.bound {
@@ -337,23 +339,28 @@ func (u *UI) visibleFirst(accounts []vault.Account) []vault.Account {
 			out = append(out, a)
 		}
 	}
+	n := len(out)
 	for _, a := range accounts {
 		if !inRow[a.ID] {
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, n
 }
 
-// firstBatch is how many codes fetchCodes reads before it shows them: about
-// a window of rows, so the first codes are painted without waiting for
-// every keyring read.
+// firstBatch is how many codes fetchCodes reads before it shows them when
+// no row is bound yet: about a window of rows, so the first codes are
+// painted without waiting for every keyring read.
 const firstBatch = 16
 
 // fetchCodes asks the store for the codes at now, off the UI thread. The
-// first firstBatch codes are applied as soon as they are read, then the
-// rest.
-func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
+// first inRows codes (the rows on screen; firstBatch if none) are applied
+// as soon as they are read, then the rest.
+func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
+	first := inRows
+	if first == 0 {
+		first = firstBatch
+	}
 	u.fetching = true
 	type result struct {
 		code string
@@ -392,7 +399,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 		}
 		u.updateRows()
 	}
-	split := len(accounts) > firstBatch
+	split := len(accounts) > first
 	u.pending++
 	if split {
 		u.pending++ // two deliveries: the first batch, then the rest
@@ -403,7 +410,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 		lo := 0
 		for i, a := range accounts {
 			results[i].code, results[i].err = u.store.Code(ctx, a.ID, now)
-			if split && i+1 == firstBatch {
+			if split && i+1 == first {
 				from, to := lo, i+1
 				u.do(func() { apply(from, to, false) })
 				lo = i + 1
