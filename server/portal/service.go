@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -27,6 +26,10 @@ type Config struct {
 	CodeLimit     Limit // per account, codes and recovery codes together
 	PasswordLimit Limit // per account
 	IPLimit       Limit // passwords per client IP
+
+	// HashSlots bounds the argon2id computations at once (each takes
+	// Password.Memory); 0 means GOMAXPROCS.
+	HashSlots int
 }
 
 // DefaultConfig returns the production policy.
@@ -56,8 +59,9 @@ type Service struct {
 	// known ones.
 	dummyHash string
 	// hashing bounds the argon2id computations running at once (each
-	// takes Password.Memory), so a burst of sign-ins cannot exhaust memory.
-	hashing chan struct{}
+	// takes Password.Memory), so a burst of sign-ins cannot exhaust memory
+	// nor starve the other requests of CPU.
+	hashing *hasher
 }
 
 // NewService builds a Service. now and rand may be nil for the real clock
@@ -74,35 +78,21 @@ func NewService(store Store, keys *Keys, cfg Config, now func() time.Time, rando
 		return nil, err
 	}
 	return &Service{store: store, keys: keys, cfg: cfg, now: now, rand: random, dummyHash: dummy,
-		hashing: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}, nil
+		hashing: newHasher(cfg.HashSlots)}, nil
 }
 
-// hashSlot waits for a free argon2id slot; release it when done.
-func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
-	select {
-	case s.hashing <- struct{}{}:
-		return func() { <-s.hashing }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
+	if rerr := s.hashing.run(ctx, func() { hash, err = HashPassword(s.rand, s.cfg.Password, password) }); rerr != nil {
+		return "", rerr
 	}
+	return hash, err
 }
 
-func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
-	release, err := s.hashSlot(ctx)
-	if err != nil {
-		return "", err
+func (s *Service) checkHash(ctx context.Context, hash, password string) (ok bool, err error) {
+	if rerr := s.hashing.run(ctx, func() { ok, err = CheckPassword(hash, password) }); rerr != nil {
+		return false, rerr
 	}
-	defer release()
-	return HashPassword(s.rand, s.cfg.Password, password)
-}
-
-func (s *Service) checkHash(ctx context.Context, hash, password string) (bool, error) {
-	release, err := s.hashSlot(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer release()
-	return CheckPassword(hash, password)
+	return ok, err
 }
 
 // Ping reports whether the store can serve.

@@ -71,6 +71,13 @@ type option func(*portal.Config, *web.Config)
 // real argon2id parameters and an injected clock.
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
+	return newHarnessStore(t, nil, opts...)
+}
+
+// newHarnessStore is newHarness with the service on wrap(db) when wrap is
+// not nil.
+func newHarnessStore(t *testing.T, wrap func(portal.Store) portal.Store, opts ...option) *harness {
+	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), clock: &clock{t: t0}, logs: &syncBuffer{}}
 	db, err := sqlite.Open(context.Background(), filepath.Join(h.dir, "portal.db"))
 	if err != nil {
@@ -91,7 +98,11 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	for _, o := range opts {
 		o(&cfg, &wcfg)
 	}
-	if h.svc, err = portal.NewService(db, keys, cfg, h.clock.Now, rand.Reader); err != nil {
+	var store portal.Store = db
+	if wrap != nil {
+		store = wrap(db)
+	}
+	if h.svc, err = portal.NewService(store, keys, cfg, h.clock.Now, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

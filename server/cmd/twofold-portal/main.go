@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,6 +157,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg := portal.DefaultConfig()
 	pcfg.Issuer, pcfg.Signup = cfg.Issuer, cfg.Signup
+	// Password hashes run one per core on low-priority threads; as many
+	// Ps again keep the other requests running beside them, on threads
+	// the kernel schedules first.
+	runtime.SetDefaultGOMAXPROCS()
+	cores := runtime.GOMAXPROCS(0)
+	pcfg.HashSlots = cores
+	runtime.GOMAXPROCS(2 * cores)
 	svc, err := portal.NewService(store, keys, pcfg, time.Now, rand.Reader)
 	if err != nil {
 		return err
