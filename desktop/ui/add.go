@@ -32,7 +32,7 @@ func (u *UI) showAdd() {
 	content := container.NewVBox(
 		widget.NewLabel("Where is the key?"),
 		choice("Scan QR from screen (Ctrl+Shift+S)", theme.ViewFullScreenIcon(), u.scanScreen),
-		choice("Open image… (Ctrl+O)", theme.FileImageIcon(), u.openImage),
+		choice("Open image or backup… (Ctrl+O)", theme.FileImageIcon(), u.openImage),
 		choice("Paste link or image (Ctrl+V)", theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
@@ -83,10 +83,37 @@ func (u *UI) openImage() {
 			u.showError("Cannot open the image", err)
 			return
 		}
-		u.addFromImage(r.URI().Name(), data)
+		u.addFromFile(r.URI().Name(), data)
 	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF", ".json", ".2fas"}))
 	d.Show()
+}
+
+// addFromFile previews the keys of an opened file: a plain Aegis or 2FAS
+// backup, or else an image's QR codes.
+func (u *UI) addFromFile(name string, data []byte) {
+	if !vault.IsBackup(data) {
+		u.addFromImage(name, data)
+		return
+	}
+	var scan *vault.Scan
+	u.backgroundStatus("Reading "+name+"…", func(context.Context) error {
+		f, err := vault.ParseBackup(data)
+		if err != nil {
+			return err
+		}
+		scan = &vault.Scan{Keys: f.Keys}
+		for _, s := range f.Skipped {
+			scan.Notes = append(scan.Notes, "Skipped "+s)
+		}
+		return nil
+	}, func(err error) {
+		if err != nil {
+			u.showError("No account found in "+name, err)
+			return
+		}
+		u.preview("Found in "+name, scan)
+	})
 }
 
 // addFromImage reads the keys in an image's QR codes and previews them.

@@ -159,7 +159,7 @@ func (u *UI) build() {
 		fyne.NewMenu("Accounts",
 			&fyne.MenuItem{Label: "Add account…", Shortcut: ShortcutAdd, Action: u.showAdd},
 			&fyne.MenuItem{Label: "Scan QR from screen", Shortcut: ShortcutScan, Action: u.scanScreen},
-			&fyne.MenuItem{Label: "Open image…", Shortcut: ShortcutOpen, Action: u.openImage},
+			&fyne.MenuItem{Label: "Open image or backup…", Shortcut: ShortcutOpen, Action: u.openImage},
 			&fyne.MenuItem{Label: "Paste", Action: u.paste},
 			&fyne.MenuItem{Label: "Enter key manually…", Action: u.showManual},
 			&fyne.MenuItem{Label: "Google Authenticator export…", Action: u.showExportHelp},

@@ -250,6 +250,27 @@ func TestAddByPastedURIWithEditedLabel(t *testing.T) {
 	}
 }
 
+func TestAddFromBackupFile(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u.addFromFile("aegis.json", []byte(vaulttest.AegisPlain))
+	h.settle()
+	dlg := h.top()
+	got := text(dlg)
+	if !strings.Contains(got, "3 account(s)") || !strings.Contains(got, "Valve:sophia") {
+		t.Fatalf("preview does not list 3 accounts and name the skipped Steam entry:\n%s", got)
+	}
+	h.tap(dlg, "Add")
+	if n := len(h.accounts()); n != 3 {
+		t.Fatalf("%d accounts added, want 3", n)
+	}
+	h.u.addFromFile("locked.json", []byte(`{"version":1,"header":{"slots":[{}]},"db":"Y2lwaGVy"}`))
+	h.settle()
+	h.wantError("No account found in locked.json", "encrypted")
+	if n := len(h.accounts()); n != 3 {
+		t.Fatalf("an encrypted backup changed the accounts: %d", n)
+	}
+}
+
 func TestAddByImage(t *testing.T) {
 	h := newHarness(t, Options{})
 	data, err := os.ReadFile(filepath.Join(vaulttest.Write(t), vaulttest.ExportPhoto))

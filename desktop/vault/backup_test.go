@@ -6,34 +6,12 @@ import (
 	"testing"
 
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/totp"
 )
 
-// Backups in the two apps' plain formats, written here from their documented
-// structure (field names as the apps write them).
-const aegisPlain = `{
-  "version": 1,
-  "header": {"slots": null, "params": null},
-  "db": {"version": 2, "entries": [
-    {"type": "totp", "uuid": "1", "name": "mason", "issuer": "Acme", "icon": null,
-     "info": {"secret": "KRUGS4ZANFZSAYJAONSWG4TFOQ", "algo": "SHA1", "digits": 6, "period": 30}},
-    {"type": "totp", "uuid": "2", "name": "james", "issuer": "Orbit", "icon": null,
-     "info": {"secret": "5QXNMOMVZ4GYFRD3LGEI3J7SKE", "algo": "SHA256", "digits": 7, "period": 20}},
-    {"type": "hotp", "uuid": "3", "name": "benjamin", "issuer": "Blue Sky Air", "icon": null,
-     "info": {"secret": "HU2VGQ4KMZ7XW3EDLYFBTNRPOA", "algo": "SHA512", "digits": 8, "counter": 50}},
-    {"type": "steam", "uuid": "4", "name": "sophia", "issuer": "Valve", "icon": null,
-     "info": {"secret": "W6KZQ3MRNTX2Y5BHVFDLPOJCUE", "algo": "SHA1", "digits": 5, "period": 30}}
-  ]}
-}`
-
-const twoFASPlain = `{"services":[
-  {"name":"Acme","secret":"KRUGS4ZANFZSAYJAONSWG4TFOQ","otp":{"link":"otpauth://totp/Acme:mason?secret=KRUGS4ZANFZSAYJAONSWG4TFOQ","label":"mason","account":"mason","issuer":"Acme","digits":6,"period":30,"algorithm":"SHA1","tokenType":"TOTP","source":"Link"},"order":{"position":0}},
-  {"name":"Quill","secret":"PB3DGYRAO5K7MNZ2XH4SLEWQTI","otp":{"label":"james","account":"james","digits":6,"algorithm":"SHA1","counter":1,"tokenType":"HOTP","source":"Manual"},"order":{"position":1}},
-  {"name":"Harbor","secret":"NZQ4EQ3TB6GV2DKXRL5IHOYWMU","otp":{"account":"elijah","issuer":"Harbor","digits":8,"period":50,"algorithm":"SHA512","tokenType":"TOTP"},"order":{"position":2}}
-],"schemaVersion":4,"appVersionCode":5000012}`
-
 func TestParseBackupAegis(t *testing.T) {
-	f, err := vault.ParseBackup([]byte(aegisPlain))
+	f, err := vault.ParseBackup([]byte(vaulttest.AegisPlain))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +30,7 @@ func TestParseBackupAegis(t *testing.T) {
 }
 
 func TestParseBackup2FAS(t *testing.T) {
-	f, err := vault.ParseBackup([]byte(twoFASPlain))
+	f, err := vault.ParseBackup([]byte(vaulttest.TwoFASPlain))
 	if err != nil {
 		t.Fatal(err)
 	}

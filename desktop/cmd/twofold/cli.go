@@ -26,6 +26,7 @@ Commands:
   add URI...           add the accounts in otpauth:// or otpauth-migration:// URIs
   add --image FILE...  add the accounts in the QR codes of PNG, JPEG or GIF images
   add --screen         add the accounts in the QR codes shown on the screen
+  add --backup FILE... add the accounts of plain Aegis (.json) or 2FAS (.2fas) backups
   list                 list the accounts: label, type and parameters
   code LABEL           print the current code (digits only); for an HOTP
                        account, the code for the stored counter, then advance it
@@ -139,14 +140,33 @@ func (c *cli) add(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	image := fs.Bool("image", false, "")
 	scr := fs.Bool("screen", false, "")
+	backup := fs.Bool("backup", false, "")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("add: %w", err)
 	}
 	args = fs.Args()
 	var keys []*totp.Key
 	switch {
-	case *image && *scr:
-		return errors.New("add: give --image or --screen, not both")
+	case btoi(*image)+btoi(*scr)+btoi(*backup) > 1:
+		return errors.New("add: give one of --image, --screen or --backup")
+	case *backup:
+		if len(args) == 0 {
+			return errors.New("add --backup: give at least one backup file")
+		}
+		for _, name := range args {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("add --backup: %w", err)
+			}
+			f, err := vault.ParseBackup(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			for _, s := range f.Skipped {
+				fmt.Fprintf(c.stderr, "twofold: %s: skipped %s\n", name, s)
+			}
+			keys = append(keys, f.Keys...)
+		}
 	case *scr:
 		if len(args) > 0 {
 			return errors.New("add --screen takes no arguments")
@@ -179,7 +199,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		}
 	default:
 		if len(args) == 0 {
-			return errors.New("add: give an otpauth:// or otpauth-migration:// URI, --image FILE or --screen")
+			return errors.New("add: give an otpauth:// or otpauth-migration:// URI, --image FILE, --backup FILE or --screen")
 		}
 		// Every URI is read before anything is saved: bad input adds nothing.
 		for _, s := range args {
@@ -215,6 +235,13 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "twofold: skipped: %v\n", err)
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // notes prints what a scan skipped, so a partly useful picture is explained.

@@ -284,7 +284,7 @@ func TestUsageAndBadArguments(t *testing.T) {
 	c.fails("flag provided but not defined: -x (try: twofold help)", "-x", "list")
 	c.fails("give one LABEL", "code")
 	c.fails("give at least one image", "decode")
-	c.fails("--image or --screen, not both", "add", "--image", "--screen", "x")
+	c.fails("give one of --image, --screen or --backup", "add", "--image", "--screen", "x")
 	c.fails("give an otpauth:// or otpauth-migration:// URI", "add")
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"list"}, func(k string) string {
@@ -292,5 +292,35 @@ func TestUsageAndBadArguments(t *testing.T) {
 	}, nil, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "TWOFOLD_KEYRING_TIMEOUT") {
 		t.Fatalf("bad timeout: %v", err)
+	}
+}
+
+func TestAddBackup(t *testing.T) {
+	c := newCLI(t)
+	dir := vaulttest.Write(t)
+	out, stderr, err := c.run("add", "--backup", filepath.Join(dir, vaulttest.AegisBackup), filepath.Join(dir, vaulttest.TwoFASBackup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Acme:mason is in both backups: added once, the second reported.
+	for _, w := range []string{"added Acme:mason\n", "added Orbit:james\n", "added Blue Sky Air:benjamin\n", "added Quill:james\n", "added Harbor:elijah\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Count(out, "added") != 5 || !strings.Contains(stderr, "Valve:sophia") || !strings.Contains(stderr, "already") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+	want := oathtool(t, "--totp=SHA512", "-d", "8", "-s", "50s", "-b", "-N", "@1700000015", "NZQ4EQ3TB6GV2DKXRL5IHOYWMU")
+	if got := c.ok("code", "Harbor"); got != want+"\n" {
+		t.Errorf("Harbor code %q, oathtool %q", got, want)
+	}
+	before := c.ok("list")
+	enc := filepath.Join(t.TempDir(), "enc.json")
+	os.WriteFile(enc, []byte(`{"version":1,"header":{"slots":[{}]},"db":"Y2lwaGVy"}`), 0o600)
+	c.fails("encrypted", "add", "--backup", enc)
+	c.fails("give one of --image, --screen or --backup", "add", "--backup", "--screen", enc)
+	if after := c.ok("list"); after != before {
+		t.Errorf("a refused backup changed the accounts:\n%s", after)
 	}
 }

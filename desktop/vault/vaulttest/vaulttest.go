@@ -47,6 +47,9 @@ const (
 	// SHA256/7 digits/20 s, SHA512/8 digits/50 s, three HOTP, and a
 	// non-standard steam one that must be refused.
 	PlainURIs = "plain-uris.txt"
+	// AegisBackup and TwoFASBackup hold AegisPlain and TwoFASPlain.
+	AegisBackup  = "aegis-backup.json"
+	TwoFASBackup = "backup.2fas"
 )
 
 // Values the files hold.
@@ -75,6 +78,32 @@ var plainURIs = strings.Join([]string{
 	"otpauth://steam/Valve:sophia?secret=W6KZQ3MRNTX2Y5BHVFDLPOJCUE&issuer=Valve&algorithm=SHA1&digits=5&period=30",
 }, "\n") + "\n"
 
+// Backups in the two apps' plain formats, written here from their documented
+// structure (field names as the apps write them).
+// AegisPlain is an unencrypted Aegis backup: three accounts and a Steam
+// entry, which is not standard TOTP.
+const AegisPlain = `{
+  "version": 1,
+  "header": {"slots": null, "params": null},
+  "db": {"version": 2, "entries": [
+    {"type": "totp", "uuid": "1", "name": "mason", "issuer": "Acme", "icon": null,
+     "info": {"secret": "KRUGS4ZANFZSAYJAONSWG4TFOQ", "algo": "SHA1", "digits": 6, "period": 30}},
+    {"type": "totp", "uuid": "2", "name": "james", "issuer": "Orbit", "icon": null,
+     "info": {"secret": "5QXNMOMVZ4GYFRD3LGEI3J7SKE", "algo": "SHA256", "digits": 7, "period": 20}},
+    {"type": "hotp", "uuid": "3", "name": "benjamin", "issuer": "Blue Sky Air", "icon": null,
+     "info": {"secret": "HU2VGQ4KMZ7XW3EDLYFBTNRPOA", "algo": "SHA512", "digits": 8, "counter": 50}},
+    {"type": "steam", "uuid": "4", "name": "sophia", "issuer": "Valve", "icon": null,
+     "info": {"secret": "W6KZQ3MRNTX2Y5BHVFDLPOJCUE", "algo": "SHA1", "digits": 5, "period": 30}}
+  ]}
+}`
+
+// TwoFASPlain is an unencrypted 2FAS backup of three accounts.
+const TwoFASPlain = `{"services":[
+  {"name":"Acme","secret":"KRUGS4ZANFZSAYJAONSWG4TFOQ","otp":{"link":"otpauth://totp/Acme:mason?secret=KRUGS4ZANFZSAYJAONSWG4TFOQ","label":"mason","account":"mason","issuer":"Acme","digits":6,"period":30,"algorithm":"SHA1","tokenType":"TOTP","source":"Link"},"order":{"position":0}},
+  {"name":"Quill","secret":"PB3DGYRAO5K7MNZ2XH4SLEWQTI","otp":{"label":"james","account":"james","digits":6,"algorithm":"SHA1","counter":1,"tokenType":"HOTP","source":"Manual"},"order":{"position":1}},
+  {"name":"Harbor","secret":"NZQ4EQ3TB6GV2DKXRL5IHOYWMU","otp":{"account":"elijah","issuer":"Harbor","digits":8,"period":50,"algorithm":"SHA512","tokenType":"TOTP"},"order":{"position":2}}
+],"schemaVersion":4,"appVersionCode":5000012}`
+
 // Write makes every file in a new temporary directory and returns it.
 func Write(tb testing.TB) string {
 	tb.Helper()
@@ -101,6 +130,8 @@ func Write(tb testing.TB) string {
 	write(ExportWrongData, []byte("otpauth-migration://offline?data=bm90IGEgcHJvdG9idWYgYXQgYWxs\n"))
 	write(ExportWrongPrefix, []byte("QR-Code:"+exportURI(tb, []*totp.Key{photoKey(tb, PhotoAccounts[0])}, 1)+"\n"))
 	write(ExportPhoto, photo(tb))
+	write(AegisBackup, []byte(AegisPlain))
+	write(TwoFASBackup, []byte(TwoFASPlain))
 	return dir
 }
 
