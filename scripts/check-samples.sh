@@ -63,5 +63,18 @@ while read -r line; do
 done < "$samples/aegis-importers-plain.txt"
 if [ "$ok" = 6 ]; then pass "aegis plain URIs: 6 added"; else fail "aegis plain URIs: $ok added"; fi
 
+# backup_has FILE COUNT: a plain backup adds COUNT accounts and names the
+# skipped Steam entry.
+backup_has() {
+  local err
+  fresh
+  if ! err=$("$bin" add --backup "$samples/$1" 2>&1 >/dev/null); then fail "$1: $err"; return; fi
+  if [ "$("$bin" list | wc -l)" = "$2" ] && [[ $err == *Boeing:Sophia* ]]; then
+    pass "$1: $2 accounts, Steam skipped by name"
+  else fail "$1: $("$bin" list | wc -l) accounts; $err"; fi
+}
+backup_has aegis-importers-aegis_plain.json 6
+backup_has aegis-importers-2fas_authenticator_plain_v4.2fas 4
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
