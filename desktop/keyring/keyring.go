@@ -144,6 +144,17 @@ func (s *Store) secret(ctx context.Context, a vault.Account) ([]byte, error) {
 	if b, ok := s.secrets[a.ID]; ok {
 		return b, nil
 	}
+	b, err := s.fetch(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	s.secrets[a.ID] = b
+	return b, nil
+}
+
+// fetch reads an account's secret from the keyring. It needs no lock, so
+// a window reading many accounts at start reads them in parallel.
+func (s *Store) fetch(ctx context.Context, a vault.Account) ([]byte, error) {
 	var enc string
 	err := s.call(ctx, "reading "+a.Label()+" from the keyring", func() (err error) {
 		enc, err = s.opts.Backend.Get(s.opts.Service, a.ID)
@@ -159,7 +170,6 @@ func (s *Store) secret(ctx context.Context, a vault.Account) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: keyring item is damaged (%v): %w", a.Label(), err, vault.ErrSecretMissing)
 	}
-	s.secrets[a.ID] = b
 	return b, nil
 }
 
@@ -279,6 +289,18 @@ func (s *Store) Move(ctx context.Context, id string, to int) error {
 // no longer missing) in the index as the keyring answers. The caller holds
 // s.mu.
 func (s *Store) key(ctx context.Context, id string) (*totp.Key, error) {
+	return s.keyWith(ctx, id, nil)
+}
+
+// fetched is a keyring read done before the lock was taken.
+type fetched struct {
+	secret []byte
+	err    error
+}
+
+// keyWith builds an account's key; pre, when not nil, is the keyring's
+// answer already read for it. The caller holds s.mu.
+func (s *Store) keyWith(ctx context.Context, id string, pre *fetched) (*totp.Key, error) {
 	list, err := s.index.load()
 	if err != nil {
 		return nil, err
@@ -288,7 +310,17 @@ func (s *Store) key(ctx context.Context, id string) (*totp.Key, error) {
 		return nil, fmt.Errorf("account %s: %w", id, vault.ErrNotFound)
 	}
 	a := list[i]
-	secret, err := s.secret(ctx, a)
+	var secret []byte
+	if cached, ok := s.secrets[id]; ok {
+		secret = cached
+	} else if pre != nil {
+		secret, err = pre.secret, pre.err
+		if err == nil {
+			s.secrets[id] = secret
+		}
+	} else {
+		secret, err = s.secret(ctx, a)
+	}
 	missing := errors.Is(err, vault.ErrSecretMissing)
 	if err != nil && !missing {
 		return nil, err
@@ -306,10 +338,22 @@ func (s *Store) key(ctx context.Context, id string) (*totp.Key, error) {
 	return a.Key(bytes.Clone(secret)), nil
 }
 
+// Key returns an account's key. A secret not yet cached is read from the
+// keyring without holding the store's lock, so many Key calls at once (a
+// window starting with many accounts) wait for the keyring in parallel.
 func (s *Store) Key(ctx context.Context, id string) (*totp.Key, error) {
 	s.mu.Lock()
+	_, cached := s.secrets[id]
+	list, err := s.index.load()
+	s.mu.Unlock()
+	var pre *fetched
+	if i := indexOf(list, id); err == nil && !cached && i >= 0 {
+		b, err := s.fetch(ctx, list[i])
+		pre = &fetched{secret: b, err: err}
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.key(ctx, id)
+	return s.keyWith(ctx, id, pre)
 }
 
 func (s *Store) Code(ctx context.Context, id string, now time.Time) (string, error) {

@@ -340,3 +340,63 @@ func TestOpenRefusesDamagedIndex(t *testing.T) {
 		t.Fatalf("Open of a damaged index: %v", err)
 	}
 }
+
+// barrierBackend answers Get only once `want` reads are waiting at the same
+// time: a store that reads the keyring under its lock never gets there.
+type barrierBackend struct {
+	mem     map[string]string
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (b *barrierBackend) Get(service, user string) (string, error) {
+	b.arrived <- struct{}{}
+	<-b.release
+	return b.mem[user], nil
+}
+func (b *barrierBackend) Set(service, user, secret string) error { b.mem[user] = secret; return nil }
+func (b *barrierBackend) Delete(service, user string) error      { delete(b.mem, user); return nil }
+
+func TestSecretsAreReadInParallel(t *testing.T) {
+	const n = 4
+	b := &barrierBackend{mem: map[string]string{}, arrived: make(chan struct{}, n), release: make(chan struct{})}
+	dir := t.TempDir()
+	setup, err := keyring.Open(keyring.Options{Dir: dir, Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < n; i++ {
+		a, err := setup.Add(context.Background(), &totp.Key{Type: totp.TOTP, Issuer: "P", Account: string(rune('a' + i)), Secret: []byte{byte(i + 1), 2, 3}, Digits: 6, Period: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	// A fresh store, as a window has at start: nothing cached.
+	s, err := keyring.Open(keyring.Options{Dir: dir, Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, n)
+	for _, id := range ids {
+		go func() {
+			_, err := s.Code(context.Background(), id, time.Unix(1_700_000_015, 0))
+			done <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case <-b.arrived:
+		case <-time.After(10 * time.Second):
+			close(b.release)
+			t.Fatalf("only %d of %d keyring reads were in flight together: reads are serialized", i, n)
+		}
+	}
+	close(b.release)
+	for i := 0; i < n; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -407,17 +408,39 @@ func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
 		defer cancel()
+		// The keyring answers each read in a few milliseconds over D-Bus:
+		// several at once, the rows on screen first.
+		code := func(i int) { results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now) }
 		lo := 0
-		for i, a := range accounts {
-			results[i].code, results[i].err = u.store.Code(ctx, a.ID, now)
-			if split && i+1 == first {
-				from, to := lo, i+1
-				u.do(func() { apply(from, to, false) })
-				lo = i + 1
-			}
+		if split {
+			inParallel(0, first, code)
+			u.do(func() { apply(0, first, false) })
+			lo = first
 		}
+		inParallel(lo, len(accounts), code)
 		u.do(func() { apply(lo, len(accounts), true) })
 	}()
+}
+
+// inParallel calls fn for every i in [lo, hi) on a few goroutines.
+func inParallel(lo, hi int, fn func(i int)) {
+	const workers = 8
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, hi-lo); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := lo; i < hi; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 func isAccountProblem(err error) bool {
