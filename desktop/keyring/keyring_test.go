@@ -341,8 +341,9 @@ func TestOpenRefusesDamagedIndex(t *testing.T) {
 	}
 }
 
-// barrierBackend answers Get only once `want` reads are waiting at the same
-// time: a store that reads the keyring under its lock never gets there.
+// barrierBackend holds every Get until the test has seen all of them in
+// flight at once: a store that reads the keyring under its lock never
+// gets there.
 type barrierBackend struct {
 	mem     map[string]string
 	arrived chan struct{}

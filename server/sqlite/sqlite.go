@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,15 +32,95 @@ var migrations embed.FS
 // both are the transaction.
 type DB struct {
 	w, r   *sql.DB
+	wp, rp *prepared
 	wq, rq querier
 	tx     *sql.Tx // non-nil inside Atomic
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier runs statements on a pool or in a transaction.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// prepared is a pool whose statements are prepared once per connection
+// and kept: parsing the SQL again costs more than running it.
+type prepared struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func newPrepared(db *sql.DB) *prepared { return &prepared{db: db, stmts: map[string]*sql.Stmt{}} }
+
+func (p *prepared) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.stmts[query] = st
+	return st, nil
+}
+
+func (p *prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p *prepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.db.QueryRowContext(ctx, query, args...) // carries the error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// preparedTx runs the pool's prepared statements in a transaction (on
+// the transaction's connection, where they are already prepared).
+type preparedTx struct {
+	tx *sql.Tx
+	p  *prepared
+}
+
+func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.p.stmt(ctx, query)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, query, args...) // carries the error
+	}
+	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 var _ portal.Store = (*DB)(nil)
@@ -70,7 +151,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	d := &DB{w: w, wq: w}
+	d := &DB{w: w, wq: w} // unprepared until the migrations are applied
 	if err := d.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -91,7 +172,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	d.r, d.rq = r, r
+	d.wp, d.rp = newPrepared(w), newPrepared(r)
+	d.r, d.wq, d.rq = r, d.wp, d.rp
 	return d, nil
 }
 
@@ -117,7 +199,8 @@ func (d *DB) inTx(ctx context.Context, op string, fn func(t *DB) error) error {
 		return wrap(op, err)
 	}
 	defer tx.Rollback()
-	if err := fn(&DB{w: d.w, r: d.r, wq: tx, rq: tx, tx: tx}); err != nil {
+	q := preparedTx{tx: tx, p: d.wp}
+	if err := fn(&DB{w: d.w, r: d.r, wp: d.wp, rp: d.rp, wq: q, rq: q, tx: tx}); err != nil {
 		return err
 	}
 	return wrap(op+": committing", tx.Commit())
