@@ -56,13 +56,22 @@ func newPrepared(db *sql.DB) *prepared { return &prepared{db: db, stmts: map[str
 
 func (p *prepared) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st, ok := p.stmts[query]; ok {
+	st, ok := p.stmts[query]
+	p.mu.Unlock()
+	if ok {
 		return st, nil
 	}
+	// Not under the lock: preparing waits for a connection, which a
+	// transaction may hold while it looks up its own statements.
 	st, err := p.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if had, ok := p.stmts[query]; ok {
+		st.Close()
+		return had, nil
 	}
 	p.stmts[query] = st
 	return st, nil
@@ -93,37 +102,47 @@ func (p *prepared) QueryRowContext(ctx context.Context, query string, args ...an
 }
 
 // preparedTx runs the pool's prepared statements in a transaction (on
-// the transaction's connection, where they are already prepared).
+// the transaction's connection, where they are already prepared). A
+// statement not prepared yet runs unprepared and is prepared after the
+// commit: the transaction holds the pool's only writing connection, so
+// preparing it now would wait for itself.
 type preparedTx struct {
-	tx *sql.Tx
-	p  *prepared
+	tx     *sql.Tx
+	p      *prepared
+	missed *[]string
+}
+
+func (t preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	t.p.mu.Lock()
+	st, ok := t.p.stmts[query]
+	t.p.mu.Unlock()
+	if !ok {
+		*t.missed = append(*t.missed, query)
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
 }
 
 func (t preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := t.p.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return t.tx.ExecContext(ctx, query, args...)
 }
 
 func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := t.p.stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return t.tx.QueryContext(ctx, query, args...)
 }
 
 func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := t.p.stmt(ctx, query)
-	if err != nil {
-		return t.tx.QueryRowContext(ctx, query, args...) // carries the error
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
-
-var _ portal.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database file at path and applies
 // the migrations not applied yet, each in its own transaction.
@@ -199,11 +218,21 @@ func (d *DB) inTx(ctx context.Context, op string, fn func(t *DB) error) error {
 		return wrap(op, err)
 	}
 	defer tx.Rollback()
-	q := preparedTx{tx: tx, p: d.wp}
+	var missed []string
+	q := preparedTx{tx: tx, p: d.wp, missed: &missed}
 	if err := fn(&DB{w: d.w, r: d.r, wp: d.wp, rp: d.rp, wq: q, rq: q, tx: tx}); err != nil {
 		return err
 	}
-	return wrap(op+": committing", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap(op+": committing", err)
+	}
+	for _, query := range missed {
+		// Only a cache: a statement that fails to prepare runs unprepared.
+		if _, err := d.wp.stmt(ctx, query); err != nil {
+			break
+		}
+	}
+	return nil
 }
 
 func (d *DB) migrate(ctx context.Context) error {
