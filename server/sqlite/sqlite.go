@@ -184,9 +184,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
-	if err := r.PingContext(ctx); err != nil {
+	readers := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	// Open every reader now: the pool then holds a fixed set of files for
+	// the process's life instead of growing under the first load.
+	if err := openAll(ctx, r, readers); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -194,6 +197,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	d.wp, d.rp = newPrepared(w), newPrepared(r)
 	d.r, d.wq, d.rq = r, d.wp, d.rp
 	return d, nil
+}
+
+// openAll opens n connections of db at once and returns them to its pool.
+func openAll(ctx context.Context, db *sql.DB, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.PingContext(ctx); err != nil {
+			c.Close()
+			return err
+		}
+		conns = append(conns, c)
+	}
+	return nil
 }
 
 // Close closes the database.
