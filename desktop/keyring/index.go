@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/totp"
@@ -15,8 +17,28 @@ import (
 // IndexFile is the name of the index inside the config directory.
 const IndexFile = "accounts.json"
 
-// index is the non-secret list of accounts on disk.
-type index struct{ dir string }
+// index is the non-secret list of accounts on disk. It keeps the last list
+// read or written with the file's size and time, and parses the file again
+// only when another process has changed it. Callers hold the store's lock.
+type index struct {
+	dir    string
+	cached []vault.Account
+	stamp  stamp
+}
+
+type stamp struct {
+	size int64
+	mod  time.Time
+	ok   bool
+}
+
+func (x *index) statFile() stamp {
+	fi, err := os.Stat(x.path())
+	if err != nil {
+		return stamp{}
+	}
+	return stamp{size: fi.Size(), mod: fi.ModTime(), ok: true}
+}
 
 // record is one account as written to the index: no secret, and types and
 // algorithms spelled out so the file reads without this program.
@@ -40,6 +62,18 @@ type file struct {
 func (x *index) path() string { return filepath.Join(x.dir, IndexFile) }
 
 func (x *index) load() ([]vault.Account, error) {
+	if st := x.statFile(); st.ok && st == x.stamp {
+		return slices.Clone(x.cached), nil
+	}
+	list, err := x.read()
+	if err != nil {
+		return nil, err
+	}
+	x.cached, x.stamp = slices.Clone(list), x.statFile()
+	return list, nil
+}
+
+func (x *index) read() ([]vault.Account, error) {
 	data, err := os.ReadFile(x.path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -91,8 +125,10 @@ func (x *index) save(list []vault.Account) error {
 		return fmt.Errorf("writing account index: %w", err)
 	}
 	if err := writeAtomic(x.dir, IndexFile, append(data, '\n')); err != nil {
+		x.stamp = stamp{}
 		return fmt.Errorf("writing account index: %w", err)
 	}
+	x.cached, x.stamp = slices.Clone(list), x.statFile()
 	return nil
 }
 

@@ -401,3 +401,39 @@ func TestSecretsAreReadInParallel(t *testing.T) {
 		}
 	}
 }
+
+// The index is cached between reads; a change by another process (the
+// command line while the window runs) must still be seen.
+func TestIndexCacheSeesOtherWriters(t *testing.T) {
+	b := &barrierBackend{mem: map[string]string{}, arrived: make(chan struct{}, 8), release: make(chan struct{})}
+	close(b.release)
+	dir := t.TempDir()
+	window, err := keyring.Open(keyring.Options{Dir: dir, Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := keyring.Open(keyring.Options{Dir: dir, Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, name := range []string{"one", "two", "three"} {
+		if _, err := cli.Add(ctx, &totp.Key{Type: totp.TOTP, Issuer: "P", Account: name, Secret: []byte{byte(i + 1)}, Digits: 6, Period: 30}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := window.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != i+1 || list[i].Account != name {
+			t.Fatalf("after adding %s elsewhere, the window's store lists %v", name, list)
+		}
+	}
+	list, _ := window.List(ctx)
+	if err := window.Rename(ctx, list[0].ID, "Q", "uno"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cli.List(ctx); got[0].Label() != "Q:uno" {
+		t.Fatalf("rename not seen by the other store: %v", got)
+	}
+}
