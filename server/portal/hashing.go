@@ -5,11 +5,10 @@ import (
 	"runtime"
 )
 
-// hasher bounds the argon2id computations running at once and runs each
-// on an OS thread of low scheduling priority: under a flood of password
-// checks, the rest of the portal (code checks, pages) and a database on
-// the same cores get the CPU first, while an otherwise idle machine still
-// gives the hashes all of it.
+// hasher bounds the argon2id computations running at once to one per core,
+// so that a flood of password checks queues here instead of taking every
+// core from code checks and pages. main gives the runtime as many Ps again
+// for the other requests (see cmd/twofold-portal).
 type hasher struct {
 	slots chan struct{}
 }
@@ -21,7 +20,7 @@ func newHasher(slots int) *hasher {
 	return &hasher{slots: make(chan struct{}, slots)}
 }
 
-// run waits for a free slot and runs f on a low-priority thread.
+// run waits for a free slot and runs f.
 func (h *hasher) run(ctx context.Context, f func()) error {
 	select {
 	case h.slots <- struct{}{}:
@@ -29,15 +28,6 @@ func (h *hasher) run(ctx context.Context, f func()) error {
 		return ctx.Err()
 	}
 	defer func() { <-h.slots }()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// Never unlocked: the goroutine ends locked, so the runtime ends
-		// its thread instead of reusing it at the lowered priority.
-		runtime.LockOSThread()
-		lowerThreadPriority()
-		f()
-	}()
-	<-done
+	f()
 	return nil
 }
