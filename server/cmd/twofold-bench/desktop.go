@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,29 +18,42 @@ import (
 	"twofold.dev/shared/totp"
 )
 
-// startXvfb starts a private X server and returns its DISPLAY.
+// startXvfb starts a private X server and returns its DISPLAY once a
+// client can connect to it (the socket appears before it accepts).
 func startXvfb(ctx context.Context) (string, func(), error) {
 	n := 150
-	for ; n < 200; n++ {
+	for ; n < 250; n++ {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err != nil {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err != nil {
 				break
 			}
 		}
 	}
-	cmd := exec.CommandContext(ctx, "Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
+	display := fmt.Sprintf(":%d", n)
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("starting Xvfb: %w", err)
 	}
-	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
-	for i := 0; i < 200; i++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			return fmt.Sprintf(":%d", n), stop, nil
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() { cmd.Process.Signal(syscall.SIGTERM); <-exited }
+	for i := 0; i < 400; i++ {
+		select {
+		case <-exited:
+			return "", nil, fmt.Errorf("Xvfb %s exited: %s", display, strings.TrimSpace(out.String()))
+		default:
+		}
+		probe := exec.CommandContext(ctx, "xdotool", "getdisplaygeometry")
+		probe.Env = append(os.Environ(), "DISPLAY="+display)
+		if probe.Run() == nil {
+			return display, stop, nil
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	stop()
-	return "", nil, errors.New("Xvfb did not start")
+	return "", nil, fmt.Errorf("Xvfb %s accepted no client in 10 s: %s", display, strings.TrimSpace(out.String()))
 }
 
 // seed adds n TOTP accounts to the keyring and an index in dir.
@@ -73,17 +88,34 @@ type gui struct {
 // is told to write the time of its first painted code there
 // (TWOFOLD_TRACE_FIRST_CODE; see firstCode).
 func startGUI(ctx context.Context, display, title, trace string, name string, args ...string) (*gui, error) {
+	// Now and then, on a loaded machine, the program's first connection to
+	// Xvfb fails ("Failed to open display") and GLFW gives up at once: such
+	// a start measures nothing, so it is tried again.
+	var err error
+	for range 3 {
+		var g *gui
+		var early bool
+		g, early, err = startGUIOnce(ctx, display, title, trace, name, args...)
+		if !early {
+			return g, err
+		}
+	}
+	return nil, err
+}
+
+// startGUIOnce reports early when the program exited before any window.
+func startGUIOnce(ctx context.Context, display, title, trace string, name string, args ...string) (*gui, bool, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")
 	if trace != "" {
 		os.Remove(trace)
 		cmd.Env = append(cmd.Env, "TWOFOLD_TRACE_FIRST_CODE="+trace)
 	}
-	var errb strings.Builder
+	var errb lockedBuffer // written by exec's copying goroutine, read here
 	cmd.Stderr = &errb
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	g := &gui{cmd: cmd, start: start, trace: trace}
 	for time.Since(start) < 30*time.Second {
@@ -92,12 +124,33 @@ func startGUI(ctx context.Context, display, title, trace string, name string, ar
 		out, _ := x.Output()
 		if strings.TrimSpace(string(out)) != "" {
 			g.toMap = time.Since(start)
-			return g, nil
+			return g, false, nil
+		}
+		if strings.Contains(errb.String(), "Failed to open display") {
+			g.stop()
+			return nil, true, fmt.Errorf("%s: %s", filepath.Base(name), strings.TrimSpace(errb.String()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	g.stop()
-	return nil, fmt.Errorf("%s: no window %q after 30s: %s", filepath.Base(name), title, errb.String())
+	return nil, false, fmt.Errorf("%s: no window %q after 30s: %s", filepath.Base(name), title, errb.String())
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // firstCode waits for the program's first-code trace and returns the time
