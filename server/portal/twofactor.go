@@ -197,10 +197,9 @@ func (s *Service) fullUser(ctx context.Context, sess *Session) (*User, error) {
 
 var errAlreadyOn = Errorf(ECONFLICT, "Two-factor authentication is already on.")
 
-// StartEnrollment returns the pending key of the user, creating one if
-// there is none: a user who comes back sees the same key and need not
-// scan again.
-func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key, error) {
+// enrolling returns the signed-in user who may set up an authenticator:
+// password entered recently, two-factor authentication still off.
+func (s *Service) enrolling(ctx context.Context, sess *Session) (*User, error) {
 	u, err := s.fullUser(ctx, sess)
 	if err != nil {
 		return nil, err
@@ -210,6 +209,17 @@ func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key
 	}
 	if u.TwoFactor() {
 		return nil, errAlreadyOn
+	}
+	return u, nil
+}
+
+// StartEnrollment returns the pending key of the user, creating one if
+// there is none: a user who comes back sees the same key and need not
+// scan again.
+func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key, error) {
+	u, err := s.enrolling(ctx, sess)
+	if err != nil {
+		return nil, err
 	}
 	if u.TOTPPending != nil {
 		if k, err := s.key(u.ID, u.TOTPPending); err == nil {
@@ -234,15 +244,9 @@ var errNoEnrollment = Errorf(ENOTFOUND, "There is no set-up in progress. Start a
 
 // PendingEnrollment returns the key of the enrollment in progress.
 func (s *Service) PendingEnrollment(ctx context.Context, sess *Session) (*totp.Key, error) {
-	u, err := s.fullUser(ctx, sess)
+	u, err := s.enrolling(ctx, sess)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.sudo(sess); err != nil {
-		return nil, err
-	}
-	if u.TwoFactor() {
-		return nil, errAlreadyOn
 	}
 	if u.TOTPPending == nil {
 		return nil, errNoEnrollment
