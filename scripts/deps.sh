@@ -4,7 +4,7 @@
 # exactly what is missing and fails, so no test ever skips for lack of a tool.
 set -euo pipefail
 
-# package -> a file that proves it is installed
+# package -> a file (or glob) that proves it is installed
 declare -A want=(
   [gcc]=/usr/bin/gcc
   [pkg-config]=/usr/bin/pkg-config
@@ -15,7 +15,7 @@ declare -A want=(
   [libxinerama-dev]=/usr/include/X11/extensions/Xinerama.h
   [libxi-dev]=/usr/include/X11/extensions/XInput2.h
   [libxxf86vm-dev]=/usr/include/X11/extensions/xf86vmode.h
-  [libgl1-mesa-dri]=/usr/share/doc/libgl1-mesa-dri
+  [libgl1-mesa-dri]='/usr/lib/*/dri/swrast_dri.so'
   [xvfb]=/usr/bin/Xvfb
   [xauth]=/usr/bin/xauth
   [xdotool]=/usr/bin/xdotool
@@ -28,14 +28,14 @@ declare -A want=(
   [zbar-tools]=/usr/bin/zbarimg
   [chromium]=/usr/bin/chromium
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
-  [postgresql]=/usr/lib/postgresql
+  [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [xclip]=/usr/bin/xclip
   [sqlite3]=/usr/bin/sqlite3
 )
 
 missing=()
 for pkg in "${!want[@]}"; do
-  [ -e "${want[$pkg]}" ] || missing+=("$pkg")
+  compgen -G "${want[$pkg]}" >/dev/null || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
