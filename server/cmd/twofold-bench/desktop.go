@@ -42,7 +42,7 @@ func startXvfb(ctx context.Context) (string, func(), error) {
 	for i := 0; i < 400; i++ {
 		select {
 		case <-exited:
-			return "", nil, fmt.Errorf("Xvfb %s exited: %s", display, strings.TrimSpace(out.String()))
+			return "", nil, fmt.Errorf("x server (Xvfb) %s exited: %s", display, strings.TrimSpace(out.String()))
 		default:
 		}
 		probe := exec.CommandContext(ctx, "xdotool", "getdisplaygeometry")
@@ -53,7 +53,7 @@ func startXvfb(ctx context.Context) (string, func(), error) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	stop()
-	return "", nil, fmt.Errorf("Xvfb %s accepted no client in 10 s: %s", display, strings.TrimSpace(out.String()))
+	return "", nil, fmt.Errorf("x server (Xvfb) %s accepted no client in 10 s: %s", display, strings.TrimSpace(out.String()))
 }
 
 // seed adds n TOTP accounts to the keyring and an index in dir.
