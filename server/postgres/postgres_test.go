@@ -59,20 +59,27 @@ func open(t *testing.T) portal.Store {
 // TestStore runs the contract suite the SQLite store passes.
 func TestStore(t *testing.T) { storetest.Run(t, open) }
 
-// TestTwoPoolsShareOneTruth runs the races of the contract across two
-// independent pools, as two portal instances would.
-func TestTwoPoolsShareOneTruth(t *testing.T) {
-	ctx := context.Background()
+// twoPools opens one new database twice, as two portal instances would.
+func twoPools(t *testing.T) [2]*postgres.DB {
+	t.Helper()
 	url := newDB(t)
 	var dbs [2]*postgres.DB
 	for i := range dbs {
-		db, err := postgres.Open(ctx, url)
+		db, err := postgres.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		dbs[i] = db
 	}
+	return dbs
+}
+
+// TestTwoPoolsShareOneTruth runs the races of the contract across two
+// independent pools, as two portal instances would.
+func TestTwoPoolsShareOneTruth(t *testing.T) {
+	ctx := context.Background()
+	dbs := twoPools(t)
 	u := &portal.User{Username: "joe", DisplayName: "Joe", PasswordHash: "h", CreatedAt: time.Now()}
 	if err := dbs[0].CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
@@ -270,16 +277,7 @@ func TestAttemptWithEarlierClock(t *testing.T) {
 // error but the lock.
 func TestAttemptsRaceWithReset(t *testing.T) {
 	ctx := context.Background()
-	url := newDB(t)
-	var dbs [2]*postgres.DB
-	for i := range dbs {
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
+	dbs := twoPools(t)
 	delay := func(n int) time.Duration {
 		if n < 5 {
 			return 0

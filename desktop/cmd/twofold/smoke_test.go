@@ -237,16 +237,7 @@ func TestBinaryUnderXvfb(t *testing.T) {
 	if _, err := s.output("xdotool", "key", "--clearmodifiers", "ctrl+shift+s"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the window adds the scanned account on Enter", func() error {
-		if _, err := s.output("xdotool", "key", "Return"); err != nil {
-			return err
-		}
-		out, err := s.output(bin, "list")
-		if err == nil && !strings.Contains(out, "Portal:qa@example.com") {
-			err = fmt.Errorf("list: %q", out)
-		}
-		return err
-	})
+	confirmUntilListed(t, s, bin, "the window adds the scanned account on Enter")
 	s.screenshot("3-added-in-window.png")
 
 	// 5. A QR image on the clipboard: Ctrl+V, Enter.
@@ -261,16 +252,7 @@ func TestBinaryUnderXvfb(t *testing.T) {
 	if _, err := s.output("xdotool", "key", "--clearmodifiers", "ctrl+v"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the window adds the pasted image's account on Enter", func() error {
-		if _, err := s.output("xdotool", "key", "Return"); err != nil {
-			return err
-		}
-		out, err := s.output(bin, "list")
-		if err == nil && !strings.Contains(out, "Portal:qa@example.com") {
-			err = fmt.Errorf("list: %q", out)
-		}
-		return err
-	})
+	confirmUntilListed(t, s, bin, "the window adds the pasted image's account on Enter")
 	s.screenshot("4-pasted-in-window.png")
 }
 
@@ -321,4 +303,20 @@ func TestBinaryWithoutKeyring(t *testing.T) {
 	if files, _ := os.ReadDir(dir); len(files) != 0 {
 		t.Fatalf("wrote %v without a keyring", files)
 	}
+}
+
+// confirmUntilListed presses Enter in the window (confirming its preview)
+// until the account appears in the store.
+func confirmUntilListed(t *testing.T, s *session, bin, what string) {
+	t.Helper()
+	eventually(t, 30*time.Second, what, func() error {
+		if _, err := s.output("xdotool", "key", "Return"); err != nil {
+			return err
+		}
+		out, err := s.output(bin, "list")
+		if err == nil && !strings.Contains(out, "Portal:qa@example.com") {
+			err = fmt.Errorf("list: %q", out)
+		}
+		return err
+	})
 }
