@@ -69,7 +69,7 @@ const DefaultSkew = 1
 // returns the step that matched. The caller must refuse a step it has
 // already accepted (replay); Verify cannot know. Spaces in code are ignored.
 // The current step is tried first; every candidate is compared in constant
-// time. Verify computes the codes from the raw secret without allocating
+// time. Verify computes the codes from the raw secret with crypto/hmac
 // (see hotpValue); they equal HOTPCode's.
 func (k *Key) Verify(code string, t time.Time, skew int) (step uint64, ok bool) {
 	if k.Type != TOTP || k.Validate() != nil || skew < 0 {
