@@ -68,8 +68,23 @@ func TestPasswordHash(t *testing.T) {
 	if h == h2 {
 		t.Error("two hashes of one password are equal: no salt")
 	}
-	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA", "$argon2id$v=19$m=0,t=1,p=1$AA$AA", "$argon2id$v=19$m=8,t=1,p=1$!!$AA"} {
-		if _, err := CheckPassword(bad, "x"); err == nil {
+	good := strings.Split(h, "$")
+	salt, key := good[4], good[5]
+	with := func(params string) string { return "$argon2id$v=19$" + params + "$" + salt + "$" + key }
+	for _, bad := range []string{
+		"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA", "$argon2id$v=19$m=8,t=1,p=1$!!$AA",
+		"x$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$" + key,
+		"$argon2id$v=19x$m=19456,t=2,p=1$" + salt + "$" + key,
+		"$argon2id$v=16$m=19456,t=2,p=1$" + salt + "$" + key,
+		with("m=0,t=1,p=1"), with("m=19456,t=2,p=1garbage"), with("m=19456,t=2,p=1,x=1"),
+		with("m=19456,t=2"), with("t=2,m=19456,p=1"), with("m=+19456,t=2,p=1"), with("m=019456,t=2,p=1"),
+		with("m=4294967295,t=2,p=1"), with("m=19456,t=100000,p=1"), with("m=19456,t=2,p=255"),
+		with("m=19456,t=2,p=0"), with("m=7,t=1,p=1"), with("m=19456,t=2,p=1 "),
+		"$argon2id$v=19$m=19456,t=2,p=1$$" + key,       // no salt
+		"$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$", // no key
+		"$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$" + key + "$",
+	} {
+		if _, err := CheckPassword(bad, "correct horse"); err == nil {
 			t.Errorf("CheckPassword(%q) accepted a malformed hash", bad)
 		}
 	}
