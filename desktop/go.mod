@@ -7,7 +7,7 @@ require (
 	github.com/jezek/xgb v1.1.1
 	github.com/kbinani/screenshot v0.0.0-20250624051815-089614a94018
 	github.com/zalando/go-keyring v0.2.8
-	twofold.dev/shared v0.0.0-00010101000000-000000000000
+	twofold.dev/shared v0.0.0
 )
 
 require (

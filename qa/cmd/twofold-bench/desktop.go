@@ -14,47 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"twofold.dev/qa/xvfb"
 	"twofold.dev/shared/migration"
 	"twofold.dev/shared/totp"
 )
-
-// startXvfb starts a private X server and returns its DISPLAY once a
-// client can connect to it (the socket appears before it accepts).
-func startXvfb(ctx context.Context) (string, func(), error) {
-	n := 150
-	for ; n < 250; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err != nil {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err != nil {
-				break
-			}
-		}
-	}
-	display := fmt.Sprintf(":%d", n)
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, "Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("starting Xvfb: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop := func() { cmd.Process.Signal(syscall.SIGTERM); <-exited }
-	for i := 0; i < 400; i++ {
-		select {
-		case <-exited:
-			return "", nil, fmt.Errorf("x server (Xvfb) %s exited: %s", display, strings.TrimSpace(out.String()))
-		default:
-		}
-		probe := exec.CommandContext(ctx, "xdotool", "getdisplaygeometry")
-		probe.Env = append(os.Environ(), "DISPLAY="+display)
-		if probe.Run() == nil {
-			return display, stop, nil
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("x server (Xvfb) %s accepted no client in 10 s: %s", display, strings.TrimSpace(out.String()))
-}
 
 // seed adds n TOTP accounts to the keyring and an index in dir.
 func seed(ctx context.Context, cfg *Config, dir string, n int) error {
@@ -88,23 +51,6 @@ type gui struct {
 // is told to write the time of its first painted code there
 // (TWOFOLD_TRACE_FIRST_CODE; see firstCode).
 func startGUI(ctx context.Context, display, title, trace string, name string, args ...string) (*gui, error) {
-	// Now and then, on a loaded machine, the program's first connection to
-	// Xvfb fails ("Failed to open display") and GLFW gives up at once: such
-	// a start measures nothing, so it is tried again.
-	var err error
-	for range 3 {
-		var g *gui
-		var early bool
-		g, early, err = startGUIOnce(ctx, display, title, trace, name, args...)
-		if !early {
-			return g, err
-		}
-	}
-	return nil, err
-}
-
-// startGUIOnce reports early when the program exited before any window.
-func startGUIOnce(ctx context.Context, display, title, trace string, name string, args ...string) (*gui, bool, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8")
 	if trace != "" {
@@ -115,7 +61,7 @@ func startGUIOnce(ctx context.Context, display, title, trace string, name string
 	cmd.Stderr = &errb
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	g := &gui{cmd: cmd, start: start, trace: trace}
 	for time.Since(start) < 30*time.Second {
@@ -124,16 +70,16 @@ func startGUIOnce(ctx context.Context, display, title, trace string, name string
 		out, _ := x.Output()
 		if strings.TrimSpace(string(out)) != "" {
 			g.toMap = time.Since(start)
-			return g, false, nil
+			return g, nil
 		}
 		if strings.Contains(errb.String(), "Failed to open display") {
 			g.stop()
-			return nil, true, fmt.Errorf("%s: %s", filepath.Base(name), strings.TrimSpace(errb.String()))
+			return nil, fmt.Errorf("%s: %s", filepath.Base(name), strings.TrimSpace(errb.String()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	g.stop()
-	return nil, false, fmt.Errorf("%s: no window %q after 30s: %s", filepath.Base(name), title, errb.String())
+	return nil, fmt.Errorf("%s: no window %q after 30s: %s", filepath.Base(name), title, errb.String())
 }
 
 type lockedBuffer struct {
@@ -218,7 +164,7 @@ func rssKiB(pid int) (float64, error) {
 const clockTicks = 100 // USER_HZ on Linux
 
 func benchDesktop(ctx context.Context, cfg *Config, rep *Report) error {
-	for _, tool := range []string{"Xvfb", "xdotool"} {
+	for _, tool := range []string{"xdotool"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s not found (make deps installs it)", tool)
 		}
@@ -226,11 +172,12 @@ func benchDesktop(ctx context.Context, cfg *Config, rep *Report) error {
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		return errors.New("no session bus: run under scripts/with-keyring.sh (a private, unlocked Secret Service)")
 	}
-	display, stopX, err := startXvfb(ctx)
+	x, err := xvfb.Start(ctx, 1600, 1000)
 	if err != nil {
 		return err
 	}
-	defer stopX()
+	defer x.Close()
+	display := x.Display
 	dirs := map[int]string{}
 	for _, n := range []int{1, 100, 200} {
 		dirs[n] = filepath.Join(cfg.Work, fmt.Sprintf("desktop-%04d", n))

@@ -14,12 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"twofold.dev/qa/xvfb"
 )
 
 var (
@@ -39,6 +40,7 @@ const (
 // run is one end-to-end session: a display, a portal, a browser.
 type run struct {
 	t         *testing.T
+	x         *xvfb.Server
 	display   string
 	base      string // portal URL
 	artifacts string
@@ -61,7 +63,7 @@ func TestEnrollmentFlow(t *testing.T) {
 			t.Fatalf("%s missing: run `make build` first (make e2e does)", p)
 		}
 	}
-	for _, tool := range [][2]string{{"Xvfb", "xvfb"}, {"chromium", "chromium"}, {"import", "imagemagick"}, {"xdotool", "xdotool"}, {"secret-tool", "libsecret-tools"}} {
+	for _, tool := range [][2]string{{"chromium", "chromium"}, {"import", "imagemagick"}, {"xdotool", "xdotool"}, {"secret-tool", "libsecret-tools"}} {
 		if _, err := exec.LookPath(tool[0]); err != nil {
 			t.Fatalf("%s not found: install the Debian package %s (make deps does)", tool[0], tool[1])
 		}
@@ -71,7 +73,8 @@ func TestEnrollmentFlow(t *testing.T) {
 	}
 	r.configDir = t.TempDir()
 
-	r.display = startXvfb(t)
+	r.x = xvfb.StartT(t, screenW, screenH)
+	r.display = r.x.Display
 	t.Setenv("DISPLAY", r.display) // chromedp's visible window reads it
 	r.base = startPortal(t, portal)
 	r.browser = startBrowser(t, r.display)
@@ -86,7 +89,7 @@ func TestEnrollmentFlow(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), displayName),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password_confirm]`), password),
-			chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+			submit(`input[name=username]`),
 			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
 		)
 	})
@@ -150,7 +153,7 @@ func TestEnrollmentFlow(t *testing.T) {
 		}
 		if err := chromedp.Do(r.browser,
 			chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code),
-			chromedp.Submit(chromedp.CSS(`input[name=code]`)),
+			submit(`input[name=code]`),
 			chromedp.WaitVisible(chromedp.ID("recovery-codes")),
 		); err != nil {
 			return err
@@ -181,7 +184,7 @@ func TestEnrollmentFlow(t *testing.T) {
 		}
 		return chromedp.Do(r.browser,
 			chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code),
-			chromedp.Submit(chromedp.CSS(`input[name=code]`)),
+			submit(`input[name=code]`),
 			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
 		)
 	})
@@ -214,7 +217,7 @@ func TestEnrollmentFlow(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`)),
 			chromedp.SendKeys(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`), password),
 			chromedp.SendKeys(chromedp.CSS(`form[action$="/2fa/disable"] input[name=recovery_code]`), recovery[2]),
-			chromedp.Submit(chromedp.CSS(`form[action$="/2fa/disable"] input[name=password]`)),
+			submit(`form[action$="/2fa/disable"] input[name=password]`),
 			chromedp.WaitVisible(label("Click here to enable")),
 		)
 	})
@@ -226,7 +229,7 @@ func TestEnrollmentFlow(t *testing.T) {
 			chromedp.Navigate(r.base+"/login"),
 			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-			chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+			submit(`input[name=username]`),
 			chromedp.WaitVisible(label("Hello, "+displayName+"!")),
 		)
 	})
@@ -255,8 +258,10 @@ func (r *run) step(name string, fn func() error) {
 func (r *run) screenshot(name string) string {
 	r.shot++
 	file := filepath.Join(r.artifacts, fmt.Sprintf("%02d-%s.png", r.shot, name))
-	if out, err := exec.Command("import", "-display", r.display, "-window", "root", file).CombinedOutput(); err != nil {
-		r.t.Logf("screenshot %s: %v: %s", file, err, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.x.Screenshot(ctx, file); err != nil {
+		r.t.Logf("screenshot %s: %v", file, err)
 	}
 	return file
 }
@@ -275,7 +280,7 @@ func (r *run) password() error {
 		chromedp.Navigate(r.base+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Submit(chromedp.CSS(`input[name=username]`)),
+		submit(`input[name=username]`),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
 	)
 }
@@ -285,15 +290,15 @@ func (r *run) recoveryCode(code string, wantOK bool) error {
 		chromedp.Click(label("Use a recovery code")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=recovery_code]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=recovery_code]`), code),
-		chromedp.Submit(chromedp.CSS(`input[name=recovery_code]`)),
-		chromedp.WaitReady(chromedp.CSS(`body`)),
+		submit(`input[name=recovery_code]`),
 	); err != nil {
 		return err
 	}
 	if wantOK {
 		return chromedp.Do(r.browser, chromedp.WaitVisible(label("Hello, "+displayName+"!")))
 	}
-	// Refused: still on the recovery form, with a message, not signed in.
+	// Refused: the portal's answer is the recovery form again, with a
+	// message, not signed in.
 	if err := chromedp.Do(r.browser, chromedp.WaitVisible(chromedp.CSS(`input[name=recovery_code]`))); err != nil {
 		return err
 	}
@@ -340,100 +345,64 @@ func (r *run) code(bin, account string) (string, error) {
 }
 
 // guiScan starts the real window with its own (empty) config dir, moves it
-// beside the browser, presses the "Scan QR from screen" shortcut, confirms
-// the preview with Enter and waits until the account is stored. The caller
-// stops the window.
+// beside the browser, presses the "Scan QR from screen" shortcut once,
+// waits for the preview, confirms it with Enter once and waits until the
+// account is stored. A dropped key press fails the step. The caller stops
+// the window.
 func (r *run) guiScan(bin string) (stop func(), err error) {
 	dir := r.t.TempDir()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DISPLAY="+r.display, "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8")
+	cmd.Env = append(r.x.Env(), "XDG_CONFIG_HOME="+dir)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return func() {}, err
 	}
 	stop = func() { cmd.Process.Kill(); cmd.Wait() }
-	fail := func(err error) (func(), error) { stop(); return func() {}, err }
-	win, err := xdotool(r.display, "search", "--sync", "--onlyvisible", "--name", "^Twofold")
-	if err != nil {
-		return fail(fmt.Errorf("the window never appeared: %v\n%s", err, out.String()))
+	fail := func(err error) (func(), error) {
+		stop()
+		return func() {}, fmt.Errorf("%w\nwindow output:\n%s", err, out.String())
 	}
-	win = strings.Fields(win)[0]
-	if _, err := xdotool(r.display, "windowmove", win, "1300", "0"); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	win, err := r.x.Window(ctx, "^Twofold")
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := r.x.Output(ctx, "xdotool", "windowmove", "--sync", win, "1300", "0"); err != nil {
 		return fail(err)
 	}
 	// There is no window manager: give the window the keyboard directly.
-	if _, err := xdotool(r.display, "windowfocus", "--sync", win); err != nil {
+	if err := r.x.Focus(ctx, win); err != nil {
 		return fail(err)
 	}
-	if _, err := xdotool(r.display, "key", "--window", win, "ctrl+shift+s"); err != nil {
+	before, err := r.x.Capture(ctx, win)
+	if err != nil {
 		return fail(err)
 	}
-	previewed, tries := false, 0
-	deadline := time.Now().Add(30 * time.Second)
+	if err := r.x.Key(ctx, "ctrl+shift+s"); err != nil {
+		return fail(err)
+	}
+	if err := r.x.WaitChange(ctx, win, before, 0.10); err != nil {
+		return fail(fmt.Errorf("no preview after Ctrl+Shift+S: %w", err))
+	}
+	r.screenshot("gui-preview")
+	if err := r.x.Key(ctx, "Return"); err != nil {
+		return fail(err)
+	}
 	for {
-		cli := exec.Command(bin, "list")
+		cli := exec.CommandContext(ctx, bin, "list")
 		cli.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
 		list, _ := cli.CombinedOutput()
 		if strings.Contains(string(list), issuer+":"+username) {
 			return stop, nil
 		}
-		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("after the scan the window's store lists:\n%s\nwindow output:\n%s", list, out.String()))
-		}
-		// The scan shows what it found before saving; Enter confirms it.
-		// (Enter on the plain list only copies a code, so a repeat is harmless.)
-		time.Sleep(time.Second)
-		if !previewed {
-			previewed = true
-			r.screenshot("gui-preview")
-		}
-		xdotool(r.display, "key", "--window", win, "Return")
-		// A loaded machine may drop the shortcut: press it again now and
-		// then (a second preview of the account only reports a duplicate).
-		if tries++; tries%5 == 0 {
-			xdotool(r.display, "key", "--window", win, "ctrl+shift+s")
+		select {
+		case <-ctx.Done():
+			return fail(fmt.Errorf("after Enter in the preview the window's store lists:\n%s", list))
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func xdotool(display string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("xdotool %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	for n := 100; n < 200; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		display := ":" + strconv.Itoa(n)
-		cmd := exec.Command("Xvfb", display, "-screen", "0", fmt.Sprintf("%dx%dx24", screenW, screenH), "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting Xvfb: %v", err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for i := 0; i < 200; i++ {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return display
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb %s did not start", display)
-	}
-	t.Fatal("no free X display number")
-	return ""
 }
 
 func startPortal(t *testing.T, bin string) string {
@@ -520,4 +489,34 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// submit submits the form of the input sel and waits until the portal's
+// answer has replaced the page. The old document is marked first, and the
+// wait is for a document without the mark: an element the answer shares
+// with the old page (the same form, shown again with a message) must not
+// be mistaken for the answer.
+func submit(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.twofoldE2EOldPage = true`)); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.Submit(chromedp.CSS(sel))); err != nil {
+			return err
+		}
+		for {
+			// Evaluating fails while the navigation swaps the documents.
+			replaced, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.twofoldE2EOldPage === undefined && document.readyState === "complete"`))
+			if err == nil && replaced {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("no answer replaced the page after submitting %s: %w", sel, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }

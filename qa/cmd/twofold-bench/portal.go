@@ -228,8 +228,8 @@ func benchLogins(ctx context.Context, cfg *Config, rep *Report) error {
 	rep.Add(&Figure{
 		Name: fmt.Sprintf("Full sign-ins per second, %d concurrent clients, SQLite", clients), Value: logins, Unit: "/s",
 		Baseline: "raw argon2id checks on all cores", BaseValue: rate, BaseUnit: "/s", Target: 0.8,
-		Reproduce: "`go run ./server/cmd/twofold-bench -groups 3` (argon2id rate: `go test -run '^$' -bench Argon2 ./server/portal` is not there; the bench times `portal.CheckPassword` on GOMAXPROCS goroutines); " +
-			"`go run ./server/cmd/twofold-load -start sqlite -users 8 -wrong 0 -replay 0 -idle-wait` gives the same kind of figure",
+		Reproduce: "`go run ./qa/cmd/twofold-bench -groups 3` (argon2id rate: `go test -run '^$' -bench Argon2 ./server/portal` is not there; the bench times `portal.CheckPassword` on GOMAXPROCS goroutines); " +
+			"`go run ./qa/cmd/twofold-load -start sqlite -users 8 -wrong 0 -replay 0 -idle-wait` gives the same kind of figure",
 		Note: fmt.Sprintf("%d sign-ins in %.1fs; latency p50 %.0f ms, p99 %.0f ms; argon2id rate %.1f/s before, %.1f/s after", len(lat), elapsed.Seconds(),
 			ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), before, after),
 	})
@@ -449,7 +449,7 @@ func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) error {
 		q, _, err := codeChecks(ctx, in.URL(), quiet, clients, 0, nil)
 		if err != nil {
 			rep.Add(&Figure{Name: "Code checks answered as the flow says, " + name, Check: "every right code accepted, no lockout",
-				Reproduce: "`go run ./server/cmd/twofold-bench -groups 4`", Note: err.Error()})
+				Reproduce: "`go run ./qa/cmd/twofold-bench -groups 4`", Note: err.Error()})
 			continue
 		}
 		rep.Progress("%s: the same with a flood of password sign-ins from %d more clients", db, flood)
@@ -457,7 +457,7 @@ func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		repro := "`go run ./server/cmd/twofold-bench -groups 4` (code checks: POST /api/v1/login/code from half-signed-in sessions; bare: GET /debug/bare on the portal's --debug-addr; `hey -c 32 -z 3s http://DEBUG/debug/bare` gives the baseline)"
+		repro := "`go run ./qa/cmd/twofold-bench -groups 4` (code checks: POST /api/v1/login/code from half-signed-in sessions; bare: GET /debug/bare on the portal's --debug-addr; `hey -c 32 -z 3s http://DEBUG/debug/bare` gives the baseline)"
 		rep.Add(&Figure{
 			Name: fmt.Sprintf("Code checks per second, %d clients, %s", clients, name), Value: q.rate(), Unit: "/s",
 			Baseline: "bare Gin handler, same binary", BaseValue: b.rate(), BaseUnit: "/s", Target: 0.25, Info: db != "sqlite",

@@ -165,7 +165,7 @@ func num(v float64) string {
 func (r *Report) WriteMarkdown(path string, took time.Duration) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmark results\n\n")
-	fmt.Fprintf(&b, "Written by `make bench` (`server/cmd/twofold-bench`); every ratio compares two numbers measured in the same run, on the same machine.\n\n")
+	fmt.Fprintf(&b, "Written by `make bench` (`qa/cmd/twofold-bench`); every ratio compares two numbers measured in the same run, on the same machine.\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (GOMAXPROCS %d), %s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), memTotal())
 	fmt.Fprintf(&b, "- Go: %s %s/%s; load average at the end: %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, loadAvg())
