@@ -260,6 +260,13 @@ func (r *run) screenshot(name string) string {
 	file := filepath.Join(r.artifacts, fmt.Sprintf("%02d-%s.png", r.shot, name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The DOM of an answer is ready before the browser paints it: wait for
+	// two frames, so the picture shows what the step saw.
+	if r.browser != nil {
+		fctx, fcancel := context.WithTimeout(r.browser, 10*time.Second)
+		chromedp.Do(fctx, chromedp.Evaluate[chromedp.Void](`new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))`, chromedp.EvalAwaitPromise))
+		fcancel()
+	}
 	if err := r.x.Screenshot(ctx, file); err != nil {
 		r.t.Logf("screenshot %s: %v", file, err)
 	}
