@@ -8,8 +8,8 @@ MODULES  := ./shared/... ./server/... ./desktop/... ./qa/...
 # count of inputs: a count has no deadline for Go's fuzz coordinator to
 # race on a starved machine (golang/go#75804), and a crash still fails.
 # make fuzz runs each for FUZZTIME.
-FUZZ     := FuzzParseURI:./shared/totp:20000 FuzzDecode:./shared/migration:20000 \
-            FuzzDecodeBytes:./shared/qr:3000 FuzzRequests:./server/web:2000
+FUZZ     := FuzzParseURI:./shared/totp:60000 FuzzDecode:./shared/migration:60000 \
+            FuzzDecodeBytes:./shared/qr:10000 FuzzRequests:./server/web:5000
 FUZZTIME ?= 2m
 export LANG := en_US.UTF-8
 
