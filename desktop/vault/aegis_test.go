@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/crypto/scrypt"
 
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/totp"
 )
 
@@ -63,92 +63,6 @@ func sameKeys(t *testing.T, got, want []*totp.Key) {
 	}
 }
 
-// --- An independent reader of Aegis's vault format, written from
-// docs/vault.md of beemdevelopment/Aegis, sharing no code with vault. ---
-
-func unhex(t *testing.T, v any) []byte {
-	t.Helper()
-	s, ok := v.(string)
-	if !ok {
-		t.Fatalf("want a hex string, got %T %v", v, v)
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("not hex: %q", s)
-	}
-	return b
-}
-
-// aesGCMOpen decrypts ciphertext whose tag and nonce are stored apart.
-func aesGCMOpen(t *testing.T, key, ct []byte, params map[string]any) ([]byte, error) {
-	t.Helper()
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce, tag := unhex(t, params["nonce"]), unhex(t, params["tag"])
-	if len(nonce) != 12 || len(tag) != 16 {
-		t.Fatalf("nonce %d bytes, tag %d bytes; the format has 12 and 16", len(nonce), len(tag))
-	}
-	return gcm.Open(nil, nonce, append(append([]byte{}, ct...), tag...), nil)
-}
-
-// independentDecrypt opens an encrypted Aegis vault and returns its
-// content object, checking the structure the documentation gives.
-func independentDecrypt(t *testing.T, data []byte, password string) (map[string]any, error) {
-	t.Helper()
-	var file map[string]any
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatalf("vault is not JSON: %v", err)
-	}
-	if file["version"] != float64(1) {
-		t.Errorf("vault version %v, want 1", file["version"])
-	}
-	header := file["header"].(map[string]any)
-	slots := header["slots"].([]any)
-	params := header["params"].(map[string]any)
-	db, err := base64.StdEncoding.DecodeString(file["db"].(string))
-	if err != nil {
-		t.Fatalf("db is not padded base64: %v", err)
-	}
-	for _, s := range slots {
-		slot := s.(map[string]any)
-		if slot["type"] != float64(1) {
-			continue
-		}
-		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(slot["uuid"].(string)) {
-			t.Errorf("slot uuid %q is not a version 4 UUID", slot["uuid"])
-		}
-		n, r, p := int(slot["n"].(float64)), int(slot["r"].(float64)), int(slot["p"].(float64))
-		salt := unhex(t, slot["salt"])
-		derived, err := scrypt.Key([]byte(password), salt, n, r, p, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		master, err := aesGCMOpen(t, derived, unhex(t, slot["key"]), slot["key_params"].(map[string]any))
-		if err != nil {
-			continue
-		}
-		if len(master) != 32 {
-			t.Fatalf("master key is %d bytes, want 32", len(master))
-		}
-		plain, err := aesGCMOpen(t, master, db, params)
-		if err != nil {
-			t.Fatalf("master key opened, db did not: %v", err)
-		}
-		var content map[string]any
-		if err := json.Unmarshal(plain, &content); err != nil {
-			t.Fatalf("decrypted db is not JSON: %v", err)
-		}
-		return content, nil
-	}
-	return nil, errors.New("no password slot opens")
-}
-
 func TestEncryptAegisIndependentReader(t *testing.T) {
 	keys := exportKeys(t)
 	data, err := vault.EncryptAegis(keys, []byte("correct horse"), rand.Reader)
@@ -163,13 +77,13 @@ func TestEncryptAegisIndependentReader(t *testing.T) {
 	var file map[string]any
 	json.Unmarshal(data, &file)
 	slot := file["header"].(map[string]any)["slots"].([]any)[0].(map[string]any)
-	if slot["n"] != float64(1<<15) || slot["r"] != float64(8) || slot["p"] != float64(1) || len(unhex(t, slot["salt"])) != 32 || len(unhex(t, slot["key"])) != 32 {
+	if slot["n"] != float64(1<<15) || slot["r"] != float64(8) || slot["p"] != float64(1) || len(vaulttest.Unhex(t, slot["salt"])) != 32 || len(vaulttest.Unhex(t, slot["key"])) != 32 {
 		t.Errorf("slot %v: want Aegis's n=32768 r=8 p=1, a 32-byte salt and a 32-byte wrapped key", slot)
 	}
-	if _, err := independentDecrypt(t, data, "wrong horse"); err == nil {
+	if _, err := vaulttest.DecryptAegis(t, data, "wrong horse"); err == nil {
 		t.Fatal("a wrong password opened the vault")
 	}
-	content, err := independentDecrypt(t, data, "correct horse")
+	content, err := vaulttest.DecryptAegis(t, data, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
