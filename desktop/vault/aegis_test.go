@@ -348,3 +348,30 @@ func TestGoogleAuthenticatorExport(t *testing.T) {
 		t.Errorf("%d keys in %d codes, want 15 in 2", len(ex.Keys), len(ex.URIs))
 	}
 }
+
+// BenchmarkEncryptAegis is one encrypted backup of 50 accounts: scrypt at
+// Aegis's cost dominates.
+func BenchmarkEncryptAegis(b *testing.B) {
+	keys := make([]*totp.Key, 50)
+	for i := range keys {
+		keys[i] = &totp.Key{Type: totp.TOTP, Issuer: "Svc", Account: "user" + strconv.Itoa(i), Secret: make([]byte, 20), Algorithm: totp.SHA1, Digits: 6, Period: 30}
+	}
+	for b.Loop() {
+		if _, err := vault.EncryptAegis(keys, []byte("bench"), rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadEncryptedAegis(b *testing.B) {
+	keys := []*totp.Key{{Type: totp.TOTP, Account: "a", Secret: make([]byte, 20), Algorithm: totp.SHA1, Digits: 6, Period: 30}}
+	data, err := vault.EncryptAegis(keys, []byte("bench"), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := vault.ReadBackup(data, []byte("bench")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // runAt is run with the clock the codes are computed at.
-func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
@@ -97,12 +97,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 	}
 	c := &cli{cfg: cfg, now: now, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]
-	before := c.indexStamp()
-	defer func() { // automatic backup after any command that changed the accounts
-		if err == nil {
-			c.backupIfChanged(ctx, before)
-		}
-	}()
+	defer c.backupIfChanged(ctx, c.indexStamp()) // after any command that changed the accounts (backupdir.go)
 	switch cmd {
 	case "add":
 		return c.add(ctx, rest)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -427,5 +429,80 @@ func TestAutomaticBackups(t *testing.T) {
 	c.ok("add", "otpauth://totp/After:off?secret="+secret(t))
 	if n := len(count()); n != 3 {
 		t.Errorf("a change after --off wrote a backup: %d files", n)
+	}
+}
+
+// transcript collects what a program writes, for waiting on a prompt.
+type transcript struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *transcript) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *transcript) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func (w *transcript) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in %q", s, w.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPasswordOnATerminal runs the real binary on a pseudo-terminal
+// (util-linux script): the password is asked twice and never echoed.
+func TestPasswordOnATerminal(t *testing.T) {
+	need(t, "script")
+	c := newCLI(t)
+	c.ok("add", "otpauth://totp/Term:inal?secret="+secret(t))
+	bin := buildBinary(t)
+	export := func(first, second string) (string, string) {
+		file := filepath.Join(t.TempDir(), "tty.json")
+		cmd := exec.Command("script", "-q", "-e", "-c", bin+" -config "+c.dir+" export --encrypted "+file, "/dev/null")
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := &transcript{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out.waitFor(t, "New password for the backup tty.json: ")
+		io.WriteString(in, first+"\r")
+		out.waitFor(t, "The same password again: ")
+		io.WriteString(in, second+"\r")
+		cmd.Wait()
+		return out.String(), file
+	}
+	out, file := export("tty pass 1", "tty pass 1")
+	if strings.Contains(out, "tty pass") {
+		t.Errorf("the password was echoed: %q", out)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("no backup written: %v (%q)", err, out)
+	}
+	if _, err := vaulttest.DecryptAegis(t, data, "tty pass 1"); err != nil {
+		t.Fatal(err)
+	}
+	out, file = export("tty pass 1", "tty pass 2")
+	if !strings.Contains(out, "the two passwords differ") {
+		t.Errorf("differing passwords: %q", out)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("differing passwords wrote a file")
 	}
 }
