@@ -5,7 +5,7 @@ GO       ?= go
 MODULES  := ./shared/... ./server/... ./desktop/...
 FUZZTIME ?= 3s
 # name:package of every fuzz target; `make fuzz` runs each for longer.
-FUZZ     := FuzzParseURI:./shared/totp FuzzDecode:./shared/migration FuzzDecodeBytes:./shared/qr
+FUZZ     := FuzzParseURI:./shared/totp FuzzDecode:./shared/migration FuzzDecodeBytes:./shared/qr FuzzReadBackup:./desktop/vault
 export LANG := en_US.UTF-8
 
 .PHONY: all run desktop build test test-shared test-server test-desktop e2e fuzz fuzz-short bench lint deps package clean load load-sqlite samples

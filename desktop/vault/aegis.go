@@ -44,12 +44,12 @@ const (
 	scryptP = 1
 )
 
-// Bounds on the scrypt parameters a file may ask for: Aegis's own are far
-// below them, and a hostile file must not make us allocate gigabytes.
+// Bounds on the scrypt parameters a file may ask for: a hostile file must
+// not make us allocate gigabytes (scrypt needs 128·N·r bytes). Aegis's own,
+// N=2^15 and r=8, take 32 MiB; the bound is 128 MiB.
 const (
-	maxScryptN = 1 << 20
-	maxScryptR = 32
-	maxScryptP = 16
+	maxScryptNR = 1 << 20
+	maxScryptP  = 16
 )
 
 type aegisParams struct {
@@ -257,7 +257,7 @@ func decryptAegis(f *aegisFile, password []byte) (json.RawMessage, error) {
 		if s.Type != slotTypePassword {
 			continue // biometric slots open only on the phone that made them
 		}
-		if s.N < 2 || s.N > maxScryptN || s.N&(s.N-1) != 0 || s.R < 1 || s.R > maxScryptR || s.P < 1 || s.P > maxScryptP {
+		if s.N < 2 || s.N&(s.N-1) != 0 || s.R < 1 || s.N > maxScryptNR/s.R || s.P < 1 || s.P > maxScryptP {
 			return nil, fmt.Errorf("unusual scrypt parameters n=%d r=%d p=%d", s.N, s.R, s.P)
 		}
 		salt, err1 := hex.DecodeString(s.Salt)

@@ -110,6 +110,11 @@ func TestEncryptAegisIndependentReader(t *testing.T) {
 		if _, ok := entry["uuid"].(string); !ok {
 			t.Errorf("entry %d has no uuid", i)
 		}
+		// Aegis's importer reads "icon" with get(), not opt(): it must be
+		// there, null when there is none.
+		if icon, ok := entry["icon"]; !ok || icon != nil {
+			t.Errorf("entry %d: icon %v (present %v), want null", i, icon, ok)
+		}
 	}
 }
 
@@ -374,4 +379,23 @@ func BenchmarkReadEncryptedAegis(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzReadBackup: no input, with or without a password, panics or hangs.
+func FuzzReadBackup(f *testing.F) {
+	keys := []*totp.Key{{Type: totp.HOTP, Account: "a", Secret: []byte("0123456789"), Algorithm: totp.SHA1, Digits: 6, Counter: 3}}
+	enc, err := vault.EncryptAegis(keys, []byte("pw"), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc, []byte("pw"))
+	f.Add([]byte(`{"version":1,"header":{"slots":[{"type":1,"key":"00","key_params":{"nonce":"00","tag":"00"},"n":1073741824,"r":8,"p":1,"salt":"00"}],"params":{"nonce":"","tag":""}},"db":""}`), []byte("pw"))
+	f.Add([]byte(`{"servicesEncrypted":"AAAA:AAAA:AAAA"}`), []byte("pw"))
+	f.Add([]byte(`{"db":{"entries":[{"type":"totp","name":"x","info":{"secret":"JBSWY3DPEHPK3PXP"}}]}}`), []byte(nil))
+	f.Fuzz(func(t *testing.T, data, password []byte) {
+		f, err := vault.ReadBackup(data, password)
+		if err == nil && len(f.Keys) == 0 {
+			t.Fatal("no error and no keys")
+		}
+	})
 }
