@@ -78,7 +78,7 @@ func GoogleAuthenticator(keys []*totp.Key, batchID int32) (*GAExport, error) {
 			continue
 		}
 		if k.Algorithm != totp.SHA1 {
-			ex.Warnings = append(ex.Warnings, fmt.Sprintf("%s uses %s: Google Authenticator before 2023 computed SHA-1 codes for it; check the first code", k.Label(), k.Algorithm))
+			ex.Warnings = append(ex.Warnings, fmt.Sprintf("%s uses %s: some Google Authenticator versions refuse it or compute SHA-1 codes for it; check its first code against the service", k.Label(), k.Algorithm))
 		}
 		ex.Keys = append(ex.Keys, k)
 	}

@@ -233,6 +233,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
+			c.skippedLines(f) // several URIs in one argument: bad lines named (export.go)
 			keys = append(keys, f.Keys...)
 		}
 	}

@@ -161,6 +161,13 @@ func (c *cli) readBackup(name string, data []byte) (*vault.Found, error) {
 	return vault.ReadBackup(data, pw)
 }
 
+// skippedLines names the lines of a multi-line argument that held no key.
+func (c *cli) skippedLines(f *vault.Found) {
+	for _, s := range f.Skipped {
+		fmt.Fprintf(c.stderr, "twofold: skipped %s\n", s)
+	}
+}
+
 // warnShortSecrets names the keys whose secret is under 80 bits; they are
 // added anyway.
 func (c *cli) warnShortSecrets(keys []*totp.Key) {

@@ -506,3 +506,11 @@ func TestPasswordOnATerminal(t *testing.T) {
 		t.Error("differing passwords wrote a file")
 	}
 }
+
+func TestAddSeveralURIsInOneArgument(t *testing.T) {
+	c := newCLI(t)
+	out, errOut := c.okIn("", "add", "otpauth://totp/A:one?secret="+secret(t)+"\nnot a key\notpauth://totp/B:two?secret="+secret(t))
+	if strings.Count(out, "added ") != 2 || !strings.Contains(errOut, "skipped line 2: ") {
+		t.Errorf("printed %q, warned %q", out, errOut)
+	}
+}
