@@ -9,7 +9,8 @@ MODULES  := ./shared/... ./server/... ./desktop/... ./qa/...
 # race on a starved machine (golang/go#75804), and a crash still fails.
 # make fuzz runs each for FUZZTIME.
 FUZZ     := FuzzParseURI:./shared/totp:60000 FuzzDecode:./shared/migration:60000 \
-            FuzzDecodeBytes:./shared/qr:10000 FuzzRequests:./server/web:5000
+            FuzzDecodeBytes:./shared/qr:10000 FuzzRequests:./server/web:5000 \
+            FuzzReadBackup:./desktop/vault:3000
 FUZZTIME ?= 2m
 export LANG := en_US.UTF-8
 

@@ -85,13 +85,16 @@ func (u *UI) openImage() {
 		}
 		u.addFromFile(r.URI().Name(), data)
 	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF", ".json", ".2fas"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF", ".json", ".2fas", ".txt"}))
 	d.Show()
 }
 
 // addFromFile previews the keys of an opened file: a plain Aegis or 2FAS
 // backup, or else an image's QR codes.
 func (u *UI) addFromFile(name string, data []byte) {
+	if u.openSpecial(name, data) { // encrypted backups, .txt files of URIs (export.go)
+		return
+	}
 	if !vault.IsBackup(data) {
 		u.addFromImage(name, data)
 		return
@@ -200,6 +203,9 @@ func (u *UI) addFromText(text string) {
 		return
 	}
 	scan := &vault.Scan{Keys: f.Keys}
+	for _, s := range f.Skipped { // lines of several URIs that hold no key
+		scan.Notes = append(scan.Notes, "Skipped "+s)
+	}
 	if f.Batches > 1 {
 		scan.Notes = append(scan.Notes, fmt.Sprintf("Google Authenticator export: batch %d of %d (add the other batches too)", f.Batch, f.Batches))
 	}
@@ -259,6 +265,13 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 	}
 	for _, n := range scan.Notes {
 		box.Add(wrapped(n))
+	}
+	for _, k := range scan.Keys {
+		if w := vault.SecretWarning(k); w != "" {
+			l := wrapped("Warning: " + w)
+			l.Importance = widget.WarningImportance
+			box.Add(l)
+		}
 	}
 	for _, err := range scan.Refused {
 		l := wrapped("Skipped: " + err.Error())

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"io"
 	"sync"
 	"time"
 
@@ -36,6 +37,14 @@ type Options struct {
 	// Timeout bounds each store call; 0 means 2 minutes (long enough to
 	// type a keyring password).
 	Timeout time.Duration
+	// Backups, if set, writes an automatic backup after every change and
+	// is set up from the Backup menu (export.go).
+	Backups *vault.AutoBackup
+	// Rand is the randomness of exports; nil means crypto/rand.
+	Rand io.Reader
+	// SaveFile, if set, replaces the file-save dialog (tests): it calls
+	// save with a writer and the file's name, or nil when cancelled.
+	SaveFile func(name string, save func(w io.WriteCloser, name string, err error))
 	// FirstCode, if set, is called once on the UI thread right after the
 	// first real code is put in a row of the list (the next frame paints
 	// it); main uses it for the start-up trace `make bench` reads.
@@ -110,6 +119,7 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 		app: a, store: store, clock: clock, opts: opts, do: do,
 		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{},
 	}
+	u.store = u.withAutoBackup(store)
 	u.win = a.NewWindow("Twofold")
 	u.build()
 	u.reload()
@@ -168,6 +178,7 @@ func (u *UI) build() {
 			&fyne.MenuItem{Label: "Copy code", Shortcut: &fyne.ShortcutCopy{}, Action: u.copySelected},
 			&fyne.MenuItem{Label: "Search", Shortcut: ShortcutSearch, Action: u.focusSearch},
 		),
+		u.backupMenu(),
 	))
 	c := u.win.Canvas()
 	c.AddShortcut(ShortcutAdd, func(fyne.Shortcut) { u.showAdd() })

@@ -265,6 +265,8 @@ func TestAddFromBackupFile(t *testing.T) {
 	}
 	h.u.addFromFile("locked.json", []byte(`{"version":1,"header":{"slots":[{}]},"db":"Y2lwaGVy"}`))
 	h.settle()
+	test.Type(entries(h.top())[0], "a password") // encrypted: asked first (export_test.go)
+	h.tap(h.top(), "Open")
 	h.wantError("No account found in locked.json", "encrypted")
 	if n := len(h.accounts()); n != 3 {
 		t.Fatalf("an encrypted backup changed the accounts: %d", n)

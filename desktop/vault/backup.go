@@ -24,22 +24,63 @@ func IsBackup(data []byte) bool {
 // authenticators: Aegis (.json) and 2FAS (.2fas). Entries of a kind no
 // standard TOTP app can compute (Steam, Yandex, mOTP) are listed in
 // Skipped; the others are returned. An encrypted backup is refused with
-// how to export a plain one.
+// ErrPasswordNeeded: read it with ReadBackup.
 func ParseBackup(data []byte) (*Found, error) {
-	var probe struct {
-		DB       json.RawMessage `json:"db"`
-		Header   json.RawMessage `json:"header"`
-		Services json.RawMessage `json:"services"`
-		Enc      string          `json:"servicesEncrypted"`
+	return ReadBackup(data, nil)
+}
+
+// BackupEncrypted reports whether data is an encrypted Aegis or 2FAS
+// backup, so a caller knows to ask for its password before ReadBackup.
+func BackupEncrypted(data []byte) bool {
+	p, err := probeBackup(data)
+	if err != nil {
+		return false
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
+	return p.Enc != "" || (len(p.DB) > 0 && p.DB[0] == '"')
+}
+
+type backupProbe struct {
+	DB       json.RawMessage `json:"db"`
+	Header   json.RawMessage `json:"header"`
+	Services json.RawMessage `json:"services"`
+	Enc      string          `json:"servicesEncrypted"`
+}
+
+func probeBackup(data []byte) (*backupProbe, error) {
+	var p backupProbe
+	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotBackup, err)
+	}
+	return &p, nil
+}
+
+// ReadBackup reads a plain or encrypted Aegis or 2FAS backup; password is
+// used only for an encrypted one, which without it is refused with
+// ErrPasswordNeeded, and with a wrong one with ErrWrongPassword.
+func ReadBackup(data, password []byte) (*Found, error) {
+	probe, err := probeBackup(data)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case probe.DB != nil:
-		return parseAegis(probe.DB)
+		db := probe.DB
+		if len(db) > 0 && db[0] == '"' {
+			var f aegisFile
+			if err := json.Unmarshal(data, &f); err != nil {
+				return nil, fmt.Errorf("reading Aegis backup: %w", err)
+			}
+			if db, err = decryptAegis(&f, password); err != nil {
+				return nil, fmt.Errorf("reading encrypted Aegis backup: %w", err)
+			}
+		}
+		return parseAegis(db)
 	case probe.Enc != "":
-		return nil, errors.New("this 2FAS backup is encrypted: in 2FAS, export a backup without a password, then open it here")
+		services, err := decrypt2FAS(probe.Enc, password)
+		if err != nil {
+			return nil, fmt.Errorf("reading encrypted 2FAS backup: %w", err)
+		}
+		return parse2FAS(services)
 	case probe.Services != nil:
 		return parse2FAS(probe.Services)
 	}
@@ -47,9 +88,6 @@ func ParseBackup(data []byte) (*Found, error) {
 }
 
 func parseAegis(raw json.RawMessage) (*Found, error) {
-	if len(raw) > 0 && raw[0] == '"' {
-		return nil, errors.New("this Aegis backup is encrypted: in Aegis, export the vault without encryption, then open it here")
-	}
 	var db struct {
 		Entries []struct {
 			Type   string `json:"type"`

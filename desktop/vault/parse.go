@@ -27,8 +27,47 @@ type Found struct {
 // otpauth-migration:// URI.
 var ErrNoKey = errors.New("not an authenticator key")
 
-// ParseText reads an otpauth:// or otpauth-migration:// URI.
+// ParseText reads an otpauth:// or otpauth-migration:// URI, or several,
+// one per line (blank lines and # comments are passed over, as in a .txt
+// file of URIs). A bad line among good ones is named by its number in
+// Skipped; when no line holds a key, the error names every bad line.
 func ParseText(s string) (*Found, error) {
+	if t := strings.TrimSpace(s); !strings.ContainsAny(t, "\r\n") {
+		return parseOne(t)
+	}
+	return parseLines(s) // untrimmed, so line numbers are the file's
+
+}
+
+func parseLines(s string) (*Found, error) {
+	all := &Found{}
+	var bad []error
+	for i, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f, err := parseOne(line)
+		if err != nil {
+			err = fmt.Errorf("line %d: %w", i+1, err)
+			bad = append(bad, err)
+			all.Skipped = append(all.Skipped, err.Error())
+			continue
+		}
+		all.Keys = append(all.Keys, f.Keys...)
+	}
+	switch {
+	case len(all.Keys) > 0:
+		return all, nil
+	case len(bad) == 1:
+		return nil, bad[0]
+	case len(bad) > 1:
+		return nil, fmt.Errorf("%w: no line holds a key: %w", ErrNoKey, errors.Join(bad...))
+	}
+	return nil, fmt.Errorf("%w: the text is empty", ErrNoKey)
+}
+
+func parseOne(s string) (*Found, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":

@@ -257,7 +257,7 @@ func Encode(keys []*totp.Key, batchID int32, perBatch int) ([]string, error) {
 		perBatch = BatchSize
 	}
 	for _, k := range keys {
-		if err := exportable(k); err != nil {
+		if err := Exportable(k); err != nil {
 			return nil, fmt.Errorf("export %q: %w", k.Label(), err)
 		}
 	}
@@ -282,7 +282,10 @@ func Encode(keys []*totp.Key, batchID int32, perBatch int) ([]string, error) {
 	return uris, nil
 }
 
-func exportable(k *totp.Key) error {
+// Exportable reports why Google Authenticator's export cannot hold k, or
+// nil when it can: the format has no period (every code is 30 s) and knows
+// only 6 or 8 digits.
+func Exportable(k *totp.Key) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}

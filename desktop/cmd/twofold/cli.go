@@ -26,12 +26,28 @@ Commands:
   add URI...           add the accounts in otpauth:// or otpauth-migration:// URIs
   add --image FILE...  add the accounts in the QR codes of PNG, JPEG or GIF images
   add --screen         add the accounts in the QR codes shown on the screen
-  add --backup FILE... add the accounts of plain Aegis (.json) or 2FAS (.2fas) backups
+  add --backup FILE... add the accounts of Aegis (.json) or 2FAS (.2fas) backups,
+                       plain or encrypted (the password is asked), or of a .txt
+                       file of otpauth URIs, one per line
   list                 list the accounts: label, type and parameters
   code LABEL           print the current code (digits only); for an HOTP
                        account, the code for the stored counter, then advance it
   remove LABEL         delete an account and its keyring item
   decode FILE...       print the text of every QR code in the images; store nothing
+  export --encrypted FILE
+                       write every account to an encrypted Aegis vault (password
+                       asked twice); restore it with add --backup, or in Aegis
+  export --google-authenticator DIR
+                       write Google Authenticator transfer QR codes (PNG, at most
+                       10 accounts each); accounts it cannot hold are named
+  export --uris FILE --i-understand-plain
+                       write otpauth URIs, one per line, secrets in PLAIN text (0600)
+  backup-dir [--keep N] DIR
+                       after every change, write an encrypted backup to DIR and
+                       keep the last N (default 10); asks for the backup password
+                       once and keeps it in the keyring (service twofold-backup)
+  backup-dir           show where automatic backups go
+  backup-dir --off     stop automatic backups (the files stay)
 
 LABEL is "Issuer:account" as listed, or any part of it that matches one account.
 
@@ -45,6 +61,9 @@ Window shortcuts:
   Ctrl+O open image             Ctrl+V paste a link or a QR image
   Ctrl+F search                 Ctrl+C or Enter copy the selected code
   Ctrl+Q quit                   Enter in the preview adds the accounts found
+
+Passwords are read without echo on a terminal, or as one line of stdin
+otherwise. A secret shorter than 80 bits is added with a warning.
 
 Secrets are kept in the OS keyring (service "twofold"), never in files.
 `
@@ -76,8 +95,9 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 	if len(rest) == 0 {
 		return window(ctx, cfg)
 	}
-	c := &cli{cfg: cfg, now: now, stdout: stdout, stderr: stderr}
+	c := &cli{cfg: cfg, now: now, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]
+	defer c.backupIfChanged(ctx, c.indexStamp()) // after any command that changed the accounts (backupdir.go)
 	switch cmd {
 	case "add":
 		return c.add(ctx, rest)
@@ -89,6 +109,10 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return c.remove(ctx, rest)
 	case "decode":
 		return c.decode(rest)
+	case "export":
+		return c.export(ctx, rest)
+	case "backup-dir":
+		return c.backupDir(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -128,7 +152,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, []string, 
 type cli struct {
 	cfg            *config
 	now            func() time.Time
+	stdin          io.Reader
 	stdout, stderr io.Writer
+	pw             *passwords // asks for backup passwords (export.go)
 }
 
 func (c *cli) store() (*keyring.Store, error) {
@@ -158,7 +184,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 			if err != nil {
 				return fmt.Errorf("add --backup: %w", err)
 			}
-			f, err := vault.ParseBackup(data)
+			f, err := c.readBackup(name, data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -207,9 +233,11 @@ func (c *cli) add(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
+			c.skippedLines(f) // several URIs in one argument: bad lines named (export.go)
 			keys = append(keys, f.Keys...)
 		}
 	}
+	c.warnShortSecrets(keys)
 	st, err := c.store()
 	if err != nil {
 		return err

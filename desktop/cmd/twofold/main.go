@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 
 	"io"
@@ -20,6 +21,7 @@ import (
 	"twofold.dev/desktop/keyring"
 	"twofold.dev/desktop/screen"
 	"twofold.dev/desktop/ui"
+	"twofold.dev/desktop/vault"
 )
 
 func main() {
@@ -44,6 +46,7 @@ func window(ctx context.Context, cfg *config) error {
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImage,
 		FirstCode:      traceFirstCode(cfg.traceFirstCode, os.Stderr),
+		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

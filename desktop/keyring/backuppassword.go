@@ -1,0 +1,85 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"twofold.dev/desktop/vault"
+)
+
+// BackupService is the keyring service of the automatic backups' password:
+// an item of its own, apart from the accounts' secrets.
+const BackupService = "twofold-backup"
+
+// backupUser is the item's user name; there is one backup password.
+const backupUser = "password"
+
+// BackupPassword is a vault.PasswordKeeper on the OS keyring.
+type BackupPassword struct {
+	Timeout time.Duration // per call; 0 waits as long as ctx allows
+	Service string        // defaults to BackupService
+}
+
+var _ vault.PasswordKeeper = (*BackupPassword)(nil)
+
+func (p *BackupPassword) service() string {
+	if p.Service == "" {
+		return BackupService
+	}
+	return p.Service
+}
+
+// do runs one keyring call, bounded by ctx and Timeout (a locked keyring
+// may be waiting for its own password; the call is then left to finish).
+func (p *BackupPassword) do(ctx context.Context, what string, fn func() error) error {
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, gokeyring.ErrNotFound):
+			return vault.ErrNoBackupPassword
+		case strings.Contains(strings.ToLower(err.Error()), "locked"):
+			return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringLocked, err)
+		}
+		return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringUnavailable, err)
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w (it may be locked and waiting for its password)", what, vault.ErrKeyringTimeout)
+	}
+}
+
+func (p *BackupPassword) Get(ctx context.Context) ([]byte, error) {
+	var pw string
+	err := p.do(ctx, "reading the backup password from the keyring", func() (err error) {
+		pw, err = gokeyring.Get(p.service(), backupUser)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(pw), nil
+}
+
+func (p *BackupPassword) Set(ctx context.Context, password []byte) error {
+	return p.do(ctx, "saving the backup password in the keyring", func() error {
+		return gokeyring.Set(p.service(), backupUser, string(password))
+	})
+}
+
+func (p *BackupPassword) Delete(ctx context.Context) error {
+	return p.do(ctx, "removing the backup password from the keyring", func() error {
+		return gokeyring.Delete(p.service(), backupUser)
+	})
+}
