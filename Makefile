@@ -73,6 +73,7 @@ bench: deps
 	$(GO) build -o bin/twofold-portal ./server/cmd/twofold-portal
 	$(GO) build -o bin/twofold ./desktop/cmd/twofold
 	$(GO) build -o bin/barewindow ./qa/cmd/barewindow
+	$(GO) build -o bin/baregin ./qa/cmd/baregin
 	scripts/with-keyring.sh $(GO) run ./qa/cmd/twofold-bench -bin bin -samples ../shared/samples -out bench/RESULTS.md $(BENCHFLAGS)
 
 # Load: throwaway PostgreSQL, two portal instances, concurrent users on loopback.

@@ -5,17 +5,13 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-
-	"github.com/gin-gonic/gin"
 )
 
 // debugHandler serves GET /debug/vars in expvar's JSON format with the
 // counters the load generator checks for leaks: goroutines and open file
 // descriptors. It listens only on --debug-addr, never on the public
 // address, and shows no configuration (expvar's default "cmdline" would
-// show the database URL). GET /debug/bare is a Gin handler that does
-// nothing: the ceiling `make bench` measures the portal's code checks
-// against, served by the same binary on the same cores.
+// show the database URL).
 func debugHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/vars", func(w http.ResponseWriter, r *http.Request) {
@@ -26,10 +22,6 @@ func debugHandler() http.Handler {
 			"open_fds":   openFDs(),
 		})
 	})
-	gin.SetMode(gin.ReleaseMode)
-	bare := gin.New()
-	bare.GET("/debug/bare", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
-	mux.Handle("GET /debug/bare", bare)
 	return mux
 }
 

@@ -37,13 +37,42 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	cores := tuneRuntime(os.Getenv)
+	getenv := func(name string) string {
+		if v := os.Getenv(name); v != "" || name != "TWOFOLD_HASH_SLOTS" {
+			return v
+		}
+		return strconv.Itoa(cores)
+	}
+	if err := run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "twofold-portal:", err)
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
+}
+
+// tuneRuntime sets the process-wide runtime knobs for serving, unless the
+// operator set them, and returns the number of cores Go found (its default
+// GOMAXPROCS: the CPU quota, else the CPUs this process may use).
+//
+// Password hashes run one per core (--hash-slots); as many Ps again keep
+// the other requests running beside them under a flood of sign-ins
+// (measured: code-check p99 under a flood 1.3–2.7× its quiet value, 3–8×
+// without). Each argon2id hash allocates 19 MiB and drops it at once while
+// the live heap is a few MiB: at the default GOGC nearly every hash starts
+// a collection; 400 makes them four times rarer (sign-ins/s from 0.69 to
+// 0.84 of the raw hash rate) for a heap of tens of MiB.
+func tuneRuntime(getenv func(string) string) int {
+	cores := runtime.GOMAXPROCS(0)
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * cores)
+	}
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	return cores
 }
 
 // Config is what the flags and environment say.
@@ -58,6 +87,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Database       string // postgres:// URL; empty: SQLite in Data
 	DebugAddr      string // listener for /debug/vars; empty: none
+	HashSlots      int    // password hashes at once; 0: GOMAXPROCS
 }
 
 const usage = `Usage:
@@ -98,6 +128,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("TWOFOLD_TLS_KEY", ""), "TLS key `file` (TWOFOLD_TLS_KEY)")
 	fs.StringVar(&cfg.Database, "database", env("TWOFOLD_DATABASE", ""), "PostgreSQL `URL` (postgres://...) shared by several instances; default: SQLite in the data directory (TWOFOLD_DATABASE; prefer the variable: a flag is visible to other local users)")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("TWOFOLD_DEBUG_ADDR", ""), "serve runtime counters at /debug/vars on this `host:port` (keep it private; default: off) (TWOFOLD_DEBUG_ADDR)")
+	slots, err := strconv.Atoi(env("TWOFOLD_HASH_SLOTS", "0"))
+	if err != nil || slots < 0 {
+		return nil, nil, fmt.Errorf("TWOFOLD_HASH_SLOTS: want a number of hashes, 0 or more, not %q", getenv("TWOFOLD_HASH_SLOTS"))
+	}
+	fs.IntVar(&cfg.HashSlots, "hash-slots", slots, "password hashes computed at once, each using one core and 19 MiB (default: one per core) (TWOFOLD_HASH_SLOTS)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -158,20 +193,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg := portal.DefaultConfig()
 	pcfg.Issuer, pcfg.Signup = cfg.Issuer, cfg.Signup
-	// Password hashes run one per core; as many Ps again keep the other
-	// requests running beside them under a flood of sign-ins (measured:
-	// code-check p99 under a flood 1.3–2.7× its quiet value, 3–8× without).
-	runtime.SetDefaultGOMAXPROCS()
-	cores := runtime.GOMAXPROCS(0)
-	pcfg.HashSlots = cores
-	runtime.GOMAXPROCS(2 * cores)
-	// Each argon2id hash allocates 19 MiB and drops it at once, while the
-	// live heap is a few MiB: at the default GOGC nearly every hash starts
-	// a collection. 400 makes them four times rarer (sign-ins/s from 0.69
-	// to 0.84 of the raw hash rate) for a heap of tens of MiB.
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+	if cfg.HashSlots < 0 {
+		return fmt.Errorf("--hash-slots %d: want 0 (one per core) or more", cfg.HashSlots)
 	}
+	pcfg.HashSlots = cfg.HashSlots
 	svc, err := portal.NewService(store, keys, pcfg, time.Now, rand.Reader)
 	if err != nil {
 		return err
