@@ -15,6 +15,7 @@ const (
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // 409
 	ETOOLARGE     = "too_large"    // 413
+	EUNSUPPORTED  = "unsupported"  // 415: a body in a format not accepted
 	ETOOMANY      = "too_many"     // 429
 	EREAUTH       = "reauth"       // needs the password again (sudo mode)
 	EINTERNAL     = "internal"     // 500

@@ -17,8 +17,21 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-// StartSession creates a session for u and returns its cookie token.
-func (s *Service) StartSession(ctx context.Context, u *User, stage Stage, ip, userAgent string) (string, *Session, error) {
+// BeginSession starts a session for u, who has just given a password (at
+// sign-in or sign-up), and returns its cookie token. The session starts
+// half signed in when u has a second factor to give, fully otherwise. The
+// browser's old session, if any, ends first: a sign-in never keeps a
+// session id the browser had before (session fixation).
+func (s *Service) BeginSession(ctx context.Context, old *Session, u *User, ip, userAgent string) (string, *Session, error) {
+	if old != nil {
+		if err := s.Logout(ctx, old, ip); err != nil {
+			return "", nil, err
+		}
+	}
+	stage := StageFull
+	if u.TwoFactor() {
+		stage = StagePassword
+	}
 	now := s.now()
 	return s.newSession(ctx, &Session{UserID: u.ID, Stage: stage, CreatedAt: now, AuthAt: now, IP: ip, UserAgent: userAgent})
 }

@@ -195,7 +195,15 @@ func (s *Service) fullUser(ctx context.Context, sess *Session) (*User, error) {
 	return u, nil
 }
 
-var errAlreadyOn = Errorf(ECONFLICT, "Two-factor authentication is already on.")
+// ErrAlreadyOn refuses setting up an authenticator when one is on.
+var ErrAlreadyOn = Errorf(ECONFLICT, "Two-factor authentication is already on.")
+
+// CanEnroll tells whether the session's user may set up an authenticator
+// now: nil, ErrAlreadyOn, or an error asking for the password again.
+func (s *Service) CanEnroll(ctx context.Context, sess *Session) error {
+	_, err := s.enrolling(ctx, sess)
+	return err
+}
 
 // enrolling returns the signed-in user who may set up an authenticator:
 // password entered recently, two-factor authentication still off.
@@ -208,7 +216,7 @@ func (s *Service) enrolling(ctx context.Context, sess *Session) (*User, error) {
 		return nil, err
 	}
 	if u.TwoFactor() {
-		return nil, errAlreadyOn
+		return nil, ErrAlreadyOn
 	}
 	return u, nil
 }
@@ -266,7 +274,7 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 		return nil, "", nil, err
 	}
 	if u.TwoFactor() {
-		return nil, "", nil, errAlreadyOn
+		return nil, "", nil, ErrAlreadyOn
 	}
 	if u.TOTPPending == nil {
 		return nil, "", nil, errNoEnrollment

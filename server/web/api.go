@@ -48,26 +48,12 @@ func (s *Server) apiSignup(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	if !s.apiStartSession(c, u, portal.StageFull) {
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"user": userOut(u), "signed_in": true})
-}
-
-func (s *Server) apiStartSession(c *gin.Context, u *portal.User, stage portal.Stage) bool {
-	if old := session(c); old != nil {
-		if err := s.svc.Logout(c.Request.Context(), old, c.ClientIP()); err != nil {
-			s.fail(c, "", nil, err)
-			return false
-		}
-	}
-	token, _, err := s.svc.StartSession(c.Request.Context(), u, stage, c.ClientIP(), c.Request.UserAgent())
+	sess, err := s.startSession(c, u)
 	if err != nil {
 		s.fail(c, "", nil, err)
-		return false
+		return
 	}
-	s.setSessionCookie(c, token)
-	return true
+	c.JSON(http.StatusCreated, gin.H{"user": userOut(u), "signed_in": sess.Stage == portal.StageFull})
 }
 
 func (s *Server) apiLogin(c *gin.Context) {
@@ -81,14 +67,12 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	stage := portal.StageFull
-	if u.TwoFactor() {
-		stage = portal.StagePassword
-	}
-	if !s.apiStartSession(c, u, stage) {
+	sess, err := s.startSession(c, u)
+	if err != nil {
+		s.fail(c, "", nil, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"signed_in": stage == portal.StageFull, "code_required": stage == portal.StagePassword})
+	c.JSON(http.StatusOK, gin.H{"signed_in": sess.Stage == portal.StageFull, "code_required": sess.Stage == portal.StagePassword})
 }
 
 func (s *Server) apiLoginCode(c *gin.Context) {

@@ -29,7 +29,7 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case portal.ETOOMANY:
 		return http.StatusTooManyRequests
-	case "unsupported":
+	case portal.EUNSUPPORTED:
 		return http.StatusUnsupportedMediaType
 	case portal.EUNAVAILABLE:
 		return http.StatusServiceUnavailable

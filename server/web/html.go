@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -73,24 +74,18 @@ func (s *Server) signup(c *gin.Context) {
 		s.fail(c, "signup", v, err)
 		return
 	}
-	s.startSession(c, u, portal.StageFull, "signup")
+	s.beginSession(c, u, "signup", v)
 }
 
-// startSession replaces any current session by a new one for u.
-func (s *Server) startSession(c *gin.Context, u *portal.User, stage portal.Stage, page string) {
-	if old := session(c); old != nil {
-		if err := s.svc.Logout(c.Request.Context(), old, c.ClientIP()); err != nil {
-			s.fail(c, page, &view{Title: "Error"}, err)
-			return
-		}
-	}
-	token, _, err := s.svc.StartSession(c.Request.Context(), u, stage, c.ClientIP(), c.Request.UserAgent())
+// beginSession starts u's session after a password (the domain chooses
+// its stage) and sends the browser on: to the code prompt or home.
+func (s *Server) beginSession(c *gin.Context, u *portal.User, page string, v *view) {
+	sess, err := s.startSession(c, u)
 	if err != nil {
-		s.fail(c, page, &view{Title: "Error"}, err)
+		s.fail(c, page, v, err)
 		return
 	}
-	s.setSessionCookie(c, token)
-	if stage == portal.StagePassword {
+	if sess.Stage == portal.StagePassword {
 		c.Redirect(http.StatusSeeOther, "/login/code")
 		return
 	}
@@ -118,11 +113,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, "login", v, err)
 		return
 	}
-	stage := portal.StageFull
-	if u.TwoFactor() {
-		stage = portal.StagePassword
-	}
-	s.startSession(c, u, stage, "login")
+	s.beginSession(c, u, "login", v)
 }
 
 func (s *Server) codePage(c *gin.Context) {
@@ -246,15 +237,17 @@ func (s *Server) logoutOthers(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=others")
 }
 
-// beforeEnrollment refuses the enrollment pages when 2FA is on already and
-// asks for the password when it was not entered recently.
+// beforeEnrollment shows the enrollment pages only to a user the domain
+// lets enroll: with 2FA on already, back to the settings; without a recent
+// password, to the password prompt (fail's answer to EREAUTH).
 func (s *Server) beforeEnrollment(c *gin.Context) bool {
-	if user(c).TwoFactor() {
+	err := s.svc.CanEnroll(c.Request.Context(), session(c))
+	switch {
+	case errors.Is(err, portal.ErrAlreadyOn):
 		c.Redirect(http.StatusSeeOther, "/settings/security")
 		return false
-	}
-	if !s.svc.InSudo(session(c)) {
-		s.fail(c, "error", nil, portal.Errorf(portal.EREAUTH, "Please enter your password again to continue."))
+	case err != nil:
+		s.fail(c, "error", nil, err)
 		return false
 	}
 	return true

@@ -39,7 +39,7 @@ func readBody(c *gin.Context) ([]byte, error) {
 func form(c *gin.Context, fields ...string) (map[string]string, error) {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
-		return nil, &portal.Error{Code: "unsupported", Message: "Send the form as application/x-www-form-urlencoded."}
+		return nil, &portal.Error{Code: portal.EUNSUPPORTED, Message: "Send the form as application/x-www-form-urlencoded."}
 	}
 	body, err := readBody(c)
 	if err != nil {
@@ -88,7 +88,7 @@ func clip(s string) string {
 func decodeJSON(c *gin.Context, v any) error {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "application/json" {
-		return &portal.Error{Code: "unsupported", Message: "Send a JSON body with Content-Type: application/json."}
+		return &portal.Error{Code: portal.EUNSUPPORTED, Message: "Send a JSON body with Content-Type: application/json."}
 	}
 	body, err := readBody(c)
 	if err != nil {

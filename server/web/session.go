@@ -31,6 +31,17 @@ func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	})
 }
 
+// startSession begins u's session in place of the browser's current one
+// and sets its cookie; pages and the API answer it each their own way.
+func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, error) {
+	token, sess, err := s.svc.BeginSession(c.Request.Context(), session(c), u, c.ClientIP(), c.Request.UserAgent())
+	if err != nil {
+		return nil, err
+	}
+	s.setSessionCookie(c, token)
+	return sess, nil
+}
+
 func (s *Server) clearSessionCookie(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: s.cookieName(c.Request), Value: "", Path: "/", MaxAge: -1,
