@@ -327,6 +327,16 @@ func cleanSessions(ctx context.Context, svc *portal.Service, logger *slog.Logger
 	}
 }
 
+// adminError is what an operator at a shell sees: the customer-facing
+// message for a refusal (a taken name, an unknown user), and the cause
+// itself for anything else (a database error is not "try again").
+func adminError(what string, err error) error {
+	if code := portal.ErrorCode(err); code == portal.EINTERNAL || code == portal.EUNAVAILABLE {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %s", what, portal.ErrorMessage(err))
+}
+
 func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("user: want add, list, delete or reset-2fa")
@@ -361,7 +371,7 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 		}
 		u, err := svc.AddUser(ctx, name, *display, pw)
 		if err != nil {
-			return fmt.Errorf("user add: %s", portal.ErrorMessage(err))
+			return adminError("user add", err)
 		}
 		fmt.Fprintf(stdout, "added user %s (%s)\n", u.Username, u.DisplayName)
 	case "list":
@@ -381,12 +391,12 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 		return tw.Flush()
 	case "delete":
 		if err := svc.DeleteUser(ctx, name); err != nil {
-			return fmt.Errorf("user delete: %s", portal.ErrorMessage(err))
+			return adminError("user delete", err)
 		}
 		fmt.Fprintf(stdout, "deleted user %s\n", portal.NormalizeUsername(name))
 	case "reset-2fa":
 		if err := svc.ResetTwoFactor(ctx, name); err != nil {
-			return fmt.Errorf("user reset-2fa: %s", portal.ErrorMessage(err))
+			return adminError("user reset-2fa", err)
 		}
 		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended\n", portal.NormalizeUsername(name))
 	default:

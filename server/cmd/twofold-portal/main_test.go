@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"twofold.dev/server/portal"
 )
 
 // logWatcher collects run's log and reports the listening address.
@@ -167,5 +171,18 @@ func TestFlagsAndEnv(t *testing.T) {
 	err = run(t.Context(), []string{"x", "--data", t.TempDir(), "--secret-key-file", filepath.Join(t.TempDir(), "missing.key"), "user", "list"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "secret key file") {
 		t.Errorf("missing --secret-key-file: %v", err)
+	}
+}
+
+// An operator sees the cause of an internal error, and the plain message
+// of a refusal.
+func TestAdminError(t *testing.T) {
+	cause := errors.New("sqlite: disk I/O error (SQLITE_IOERR)")
+	if got := adminError("user add", fmt.Errorf("adding user: %w", cause)).Error(); !strings.Contains(got, "disk I/O error") {
+		t.Errorf("internal error hidden from the operator: %q", got)
+	}
+	refusal := portal.Errorf(portal.ECONFLICT, "That username is taken.")
+	if got := adminError("user add", refusal).Error(); got != "user add: That username is taken." {
+		t.Errorf("refusal: %q", got)
 	}
 }
