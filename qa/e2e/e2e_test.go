@@ -400,13 +400,13 @@ func (r *run) guiScan(bin string) (stop func(), err error) {
 	for {
 		cli := exec.CommandContext(ctx, bin, "list")
 		cli.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir)
-		list, _ := cli.CombinedOutput()
-		if strings.Contains(string(list), issuer+":"+username) {
+		list, err := cli.CombinedOutput()
+		if err == nil && strings.Contains(string(list), issuer+":"+username) {
 			return stop, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fail(fmt.Errorf("after Enter in the preview the window's store lists:\n%s", list))
+			return fail(fmt.Errorf("after Enter in the preview, twofold list (%v):\n%s", err, list))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

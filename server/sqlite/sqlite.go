@@ -149,8 +149,12 @@ func (t preparedTx) QueryRowContext(ctx context.Context, query string, args ...a
 func Open(ctx context.Context, path string) (*DB, error) {
 	// The database holds sealed secrets and password hashes: readable by
 	// its owner only. SQLite gives the -wal and -shm files the same mode.
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
@@ -404,7 +408,11 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return wrap("deleting user", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap("deleting user", err)
+	}
+	if n == 0 {
 		return portal.ErrNotFound
 	}
 	return nil
