@@ -184,6 +184,16 @@ func FuzzDecode(f *testing.F) {
 			if err := k.Validate(); err != nil {
 				t.Fatalf("decoded an invalid key %+v: %v", k, err)
 			}
+			// An imported account shown as a QR code is its URI: the same
+			// key must read back from it.
+			again, err := totp.ParseURI(k.URI())
+			if err != nil {
+				t.Fatalf("URI %q of a decoded key refused: %v", k.URI(), err)
+			}
+			if again.Issuer != k.Issuer || again.Account != k.Account || again.Type != k.Type || !bytes.Equal(again.Secret, k.Secret) ||
+				again.Algorithm != k.Algorithm || again.Digits != k.Digits || again.Period != k.Period || again.Counter != k.Counter {
+				t.Fatalf("URI round trip changed the key: %+v -> %+v", k, again)
+			}
 		}
 		uris, err := Encode(b.Keys, b.ID, len(b.Keys))
 		if err != nil {

@@ -145,7 +145,10 @@ func (k *Key) URI() string {
 		v.Set("period", strconv.Itoa(k.Period))
 	}
 	label := escapeLabel(k.Account)
-	if k.Issuer != "" {
+	if k.Issuer != "" || strings.Contains(k.Account, ":") {
+		// Without an issuer, a colon in the account would read back as
+		// the separator (exporters often escape it): an empty issuer
+		// before a literal one keeps the whole name the account's.
 		label = escapeLabel(k.Issuer) + ":" + label
 	}
 	// url.Values encodes spaces as '+', which some apps show literally.

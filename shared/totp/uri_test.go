@@ -144,6 +144,7 @@ func FuzzParseURI(f *testing.F) {
 		"otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP&counter=4&digits=8&algorithm=SHA512",
 		"otpauth://totp/%C2%BF:x?secret=jbsw%20y3dp===&period=7",
 		"otpauth://totp/a?secret=JBSWY3DPEHPK3PX1",
+		"otpauth://totp/encoding%3A%20%C2%BF%C3%A4%C3%84%C3%A9%C3%89%3F%20(demo)?secret=JBSWY3DPEHPK3PXP",
 	} {
 		f.Add(s)
 	}
@@ -163,9 +164,22 @@ func FuzzParseURI(f *testing.F) {
 		if err != nil {
 			t.Fatalf("own URI %q refused: %v", k.URI(), err)
 		}
-		if again.Label() != k.Label() || !bytes.Equal(again.Secret, k.Secret) || again.Digits != k.Digits ||
+		if again.Issuer != k.Issuer || again.Account != k.Account || again.Type != k.Type || !bytes.Equal(again.Secret, k.Secret) || again.Digits != k.Digits ||
 			again.Period != k.Period || again.Counter != k.Counter || again.Algorithm != k.Algorithm {
 			t.Fatalf("round trip changed the key: %+v -> %+v", k, again)
 		}
 	})
+}
+
+// A Google Authenticator export names an account "encoding: ¿äÄéÉ? (demo)"
+// with no issuer; shown as a QR code, it must stay that account.
+func TestURIKeepsColonInAccountWithoutIssuer(t *testing.T) {
+	k := &Key{Type: TOTP, Account: "encoding: ¿äÄéÉ? (demo)", Secret: []byte("12345678901234567890"), Algorithm: SHA1, Digits: 6, Period: 30}
+	again, err := ParseURI(k.URI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Issuer != "" || again.Account != k.Account {
+		t.Fatalf("%s read back as issuer %q, account %q", k.URI(), again.Issuer, again.Account)
+	}
 }
