@@ -41,8 +41,10 @@ func DecodeBytes(data []byte) ([]string, error) {
 		}
 		return Decode(g)
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
+	// Only the formats named: which others image.Decode knows depends on
+	// what else the program links (Fyne brings BMP and TIFF decoders).
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || (format != "png" && format != "jpeg" && format != "gif") {
 		return nil, ErrNotImage
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {

@@ -1,9 +1,13 @@
 package qr
 
 import (
+	"io"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -284,6 +288,27 @@ func BenchmarkDecode4KGozxingPlain(b *testing.B) {
 		bmp, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
 		if _, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Formats other than PNG, JPEG and GIF are refused, even when a decoder for
+// them is linked in (as Fyne links BMP and TIFF into the desktop app).
+func TestOnlyNamedFormats(t *testing.T) {
+	img := qrencode(t, portalURI, 4, 4)
+	for name, enc := range map[string]func(io.Writer, image.Image) error{
+		"bmp":  bmp.Encode,
+		"tiff": func(w io.Writer, m image.Image) error { return tiff.Encode(w, m, nil) },
+	} {
+		var buf bytes.Buffer
+		if err := enc(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := image.Decode(bytes.NewReader(buf.Bytes())); err != nil {
+			t.Fatalf("%s: the test's own decoder is not linked: %v", name, err)
+		}
+		if got, err := DecodeBytes(buf.Bytes()); !errors.Is(err, ErrNotImage) {
+			t.Errorf("%s: %q, %v; want ErrNotImage", name, got, err)
 		}
 	}
 }
