@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
 // pngChunk appends one chunk with its CRC.
@@ -264,6 +265,39 @@ func BenchmarkImagePNG4K(b *testing.B) {
 	data := benchScreenshotPNG(b)
 	for b.Loop() {
 		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// What opening a 4K screenshot would cost with the standard library's PNG
+// decoder and our binarizer (compare with BenchmarkDecodeBytes4KPNG, which
+// uses the PNG fork, and BenchmarkOpen4KStdlibGozxing).
+func BenchmarkOpen4KStdlibPNG(b *testing.B) {
+	data := benchScreenshotPNG(b)
+	for b.Loop() {
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Decode(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The same with neither fork nor binarizer: image/png, then gozxing's own
+// luminance source, hybrid binarizer and TRY_HARDER.
+func BenchmarkOpen4KStdlibGozxing(b *testing.B) {
+	data := benchScreenshotPNG(b)
+	for b.Loop() {
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := gozxing.NewLuminanceSourceFromImage(img)
+		bmp, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+		if _, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
