@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +36,10 @@ func (m *Memory) List(ctx context.Context) ([]Account, error) {
 }
 
 func (m *Memory) Add(ctx context.Context, k *totp.Key) (Account, error) {
+	return m.AddWith(ctx, k, RefuseTaken)
+}
+
+func (m *Memory) AddWith(ctx context.Context, k *totp.Key, taken OnLabelTaken) (Account, error) {
 	if err := k.Validate(); err != nil {
 		return Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
 	}
@@ -44,16 +48,52 @@ func (m *Memory) Add(ctx context.Context, k *totp.Key) (Account, error) {
 	if m.Err != nil {
 		return Account{}, m.Err
 	}
-	for _, a := range m.accounts {
-		if a.Label() == k.Label() && bytes.Equal(m.secrets[a.ID], k.Secret) {
+	same := SameLabel(m.accounts, k.Label(), "")
+	for _, a := range same {
+		if bytes.Equal(m.secrets[a.ID], k.Secret) {
 			return Account{}, fmt.Errorf("adding %s: %w", k.Label(), ErrDuplicate)
 		}
 	}
+	if len(same) > 0 && taken == RefuseTaken {
+		return Account{}, fmt.Errorf("adding %s: %w", k.Label(), &LabelTakenError{Label: k.Label(), Existing: same[0]})
+	}
 	m.next++
-	a := AccountOf("mem"+strconv.Itoa(m.next), k)
+	a := AccountOf(fmt.Sprintf("%08x", m.next), k)
 	m.accounts = append(m.accounts, a)
 	m.secrets[a.ID] = bytes.Clone(k.Secret)
+	if taken == ReplaceTaken {
+		for _, old := range same {
+			i, _ := m.find(old.ID)
+			m.accounts = append(m.accounts[:i], m.accounts[i+1:]...)
+			delete(m.secrets, old.ID)
+		}
+	}
 	return a, nil
+}
+
+// SameLabel returns the accounts other than id whose label is label, case
+// aside: the ones a new or renamed account would be confused with.
+func SameLabel(list []Account, label, id string) []Account {
+	var same []Account
+	for _, a := range list {
+		if a.ID != id && strings.EqualFold(a.Label(), label) {
+			same = append(same, a)
+		}
+	}
+	return same
+}
+
+// Orphans: a memory store has no keyring to hold orphans.
+func (m *Memory) Orphans(ctx context.Context) ([]Account, error) { return nil, m.Err }
+
+// Repair: a memory store cannot be damaged; it only reports.
+func (m *Memory) Repair(ctx context.Context) (RepairReport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return RepairReport{}, m.Err
+	}
+	return RepairReport{Kept: len(m.accounts)}, nil
 }
 
 func (m *Memory) find(id string) (int, error) {
@@ -77,6 +117,10 @@ func (m *Memory) Rename(ctx context.Context, id, issuer, account string) error {
 	}
 	if err := CheckName(account); err != nil {
 		return err
+	}
+	label := Account{Issuer: issuer, Account: account}.Label()
+	if same := SameLabel(m.accounts, label, id); len(same) > 0 {
+		return fmt.Errorf("renaming: %w", &LabelTakenError{Label: label, Existing: same[0]})
 	}
 	m.accounts[i].Issuer, m.accounts[i].Account = issuer, account
 	return nil
