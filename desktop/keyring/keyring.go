@@ -84,9 +84,8 @@ type Store struct {
 	items ItemBackend // opts.Backend, when it keeps attributes; else nil
 
 	// writing serializes this process's changes; the file lock then
-	// serializes processes (a flock.Flock is not for concurrent use).
+	// serializes processes.
 	writing sync.Mutex
-	lock    *flock.Flock
 
 	mu      sync.Mutex
 	secrets map[string][]byte // cache of secrets read this session
@@ -126,7 +125,6 @@ func Open(opts Options) (*Store, error) {
 		dir:     dir,
 		index:   &index{dir: opts.Dir, crash: opts.Crash},
 		items:   items,
-		lock:    flock.New(filepath.Join(opts.Dir, LockFile), flock.SetPermissions(0o600)),
 		secrets: map[string][]byte{},
 	}, nil
 }
@@ -137,38 +135,58 @@ func (s *Store) crash(stage string) {
 	}
 }
 
-// lockRetry is how often a waiting change tries the file lock again.
-const lockRetry = 2 * time.Millisecond
-
 // locked runs fn holding the index's file lock (shared when !exclusive),
-// waiting at most LockWait and as long as ctx allows.
+// waiting at most LockWait and as long as ctx allows. A waiter blocks in
+// the kernel (flock(2), LockFileEx) rather than polling, so it takes the
+// lock as soon as it is free and a busy window cannot starve commands.
+// The blocking call cannot be interrupted: a wait given up on is left to
+// finish in the background and then releases the lock at once. Each wait
+// opens its own handle, since a flock.Flock is not for concurrent use.
 func (s *Store) locked(ctx context.Context, exclusive bool, fn func() error) error {
 	s.writing.Lock()
 	defer s.writing.Unlock()
 	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
 		return fmt.Errorf("opening account store: %w", err)
 	}
-	wait, cancel := context.WithTimeout(ctx, s.opts.LockWait)
-	defer cancel()
-	try := s.lock.TryLockContext
+	fl := flock.New(filepath.Join(s.opts.Dir, LockFile), flock.SetPermissions(0o600))
+	try, block := fl.TryLock, fl.Lock
 	if !exclusive {
-		try = s.lock.TryRLockContext
+		try, block = fl.TryRLock, fl.RLock
 	}
-	ok, err := try(wait, lockRetry)
-	if !ok || err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("waiting for the account list: %w", ctx.Err())
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("another Twofold has held the account list for over %v: %w", s.opts.LockWait, vault.ErrBusy)
-		}
+	ok, err := try()
+	if err != nil {
 		return fmt.Errorf("locking the account list: %w", err)
 	}
-	defer s.lock.Unlock()
+	if !ok {
+		got := make(chan error, 1)
+		go func() { got <- block() }()
+		wait := time.NewTimer(s.opts.LockWait)
+		defer wait.Stop()
+		select {
+		case err = <-got:
+			if err != nil {
+				return fmt.Errorf("locking the account list: %w", err)
+			}
+		case <-ctx.Done():
+			go release(fl, got)
+			return fmt.Errorf("waiting for the account list: %w", ctx.Err())
+		case <-wait.C:
+			go release(fl, got)
+			return fmt.Errorf("waited %v for the account list, which another Twofold kept locked: %w", s.opts.LockWait, vault.ErrBusy)
+		}
+	}
+	defer fl.Close()
 	if exclusive {
 		s.index.removeTemps()
 	}
 	return fn()
+}
+
+// release lets go of a lock whose waiter gave up, once it is taken.
+func release(fl *flock.Flock, got <-chan error) {
+	if <-got == nil {
+		fl.Close()
+	}
 }
 
 // call runs one keyring operation with the store's timeout. The operation

@@ -208,7 +208,7 @@ func TestBusyLockIsReportedInWords(t *testing.T) {
 	<-held
 	waiter, _ := keyring.Open(keyring.Options{Dir: dir, Backend: b, LockWait: 50 * time.Millisecond})
 	_, err = waiter.Add(ctx, testKey(2))
-	if !errors.Is(err, vault.ErrBusy) || !strings.Contains(err.Error(), "another Twofold") {
+	if !errors.Is(err, vault.ErrBusy) || !strings.Contains(err.Error(), "another Twofold kept locked") {
 		t.Fatalf("Add while another store holds the lock: %v, want ErrBusy naming another Twofold", err)
 	}
 	if msg := vault.Message(err); !strings.Contains(msg, "close it") {
