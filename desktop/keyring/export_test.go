@@ -1,0 +1,6 @@
+package keyring
+
+import "context"
+
+// Locked exposes the file lock to the benchmarks, which time it alone.
+func (s *Store) Locked(ctx context.Context, fn func() error) error { return s.locked(ctx, true, fn) }
