@@ -137,4 +137,3 @@ func BenchmarkSecretService(b *testing.B) {
 	}
 	benchOps(b, func() keyring.Backend { return nil })
 }
-
