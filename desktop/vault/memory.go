@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 type Memory struct {
 	mu       sync.Mutex
 	accounts []Account
+	orphans  []Account // in the "keyring" only, as after a crash
 	secrets  map[string][]byte
 	next     int
 	Err      error
@@ -83,17 +85,43 @@ func SameLabel(list []Account, label, id string) []Account {
 	return same
 }
 
-// Orphans: a memory store has no keyring to hold orphans.
-func (m *Memory) Orphans(ctx context.Context) ([]Account, error) { return nil, m.Err }
+// Orphan keeps k's secret but not its account, as a crash between a
+// keyring store's two writes would; Orphans lists it, Repair restores it.
+func (m *Memory) Orphan(k *totp.Key) Account {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	a := AccountOf(fmt.Sprintf("%08x", m.next), k)
+	m.orphans = append(m.orphans, a)
+	m.secrets[a.ID] = bytes.Clone(k.Secret)
+	return a
+}
 
-// Repair: a memory store cannot be damaged; it only reports.
-func (m *Memory) Repair(ctx context.Context) (RepairReport, error) {
+func (m *Memory) Orphans(ctx context.Context) ([]Account, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
+		return nil, m.Err
+	}
+	return append([]Account(nil), m.orphans...), nil
+}
+
+// Repair restores the orphans; an Err that is ErrIndexDamaged stands for a
+// damaged list, which it "keeps aside" and clears.
+func (m *Memory) Repair(ctx context.Context) (RepairReport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var r RepairReport
+	if errors.Is(m.Err, ErrIndexDamaged) {
+		r.KeptAside, r.Damage, m.Err = "memory.damaged", m.Err.Error(), nil
+	}
+	if m.Err != nil {
 		return RepairReport{}, m.Err
 	}
-	return RepairReport{Kept: len(m.accounts)}, nil
+	r.Kept = len(m.accounts)
+	r.Restored, m.orphans = m.orphans, nil
+	m.accounts = append(m.accounts, r.Restored...)
+	return r, nil
 }
 
 func (m *Memory) find(id string) (int, error) {
