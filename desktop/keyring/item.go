@@ -1,7 +1,6 @@
 package keyring
 
 import (
-	"maps"
 	"strconv"
 	"strings"
 
@@ -87,8 +86,21 @@ func ItemAttrs(service, dir string, a vault.Account) map[string]string {
 }
 
 // described reports whether it already carries a's label and attributes.
+// Attributes the keyring adds itself (gnome-keyring's xdg:schema) do not
+// count.
 func described(it Item, service, dir string, a vault.Account) bool {
-	return it.Label == ItemLabel(a) && maps.Equal(it.Attrs, ItemAttrs(service, dir, a))
+	want := ItemAttrs(service, dir, a)
+	for _, k := range []string{AttrPeriod, AttrCounter} {
+		if _, ok := want[k]; !ok && it.Attrs[k] != "" {
+			return false
+		}
+	}
+	for k, v := range want {
+		if it.Attrs[k] != v {
+			return false
+		}
+	}
+	return it.Label == ItemLabel(a)
 }
 
 // accountOfItem reads an account back from its item's attributes; false

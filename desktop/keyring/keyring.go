@@ -326,11 +326,13 @@ func (s *Store) Add(ctx context.Context, k *totp.Key) (vault.Account, error) {
 	return s.AddWith(ctx, k, vault.RefuseTaken)
 }
 
-// AddWith stores k. Inside the lock: the index is read afresh, the label
-// checked, the keyring item written (with attributes), then the index; if
-// the index cannot be written the item is deleted again, and if the
-// process dies in between, the item is an orphan that Orphans reports and
-// Repair restores.
+// AddWith stores k. The keyring item, with the account's name and
+// parameters, is written first, outside the lock (a keyring that is
+// unavailable fails before any file is touched, and a slow one holds no
+// other Twofold up); then, inside the lock, the index is read afresh, the
+// label checked and the index written. A refused or failed add deletes
+// its item again; a process that dies in between leaves an item that
+// Orphans reports and Repair restores, never a lost secret.
 func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTaken) (vault.Account, error) {
 	if err := k.Validate(); err != nil {
 		return vault.Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
@@ -343,10 +345,18 @@ func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTak
 		return vault.Account{}, err
 	}
 	a := vault.AccountOf(id, k)
+	if err := s.store(ctx, a, k.SecretBase32()); err != nil {
+		return vault.Account{}, err
+	}
+	s.crash("keyring-set")
+	var replaced []vault.Account
 	err = s.locked(ctx, true, func() error {
 		list, err := s.index.fresh()
 		if err != nil {
 			return err
+		}
+		if indexOf(list, id) >= 0 {
+			return nil // a repair in between restored it already
 		}
 		same := vault.SameLabel(list, k.Label(), "")
 		for _, o := range same {
@@ -364,36 +374,27 @@ func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTak
 		if len(same) > 0 && taken == vault.RefuseTaken {
 			return fmt.Errorf("adding %s: %w", k.Label(), &vault.LabelTakenError{Label: k.Label(), Existing: same[0]})
 		}
-		if err := s.store(ctx, a, k.SecretBase32()); err != nil {
-			return err
-		}
-		s.crash("keyring-set")
 		list = append(list, a)
 		if taken == vault.ReplaceTaken {
 			for _, o := range same {
 				list = without(list, o.ID)
 			}
+			replaced = same
 		}
-		if err := s.index.save(list); err != nil {
-			// Leave no orphan secret behind.
-			_ = s.remove(context.WithoutCancel(ctx), a)
-			return err
-		}
-		s.remember(id, k.Secret)
-		if taken == vault.ReplaceTaken {
-			// The replaced items go after the index no longer lists them:
-			// one that cannot be deleted now is an orphan, offered back,
-			// never a loss.
-			for _, o := range same {
-				if err := s.remove(ctx, o); err != nil {
-					return fmt.Errorf("added %s, but the replaced account's keyring item stays (twofold repair offers it back): %w", a.Label(), err)
-				}
-			}
-		}
-		return nil
+		return s.index.save(list)
 	})
 	if err != nil {
+		// Leave no orphan secret behind.
+		_ = s.remove(context.WithoutCancel(ctx), a)
 		return vault.Account{}, err
+	}
+	s.remember(id, k.Secret)
+	// The replaced items go after the index no longer lists them: one that
+	// cannot be deleted now is an orphan, offered back, never a loss.
+	for _, o := range replaced {
+		if err := s.remove(ctx, o); err != nil {
+			return a, fmt.Errorf("added %s, but the replaced account's keyring item stays (twofold repair offers it back): %w", a.Label(), err)
+		}
 	}
 	return a, nil
 }

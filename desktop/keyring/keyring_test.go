@@ -332,8 +332,8 @@ func TestKeyringTroubleSavesNothing(t *testing.T) {
 			if msg := vault.Message(err); !strings.Contains(msg, "keyring") || !(strings.Contains(msg, "Unlock") || strings.Contains(msg, "Install")) {
 				t.Errorf("message %q does not say what to do", msg)
 			}
-			if files, _ := os.ReadDir(dir); len(files) != 1 || files[0].Name() != keyring.LockFile {
-				t.Fatalf("a failed Add left files: %v, want only the lock", files)
+			if files, _ := os.ReadDir(dir); len(files) != 0 {
+				t.Fatalf("a failed Add left files: %v", files)
 			}
 		})
 	}
@@ -526,7 +526,7 @@ func TestSecretServiceItemsRebuildTheIndex(t *testing.T) {
 	}
 	r, err := s.Repair(ctx)
 	if err != nil || r.Described != 1 || r.Kept != 2 {
-		t.Fatalf("repair: %+v %v", r, err)
+		t.Fatalf("repair: %+v %v\n%s", r, err, secretTool(t, a.ID))
 	}
 	if out := secretTool(t, oldID); !strings.Contains(out, "label = Twofold: Old (timer)") || !strings.Contains(out, "attribute.period = 30") || strings.Count(out, "[/") != 1 {
 		t.Fatalf("old item after repair:\n%s", out)

@@ -195,7 +195,7 @@ func TestBusyLockIsReportedInWords(t *testing.T) {
 	ctx := context.Background()
 	held, release := make(chan struct{}), make(chan struct{})
 	holder, err := keyring.Open(keyring.Options{Dir: dir, Backend: b, Crash: func(stage string) {
-		if stage == "keyring-set" {
+		if stage == "index-before-rename" {
 			close(held)
 			<-release
 		}
@@ -214,11 +214,15 @@ func TestBusyLockIsReportedInWords(t *testing.T) {
 	if msg := vault.Message(err); !strings.Contains(msg, "close it") {
 		t.Errorf("message %q does not say what to do", msg)
 	}
-	// A cancelled context ends the wait too.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := waiter.Add(cctx, testKey(3)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Add with a cancelled context: %v", err)
+	// The caller's context ends the wait too, and the item is taken back.
+	patient, _ := keyring.Open(keyring.Options{Dir: dir, Backend: b, LockWait: time.Hour})
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := patient.Add(cctx, testKey(3)); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for the account list") {
+		t.Fatalf("Add whose context ends while waiting: %v", err)
+	}
+	if items, _ := b.Items(keyring.Service); len(items) != 1 {
+		t.Fatalf("%d keyring items while the first add holds the lock, want its one", len(items))
 	}
 	// Reading never waits for the lock.
 	if _, err := waiter.List(ctx); err != nil {

@@ -411,7 +411,7 @@ func TestCrashInsideTheLock(t *testing.T) {
 			cmds = append(cmds, cmd)
 		}
 		for _, cmd := range cmds {
-			time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+			time.Sleep(time.Duration(rand.IntN(80)) * time.Millisecond)
 			cmd.Process.Kill()
 		}
 		for _, cmd := range cmds {
