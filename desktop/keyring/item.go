@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	gokeyring "github.com/zalando/go-keyring"
-
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/totp"
 )
@@ -150,14 +148,6 @@ func guessed(it Item) vault.Account {
 		Type: totp.TOTP, Algorithm: totp.SHA1, Digits: 6, Period: 30,
 	}
 }
-
-// plainKeyring is go-keyring's package functions: items with go-keyring's
-// own label and only the service and username attributes.
-type plainKeyring struct{}
-
-func (plainKeyring) Get(s, u string) (string, error) { return gokeyring.Get(s, u) }
-func (plainKeyring) Set(s, u, p string) error        { return gokeyring.Set(s, u, p) }
-func (plainKeyring) Delete(s, u string) error        { return gokeyring.Delete(s, u) }
 
 // isHexID reports whether s looks like an id this package made (32 hex
 // digits), so that items of other programs under the same service name
