@@ -219,7 +219,8 @@ func (x *index) removeTemps() {
 // old file or the new one: temp file, fsync, rename, fsync of the directory.
 // os.Rename is rename(2) on Unix, atomic over an existing file; on Windows
 // it is MoveFileEx with MOVEFILE_REPLACE_EXISTING, which replaces the
-// target in one step on NTFS (the file is never absent). crash, when not
+// target in one step on NTFS (the file is never absent; see replaceFile
+// for readers holding it open). crash, when not
 // nil, is called between the steps (tests kill the process there).
 func writeAtomic(dir, name string, data []byte, crash func(string)) (err error) {
 	if crash == nil {
@@ -256,7 +257,7 @@ func writeAtomic(dir, name string, data []byte, crash func(string)) (err error) 
 		return err
 	}
 	crash("index-before-rename")
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+	if err = replaceFile(f.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
 	syncDir(dir)
