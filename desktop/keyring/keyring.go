@@ -65,8 +65,9 @@ type Options struct {
 	Backend  Backend          // defaults to the OS keyring
 	Rand     io.Reader        // for account ids; defaults to crypto/rand
 	Now      func() time.Time // names damaged indexes kept aside; time.Now
-	// Crash, when set, is called at named steps inside the lock
-	// ("keyring-set", "index-half-written", "index-before-rename",
+	// Crash, when set, is called at named steps of a change: after a new
+	// item is in the keyring ("keyring-set"), and inside the lock while
+	// the index is written ("index-half-written", "index-before-rename",
 	// "index-renamed"); tests kill the process there.
 	Crash func(stage string)
 }
@@ -97,8 +98,8 @@ type Store struct {
 var _ vault.Store = (*Store)(nil)
 
 // Open returns the store whose index is in dir. It touches neither the
-// keyring nor, beyond creating dir, the disk: a damaged index is reported
-// by List, so a window can still open and offer Repair.
+// keyring nor the disk: a damaged index is reported by List, so a window
+// can still open and offer Repair.
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("opening account store: no config directory")
