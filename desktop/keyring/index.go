@@ -136,36 +136,49 @@ func parseIndex(data []byte) ([]vault.Account, error) {
 			return nil, fmt.Errorf("has an account (number %d) without a unique id", i+1)
 		}
 		seen[r.ID] = true
-		alg, err := totp.ParseAlgorithm(r.Algorithm)
+		a, err := accountOf(r)
 		if err != nil {
-			return nil, fmt.Errorf("has an account (%s) with an unknown algorithm %q", vault.ShortID(r.ID), r.Algorithm)
-		}
-		a := vault.Account{
-			ID: r.ID, Issuer: r.Issuer, Account: r.Account, Algorithm: alg,
-			Digits: r.Digits, Period: r.Period, Counter: r.Counter, Missing: r.Missing,
-		}
-		switch r.Type {
-		case "totp":
-			a.Type = totp.TOTP
-		case "hotp":
-			a.Type = totp.HOTP
-		default:
-			return nil, fmt.Errorf("has an account (%s) of unknown type %q", vault.ShortID(r.ID), r.Type)
+			return nil, err
 		}
 		list = append(list, a)
 	}
 	return list, nil
 }
 
+// accountOf reads a record; its errors say what is wrong in words.
+func accountOf(r record) (vault.Account, error) {
+	alg, err := totp.ParseAlgorithm(r.Algorithm)
+	if err != nil {
+		return vault.Account{}, fmt.Errorf("has an account (%s) with an unknown algorithm %q", vault.ShortID(r.ID), r.Algorithm)
+	}
+	a := vault.Account{
+		ID: r.ID, Issuer: r.Issuer, Account: r.Account, Algorithm: alg,
+		Digits: r.Digits, Period: r.Period, Counter: r.Counter, Missing: r.Missing,
+	}
+	switch r.Type {
+	case "totp":
+		a.Type = totp.TOTP
+	case "hotp":
+		a.Type = totp.HOTP
+	default:
+		return vault.Account{}, fmt.Errorf("has an account (%s) of unknown type %q", vault.ShortID(r.ID), r.Type)
+	}
+	return a, nil
+}
+
+func recordOf(a vault.Account) record {
+	return record{
+		ID: a.ID, Issuer: a.Issuer, Account: a.Account, Type: a.Type.String(),
+		Algorithm: a.Algorithm.String(), Digits: a.Digits, Period: a.Period,
+		Counter: a.Counter, Missing: a.Missing,
+	}
+}
+
 // save writes the list. The caller holds the file lock.
 func (x *index) save(list []vault.Account) error {
 	f := file{Version: 1, Accounts: make([]record, 0, len(list))}
 	for _, a := range list {
-		f.Accounts = append(f.Accounts, record{
-			ID: a.ID, Issuer: a.Issuer, Account: a.Account, Type: a.Type.String(),
-			Algorithm: a.Algorithm.String(), Digits: a.Digits, Period: a.Period,
-			Counter: a.Counter, Missing: a.Missing,
-		})
+		f.Accounts = append(f.Accounts, recordOf(a))
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

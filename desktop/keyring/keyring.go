@@ -65,6 +65,10 @@ type Options struct {
 	Backend  Backend          // defaults to the OS keyring
 	Rand     io.Reader        // for account ids; defaults to crypto/rand
 	Now      func() time.Time // names damaged indexes kept aside; time.Now
+	// Catalog keeps the accounts in the keyring too, for a keyring that
+	// cannot list its items (see catalog.go); Open sets it for the default
+	// backend on macOS.
+	Catalog bool
 	// Crash, when set, is called at named steps of a change: after a new
 	// item is in the keyring ("keyring-set"), and inside the lock while
 	// the index is written ("index-half-written", "index-before-rename",
@@ -109,6 +113,8 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.Backend == nil {
 		opts.Backend = defaultBackend()
+		_, lists := opts.Backend.(ItemBackend)
+		opts.Catalog = !lists
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
@@ -388,7 +394,7 @@ func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTak
 			}
 			replaced = same
 		}
-		return s.index.save(list)
+		return s.save(ctx, list)
 	})
 	if err != nil {
 		// Leave no orphan secret behind.
@@ -429,7 +435,7 @@ func (s *Store) change(ctx context.Context, id string, fn func(list []vault.Acco
 		if err != nil {
 			return err
 		}
-		return s.index.save(list)
+		return s.save(ctx, list)
 	})
 }
 
@@ -536,7 +542,7 @@ func (s *Store) NextHOTP(ctx context.Context, id string) (string, error) {
 		secret, err := s.secret(ctx, a)
 		if errors.Is(err, vault.ErrSecretMissing) {
 			list[i].Missing = true
-			if serr := s.index.save(list); serr != nil {
+			if serr := s.save(ctx, list); serr != nil {
 				return nil, serr
 			}
 			return nil, err

@@ -5,11 +5,10 @@ package keyring
 import gokeyring "github.com/zalando/go-keyring"
 
 // defaultBackend on macOS (and other systems) is go-keyring as it is: on
-// macOS it drives the `security` command, which can store a label but not
-// list a service's items in a form go-keyring reads. Items there carry
-// only service and username; the account list cannot be rebuilt from the
-// Keychain (Repair and Orphans say so with vault.ErrCannotList), so keep
-// the automatic backups on.
+// macOS it drives the `security` command, which cannot give an item
+// attributes nor list a service's items in a form go-keyring reads. Items
+// there carry only service and username, and Open turns on the catalog
+// (catalog.go) so that Repair can still rebuild the list.
 func defaultBackend() Backend { return plainKeyring{} }
 
 // plainKeyring is go-keyring's package functions: items with go-keyring's

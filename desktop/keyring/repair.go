@@ -15,6 +15,9 @@ import (
 // of this config directory or of none (written before items named it).
 func (s *Store) keyringItems(ctx context.Context) ([]Item, error) {
 	if s.items == nil {
+		if s.opts.Catalog {
+			return s.catalogItems(ctx)
+		}
 		return nil, fmt.Errorf("listing the keyring: %w", vault.ErrCannotList)
 	}
 	var all []Item
@@ -106,6 +109,18 @@ func (s *Store) Repair(ctx context.Context) (vault.RepairReport, error) {
 		}
 		for i, a := range list {
 			it, ok := byID[a.ID]
+			if !ok && s.items == nil {
+				// The catalog may predate the account: ask for its secret.
+				_, err := s.fetch(ctx, a)
+				if err == nil {
+					list[i].Missing = false
+					r.Kept++
+					continue
+				}
+				if !errors.Is(err, vault.ErrSecretMissing) {
+					return err
+				}
+			}
 			if !ok {
 				list[i].Missing = true
 				r.Missing = append(r.Missing, list[i])
@@ -115,7 +130,7 @@ func (s *Store) Repair(ctx context.Context) (vault.RepairReport, error) {
 			if c, err := strconv.ParseUint(it.Attrs[AttrCounter], 10, 64); err == nil && c > a.Counter && it.Attrs[AttrType] == a.Type.String() {
 				list[i].Counter = c
 			}
-			if !described(it, s.opts.Service, s.dir, list[i]) {
+			if s.items != nil && !described(it, s.opts.Service, s.dir, list[i]) {
 				if err := s.describe(ctx, list[i]); err != nil {
 					return err
 				}
@@ -125,7 +140,7 @@ func (s *Store) Repair(ctx context.Context) (vault.RepairReport, error) {
 		}
 		r.Restored, r.Guessed = orphansOf(list, items)
 		list = append(list, r.Restored...)
-		return s.index.save(list)
+		return s.save(ctx, list)
 	})
 	return r, err
 }

@@ -452,7 +452,7 @@ func TestRepairDescribesOldItems(t *testing.T) {
 	b := newMemBackend()
 	dir := t.TempDir()
 	ctx := context.Background()
-	plain := struct{ keyring.Backend }{b} // hides SetItem: an older Twofold
+	plain := plainOnly{b} // hides SetItem: an older Twofold
 	old := openMem(t, dir, plain)
 	a, err := old.Add(ctx, testKey(1))
 	if err != nil {
@@ -478,5 +478,89 @@ func TestRepairDescribesOldItems(t *testing.T) {
 	}
 	if it := b.item(a.ID); it.label != "Twofold: Site (user1)" || it.attrs[keyring.AttrAccount] != "user1" {
 		t.Fatalf("old item after repair: %q %v", it.label, it.attrs)
+	}
+}
+
+// plainOnly hides a backend's labels, attributes and listing, as go-keyring
+// on macOS is.
+type plainOnly struct{ keyring.Backend }
+
+// On a keyring that cannot list (macOS), the catalog kept in the keyring
+// rebuilds a lost index, over several catalog items.
+func TestCatalogRebuildsWithoutListing(t *testing.T) {
+	b := newMemBackend()
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := keyring.Open(keyring.Options{Dir: dir, Backend: plainOnly{b}, Catalog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []vault.Account
+	for i := range 40 { // more than one catalog item's worth
+		a, err := s.Add(ctx, testKey(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, a)
+	}
+	h, err := s.Add(ctx, &totp.Key{Type: totp.HOTP, Account: "door", Secret: []byte("hotp-secret-bytes!"), Digits: 6, Counter: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NextHOTP(ctx, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.Counter = 5
+	want = append(want, h)
+	if err := s.Delete(ctx, want[7].ID); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want[:7], want[8:]...)
+	catalog := 0
+	for k := range b.items {
+		if strings.Contains(k, "/catalog-") {
+			catalog++
+		}
+	}
+	if catalog < 2 {
+		t.Fatalf("%d catalog items for 41 accounts, want several", catalog)
+	}
+	for k, it := range b.items {
+		if strings.Contains(k, "/catalog-") && strings.Contains(it.secret, "secret-") {
+			t.Fatal("the catalog holds a secret")
+		}
+	}
+	os.Remove(filepath.Join(dir, keyring.IndexFile))
+	r, err := s.Repair(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Restored) != len(want) {
+		t.Fatalf("restored %d, want %d", len(r.Restored), len(want))
+	}
+	list, _ := s.List(ctx)
+	got := map[string]vault.Account{}
+	for _, a := range list {
+		got[a.ID] = a
+	}
+	for _, w := range want {
+		if got[w.ID] != w {
+			t.Errorf("restored %+v, want %+v", got[w.ID], w)
+		}
+	}
+	// Shrinking the list drops catalog items no longer needed.
+	for _, a := range want[:35] {
+		if err := s.Delete(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catalog = 0
+	for k := range b.items {
+		if strings.Contains(k, "/catalog-") {
+			catalog++
+		}
+	}
+	if catalog != 1 {
+		t.Fatalf("%d catalog items for 5 accounts, want 1", catalog)
 	}
 }
