@@ -116,7 +116,7 @@ func (s *Store) catalogShards(ctx context.Context) (int, error) {
 }
 
 // catalogItems are the catalog's accounts as the items a listing keyring
-// would give, for those whose secret is still in the keyring.
+// would give; whether their secrets are still there is for withSecrets.
 func (s *Store) catalogItems(ctx context.Context) ([]Item, error) {
 	n, err := s.catalogShards(ctx)
 	if err != nil {
@@ -136,13 +136,29 @@ func (s *Store) catalogItems(ctx context.Context) ([]Item, error) {
 			if err != nil {
 				continue
 			}
-			if _, err := s.fetch(ctx, a); errors.Is(err, vault.ErrSecretMissing) {
-				continue
-			} else if err != nil {
-				return nil, err
-			}
 			items = append(items, Item{User: a.ID, Label: ItemLabel(a), Attrs: ItemAttrs(s.opts.Service, s.dir, a)})
 		}
 	}
 	return items, nil
+}
+
+// withSecrets keeps the accounts whose secret the keyring still has: on a
+// keyring that lists its items, all of them; from the catalog, those that
+// Get finds (asked only of the few accounts the index lacks).
+func (s *Store) withSecrets(ctx context.Context, accounts []vault.Account) ([]vault.Account, error) {
+	if s.items != nil {
+		return accounts, nil
+	}
+	var kept []vault.Account
+	for _, a := range accounts {
+		_, err := s.fetch(ctx, a)
+		if errors.Is(err, vault.ErrSecretMissing) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		kept = append(kept, a)
+	}
+	return kept, nil
 }

@@ -52,7 +52,8 @@ func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
 			return err
 		}
 		orphans, _ = orphansOf(list, items)
-		return nil
+		orphans, err = s.withSecrets(ctx, orphans)
+		return err
 	})
 	return orphans, err
 }
@@ -139,6 +140,9 @@ func (s *Store) Repair(ctx context.Context) (vault.RepairReport, error) {
 			r.Kept++
 		}
 		r.Restored, r.Guessed = orphansOf(list, items)
+		if r.Restored, err = s.withSecrets(ctx, r.Restored); err != nil {
+			return err
+		}
 		list = append(list, r.Restored...)
 		return s.save(ctx, list)
 	})
