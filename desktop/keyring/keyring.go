@@ -1,11 +1,18 @@
 // Package keyring is the vault.Store that keeps each secret as one item in
-// the OS keyring (github.com/zalando/go-keyring: Secret Service on Linux,
-// Keychain on macOS, Credential Manager on Windows) and everything else in a
-// non-secret JSON index of its own, since a keyring cannot list its items.
+// the OS keyring (Secret Service on Linux, Credential Manager on Windows,
+// Keychain on macOS through github.com/zalando/go-keyring) and everything
+// else in a non-secret JSON index of its own.
 //
 // The index (accounts.json in the directory given to Open, normally
 // os.UserConfigDir()/twofold) holds labels, parameters, order and keyring
-// item ids; it is rewritten atomically and never holds a secret.
+// item ids; it never holds a secret. The window, the command line and any
+// number of command-line processes share it: every change takes a file
+// lock (accounts.json.lock, github.com/gofrs/flock: flock(2) on Unix,
+// LockFileEx on Windows), reads the index afresh, and writes it atomically.
+//
+// Each keyring item also carries its account's name and parameters as
+// attributes and a readable label ("Twofold: GitHub (joe)"), so a lost or
+// damaged index can be rebuilt from the keyring (Repair).
 package keyring
 
 import (
@@ -16,10 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	gokeyring "github.com/zalando/go-keyring"
 
 	"twofold.dev/desktop/vault"
@@ -30,44 +40,70 @@ import (
 // item's user name is the account id.
 const Service = "twofold"
 
-// Backend is the keyring a Store talks to; go-keyring's package functions
-// unless a test gives another. Get returns gokeyring.ErrNotFound for an
-// item that does not exist.
+// LockFile is the name of the lock beside the index. It is never renamed
+// or deleted, so every process locks the same file.
+const LockFile = IndexFile + ".lock"
+
+// Backend is the keyring a Store talks to. Get returns gokeyring.ErrNotFound
+// for an item that does not exist. A Backend that is also an ItemBackend
+// gets each item's label and attributes, and makes Repair possible.
 type Backend interface {
 	Get(service, user string) (string, error)
 	Set(service, user, secret string) error
 	Delete(service, user string) error
 }
 
-type osKeyring struct{}
-
-func (osKeyring) Get(s, u string) (string, error) { return gokeyring.Get(s, u) }
-func (osKeyring) Set(s, u, p string) error        { return gokeyring.Set(s, u, p) }
-func (osKeyring) Delete(s, u string) error        { return gokeyring.Delete(s, u) }
-
 // Options configure a Store; only Dir is required.
 type Options struct {
 	Dir     string        // where the index lives
 	Timeout time.Duration // per keyring call; 0 waits as long as ctx allows
-	Service string        // defaults to Service
-	Backend Backend       // defaults to the OS keyring
-	Rand    io.Reader     // for account ids; defaults to crypto/rand
+	// LockWait is how long a change waits for another Twofold to release
+	// the index before it gives up with vault.ErrBusy; default 30 s, and
+	// never longer than ctx allows.
+	LockWait time.Duration
+	Service  string           // defaults to Service
+	Backend  Backend          // defaults to the OS keyring
+	Rand     io.Reader        // for account ids; defaults to crypto/rand
+	Now      func() time.Time // names damaged indexes kept aside; time.Now
+	// Catalog keeps the accounts in the keyring too, for a keyring that
+	// cannot list its items (see catalog.go); Open sets it for the default
+	// backend on macOS.
+	Catalog bool
+	// Crash, when set, is called at named steps of a change: after a new
+	// item is in the keyring ("keyring-set"), and inside the lock while
+	// the index is written ("index-half-written", "index-before-rename",
+	// "index-renamed"); tests kill the process there.
+	Crash func(stage string)
 }
 
-// Store is a vault.Store on the OS keyring. It is safe for concurrent use
-// within one process; the index is re-read before every change, so a
-// command-line change shows up in a running window at its next reload.
+// DefaultLockWait is Options.LockWait's default: longer than a keyring
+// call's usual timeout, since the holder may be waiting for the keyring.
+const DefaultLockWait = 30 * time.Second
+
+// Store is a vault.Store on the OS keyring, safe for concurrent use by
+// goroutines and by processes sharing its directory.
 type Store struct {
-	opts    Options
-	index   *index
+	opts  Options
+	dir   string // opts.Dir made absolute, for the items' dir attribute
+	index *index
+	items ItemBackend // opts.Backend, when it keeps attributes; else nil
+
+	// writing serializes this process's changes; the file lock then
+	// serializes processes.
+	writing sync.Mutex
+	// noFileLock leaves the file lock out, for the benchmark that
+	// measures what it costs; nothing else sets it.
+	noFileLock bool
+
 	mu      sync.Mutex
 	secrets map[string][]byte // cache of secrets read this session
 }
 
 var _ vault.Store = (*Store)(nil)
 
-// Open returns the store whose index is in dir. It does not touch the
-// keyring, so listing works even when the keyring is unavailable.
+// Open returns the store whose index is in dir. It touches neither the
+// keyring nor the disk: a damaged index is reported by List, so a window
+// can still open and offer Repair.
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("opening account store: no config directory")
@@ -76,16 +112,94 @@ func Open(opts Options) (*Store, error) {
 		opts.Service = Service
 	}
 	if opts.Backend == nil {
-		opts.Backend = osKeyring{}
+		opts.Backend = defaultBackend()
+		_, lists := opts.Backend.(ItemBackend)
+		opts.Catalog = !lists
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	s := &Store{opts: opts, index: &index{dir: opts.Dir}, secrets: map[string][]byte{}}
-	if _, err := s.index.load(); err != nil {
-		return nil, err
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	return s, nil
+	if opts.LockWait <= 0 {
+		opts.LockWait = DefaultLockWait
+	}
+	items, _ := opts.Backend.(ItemBackend)
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening account store: %w", err)
+	}
+	return &Store{
+		opts:    opts,
+		dir:     dir,
+		index:   &index{dir: opts.Dir, crash: opts.Crash},
+		items:   items,
+		secrets: map[string][]byte{},
+	}, nil
+}
+
+func (s *Store) crash(stage string) {
+	if s.opts.Crash != nil {
+		s.opts.Crash(stage)
+	}
+}
+
+// locked runs fn holding the index's file lock (shared when !exclusive),
+// waiting at most LockWait and as long as ctx allows. A waiter blocks in
+// the kernel (flock(2), LockFileEx) rather than polling, so it takes the
+// lock as soon as it is free and a busy window cannot starve commands.
+// The blocking call cannot be interrupted: a wait given up on is left to
+// finish in the background and then releases the lock at once. Each wait
+// opens its own handle, since a flock.Flock is not for concurrent use.
+func (s *Store) locked(ctx context.Context, exclusive bool, fn func() error) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
+		return fmt.Errorf("opening account store: %w", err)
+	}
+	if s.noFileLock {
+		return fn()
+	}
+	fl := flock.New(filepath.Join(s.opts.Dir, LockFile), flock.SetPermissions(0o600))
+	try, block := fl.TryLock, fl.Lock
+	if !exclusive {
+		try, block = fl.TryRLock, fl.RLock
+	}
+	ok, err := try()
+	if err != nil {
+		return fmt.Errorf("locking the account list: %w", err)
+	}
+	if !ok {
+		got := make(chan error, 1)
+		go func() { got <- block() }()
+		wait := time.NewTimer(s.opts.LockWait)
+		defer wait.Stop()
+		select {
+		case err = <-got:
+			if err != nil {
+				return fmt.Errorf("locking the account list: %w", err)
+			}
+		case <-ctx.Done():
+			go release(fl, got)
+			return fmt.Errorf("waiting for the account list: %w", ctx.Err())
+		case <-wait.C:
+			go release(fl, got)
+			return fmt.Errorf("waited %v for the account list, which another Twofold kept locked: %w", s.opts.LockWait, vault.ErrBusy)
+		}
+	}
+	defer fl.Close()
+	if exclusive {
+		s.index.removeTemps()
+	}
+	return fn()
+}
+
+// release lets go of a lock whose waiter gave up, once it is taken.
+func release(fl *flock.Flock, got <-chan error) {
+	if <-got == nil {
+		fl.Close()
+	}
 }
 
 // call runs one keyring operation with the store's timeout. The operation
@@ -124,9 +238,9 @@ func classify(what string, err error) error {
 	return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringUnavailable, err)
 }
 
+// List reads the index without the lock: writers replace it atomically,
+// so it is always a whole list.
 func (s *Store) List(ctx context.Context) ([]vault.Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.index.load()
 }
 
@@ -138,18 +252,32 @@ func (s *Store) newID() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// secret returns an account's secret from the cache or the keyring. The
-// caller holds s.mu.
+// secret returns an account's secret from the cache or the keyring.
 func (s *Store) secret(ctx context.Context, a vault.Account) ([]byte, error) {
-	if b, ok := s.secrets[a.ID]; ok {
+	s.mu.Lock()
+	b, ok := s.secrets[a.ID]
+	s.mu.Unlock()
+	if ok {
 		return b, nil
 	}
 	b, err := s.fetch(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	s.secrets[a.ID] = b
+	s.remember(a.ID, b)
 	return b, nil
+}
+
+func (s *Store) remember(id string, secret []byte) {
+	s.mu.Lock()
+	s.secrets[id] = bytes.Clone(secret)
+	s.mu.Unlock()
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	delete(s.secrets, id)
+	s.mu.Unlock()
 }
 
 // fetch reads an account's secret from the keyring. It needs no lock, so
@@ -173,71 +301,142 @@ func (s *Store) fetch(ctx context.Context, a vault.Account) ([]byte, error) {
 	return b, nil
 }
 
+// store writes a new item: with its label and attributes when the backend
+// keeps them, so an item whose index entry is lost (a crash between the
+// two writes) is found and restored by Repair.
+func (s *Store) store(ctx context.Context, a vault.Account, secret string) error {
+	return s.call(ctx, "saving "+a.Label()+" in the keyring", func() error {
+		if s.items != nil {
+			return s.items.SetItem(s.opts.Service, a.ID, secret, ItemLabel(a), ItemAttrs(s.opts.Service, s.dir, a))
+		}
+		return s.opts.Backend.Set(s.opts.Service, a.ID, secret)
+	})
+}
+
+// describe writes a's label and attributes onto its item; nothing to do
+// for a backend without attributes.
+func (s *Store) describe(ctx context.Context, a vault.Account) error {
+	if s.items == nil {
+		return nil
+	}
+	return s.call(ctx, "describing "+a.Label()+" in the keyring", func() error {
+		return s.items.Describe(s.opts.Service, a.ID, ItemLabel(a), ItemAttrs(s.opts.Service, s.dir, a))
+	})
+}
+
+func (s *Store) remove(ctx context.Context, a vault.Account) error {
+	err := s.call(ctx, "removing "+a.Label()+" from the keyring", func() error {
+		return s.opts.Backend.Delete(s.opts.Service, a.ID)
+	})
+	if errors.Is(err, gokeyring.ErrNotFound) {
+		err = nil
+	}
+	s.forget(a.ID)
+	return err
+}
+
 func (s *Store) Add(ctx context.Context, k *totp.Key) (vault.Account, error) {
+	return s.AddWith(ctx, k, vault.RefuseTaken)
+}
+
+// AddWith stores k. The keyring item, with the account's name and
+// parameters, is written first, outside the lock (a keyring that is
+// unavailable fails before any file is touched, and a slow one holds no
+// other Twofold up); then, inside the lock, the index is read afresh, the
+// label checked and the index written. A refused or failed add deletes
+// its item again; a process that dies in between leaves an item that
+// Orphans reports and Repair restores, never a lost secret.
+func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTaken) (vault.Account, error) {
 	if err := k.Validate(); err != nil {
 		return vault.Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
 	}
 	if err := vault.CheckName(k.Account); err != nil {
 		return vault.Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	list, err := s.index.load()
-	if err != nil {
-		return vault.Account{}, err
-	}
-	for _, a := range list {
-		if a.Label() != k.Label() {
-			continue
-		}
-		b, err := s.secret(ctx, a)
-		if errors.Is(err, vault.ErrSecretMissing) {
-			continue
-		}
-		if err != nil {
-			return vault.Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
-		}
-		if bytes.Equal(b, k.Secret) {
-			return vault.Account{}, fmt.Errorf("adding %s: %w", k.Label(), vault.ErrDuplicate)
-		}
-	}
 	id, err := s.newID()
 	if err != nil {
 		return vault.Account{}, err
 	}
-	if err := s.call(ctx, "saving "+k.Label()+" in the keyring", func() error {
-		return s.opts.Backend.Set(s.opts.Service, id, k.SecretBase32())
-	}); err != nil {
-		return vault.Account{}, err
-	}
 	a := vault.AccountOf(id, k)
-	if err := s.index.save(append(list, a)); err != nil {
-		// Leave no orphan secret behind.
-		_ = s.call(context.WithoutCancel(ctx), "removing "+k.Label()+" from the keyring", func() error {
-			return s.opts.Backend.Delete(s.opts.Service, id)
-		})
+	if err := s.store(ctx, a, k.SecretBase32()); err != nil {
 		return vault.Account{}, err
 	}
-	s.secrets[id] = bytes.Clone(k.Secret)
+	s.crash("keyring-set")
+	var replaced []vault.Account
+	err = s.locked(ctx, true, func() error {
+		list, err := s.index.fresh()
+		if err != nil {
+			return err
+		}
+		if indexOf(list, id) >= 0 {
+			return nil // a repair in between restored it already
+		}
+		same := vault.SameLabel(list, k.Label(), "")
+		for _, o := range same {
+			b, err := s.secret(ctx, o)
+			if errors.Is(err, vault.ErrSecretMissing) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("adding %s: %w", k.Label(), err)
+			}
+			if bytes.Equal(b, k.Secret) {
+				return fmt.Errorf("adding %s: %w", k.Label(), vault.ErrDuplicate)
+			}
+		}
+		if len(same) > 0 && taken == vault.RefuseTaken {
+			return fmt.Errorf("adding %s: %w", k.Label(), &vault.LabelTakenError{Label: k.Label(), Existing: same[0]})
+		}
+		list = append(list, a)
+		if taken == vault.ReplaceTaken {
+			for _, o := range same {
+				list = without(list, o.ID)
+			}
+			replaced = same
+		}
+		return s.save(ctx, list)
+	})
+	if err != nil {
+		// Leave no orphan secret behind.
+		_ = s.remove(context.WithoutCancel(ctx), a)
+		return vault.Account{}, err
+	}
+	s.remember(id, k.Secret)
+	// The replaced items go after the index no longer lists them: one that
+	// cannot be deleted now is an orphan, offered back, never a loss.
+	for _, o := range replaced {
+		if err := s.remove(ctx, o); err != nil {
+			return a, fmt.Errorf("added %s, but the replaced account's keyring item stays (twofold repair offers it back): %w", a.Label(), err)
+		}
+	}
 	return a, nil
 }
 
-// change loads the index, lets fn edit account id in place (or the list),
-// and saves. The caller holds s.mu.
-func (s *Store) change(id string, fn func(list []vault.Account, i int) ([]vault.Account, error)) error {
-	list, err := s.index.load()
-	if err != nil {
-		return err
+func without(list []vault.Account, id string) []vault.Account {
+	if i := indexOf(list, id); i >= 0 {
+		return append(list[:i], list[i+1:]...)
 	}
-	i := indexOf(list, id)
-	if i < 0 {
-		return fmt.Errorf("account %s: %w", id, vault.ErrNotFound)
-	}
-	list, err = fn(list, i)
-	if err != nil {
-		return err
-	}
-	return s.index.save(list)
+	return list
+}
+
+// change runs fn on the index, read afresh under the lock, with the
+// position of account id, and saves the list fn returns.
+func (s *Store) change(ctx context.Context, id string, fn func(list []vault.Account, i int) ([]vault.Account, error)) error {
+	return s.locked(ctx, true, func() error {
+		list, err := s.index.fresh()
+		if err != nil {
+			return err
+		}
+		i := indexOf(list, id)
+		if i < 0 {
+			return fmt.Errorf("account %s: %w", vault.ShortID(id), vault.ErrNotFound)
+		}
+		list, err = fn(list, i)
+		if err != nil {
+			return err
+		}
+		return s.save(ctx, list)
+	})
 }
 
 func indexOf(list []vault.Account, id string) int {
@@ -249,85 +448,66 @@ func indexOf(list []vault.Account, id string) int {
 	return -1
 }
 
+// Rename writes the new name onto the keyring item first, then the index:
+// if the keyring refuses, nothing changed.
 func (s *Store) Rename(ctx context.Context, id, issuer, account string) error {
 	issuer, account = strings.TrimSpace(issuer), strings.TrimSpace(account)
 	if err := vault.CheckName(account); err != nil {
 		return fmt.Errorf("renaming: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.change(id, func(list []vault.Account, i int) ([]vault.Account, error) {
-		list[i].Issuer, list[i].Account = issuer, account
+	return s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
+		a := list[i]
+		a.Issuer, a.Account = issuer, account
+		if same := vault.SameLabel(list, a.Label(), id); len(same) > 0 {
+			return nil, fmt.Errorf("renaming: %w", &vault.LabelTakenError{Label: a.Label(), Existing: same[0]})
+		}
+		if err := s.describe(ctx, a); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+			return nil, err
+		}
+		list[i] = a
 		return list, nil
 	})
 }
 
 func (s *Store) Delete(ctx context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.change(id, func(list []vault.Account, i int) ([]vault.Account, error) {
-		err := s.call(ctx, "removing "+list[i].Label()+" from the keyring", func() error {
-			return s.opts.Backend.Delete(s.opts.Service, id)
-		})
-		if err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+	return s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
+		if err := s.remove(ctx, list[i]); err != nil {
 			return nil, err
 		}
-		delete(s.secrets, id)
 		return append(list[:i], list[i+1:]...), nil
 	})
 }
 
 func (s *Store) Move(ctx context.Context, id string, to int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.change(id, func(list []vault.Account, i int) ([]vault.Account, error) {
+	return s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
 		return vault.MoveAccount(list, i, to), nil
 	})
 }
 
-// key returns account id with its secret, marking the account missing (or
-// no longer missing) in the index as the keyring answers. The caller holds
-// s.mu.
-func (s *Store) key(ctx context.Context, id string) (*totp.Key, error) {
-	return s.keyWith(ctx, id, nil)
-}
-
-// fetched is a keyring read done before the lock was taken.
-type fetched struct {
-	secret []byte
-	err    error
-}
-
-// keyWith builds an account's key; pre, when not nil, is the keyring's
-// answer already read for it. The caller holds s.mu.
-func (s *Store) keyWith(ctx context.Context, id string, pre *fetched) (*totp.Key, error) {
+// Key returns an account's key. A secret not yet cached is read from the
+// keyring without any lock, so many Key calls at once (a window starting
+// with many accounts) wait for the keyring in parallel. Only when the
+// keyring's answer changes the account's missing mark is the lock taken.
+func (s *Store) Key(ctx context.Context, id string) (*totp.Key, error) {
 	list, err := s.index.load()
 	if err != nil {
 		return nil, err
 	}
 	i := indexOf(list, id)
 	if i < 0 {
-		return nil, fmt.Errorf("account %s: %w", id, vault.ErrNotFound)
+		return nil, fmt.Errorf("account %s: %w", vault.ShortID(id), vault.ErrNotFound)
 	}
 	a := list[i]
-	var secret []byte
-	if cached, ok := s.secrets[id]; ok {
-		secret = cached
-	} else if pre != nil {
-		secret, err = pre.secret, pre.err
-		if err == nil {
-			s.secrets[id] = secret
-		}
-	} else {
-		secret, err = s.secret(ctx, a)
-	}
+	secret, err := s.secret(ctx, a)
 	missing := errors.Is(err, vault.ErrSecretMissing)
 	if err != nil && !missing {
 		return nil, err
 	}
 	if missing != a.Missing {
-		list[i].Missing = missing
-		if err := s.index.save(list); err != nil {
+		if err := s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
+			list[i].Missing = missing
+			return list, nil
+		}); err != nil && !errors.Is(err, vault.ErrNotFound) {
 			return nil, err
 		}
 	}
@@ -336,24 +516,6 @@ func (s *Store) keyWith(ctx context.Context, id string, pre *fetched) (*totp.Key
 	}
 	a.Missing = false
 	return a.Key(bytes.Clone(secret)), nil
-}
-
-// Key returns an account's key. A secret not yet cached is read from the
-// keyring without holding the store's lock, so many Key calls at once (a
-// window starting with many accounts) wait for the keyring in parallel.
-func (s *Store) Key(ctx context.Context, id string) (*totp.Key, error) {
-	s.mu.Lock()
-	_, cached := s.secrets[id]
-	list, err := s.index.load()
-	s.mu.Unlock()
-	var pre *fetched
-	if i := indexOf(list, id); err == nil && !cached && i >= 0 {
-		b, err := s.fetch(ctx, list[i])
-		pre = &fetched{secret: b, err: err}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.keyWith(ctx, id, pre)
 }
 
 func (s *Store) Code(ctx context.Context, id string, now time.Time) (string, error) {
@@ -367,26 +529,41 @@ func (s *Store) Code(ctx context.Context, id string, now time.Time) (string, err
 	return k.Code(now)
 }
 
+// NextHOTP reads the counter under the lock, writes counter+1 to the
+// keyring item's attributes and then to the index, and only then returns
+// the code: no two callers, in any process, get the same counter.
 func (s *Store) NextHOTP(ctx context.Context, id string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, err := s.key(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if k.Type != totp.HOTP {
-		return "", fmt.Errorf("%s: %w: not an HOTP account", k.Label(), vault.ErrWrongType)
-	}
-	code, err := k.HOTPCode(k.Counter)
-	if err != nil {
-		return "", err
-	}
-	// The counter moves on before anyone sees the code.
-	if err := s.change(id, func(list []vault.Account, i int) ([]vault.Account, error) {
-		list[i].Counter = k.Counter + 1
+	var code string
+	err := s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
+		a := list[i]
+		if a.Type != totp.HOTP {
+			return nil, fmt.Errorf("%s: %w: not an HOTP account", a.Label(), vault.ErrWrongType)
+		}
+		secret, err := s.secret(ctx, a)
+		if errors.Is(err, vault.ErrSecretMissing) {
+			list[i].Missing = true
+			if serr := s.save(ctx, list); serr != nil {
+				return nil, serr
+			}
+			return nil, err
+		}
+		if err != nil {
+			return nil, err
+		}
+		code, err = a.Key(bytes.Clone(secret)).HOTPCode(a.Counter)
+		if err != nil {
+			return nil, err
+		}
+		a.Counter++
+		a.Missing = false
+		if err := s.describe(ctx, a); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+			return nil, fmt.Errorf("saving the HOTP counter of %s: %w", a.Label(), err)
+		}
+		list[i] = a
 		return list, nil
-	}); err != nil {
-		return "", fmt.Errorf("saving the HOTP counter of %s: %w", k.Label(), err)
+	})
+	if err != nil {
+		return "", err
 	}
 	return code, nil
 }

@@ -110,8 +110,11 @@ func TestAddKeepsSecretInKeyringOnly(t *testing.T) {
 
 	// Nothing in the config directory may hold the secret, in any spelling.
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) != 1 || filepath.Base(files[0]) != keyring.IndexFile {
-		t.Fatalf("config dir holds %v, want only %s (no temp files left)", files, keyring.IndexFile)
+	if len(files) != 2 || filepath.Base(files[0]) != keyring.IndexFile || filepath.Base(files[1]) != keyring.LockFile {
+		t.Fatalf("config dir holds %v, want only %s and %s (no temp files left)", files, keyring.IndexFile, keyring.LockFile)
+	}
+	if hidden, _ := filepath.Glob(filepath.Join(dir, ".*")); len(hidden) != 0 {
+		t.Fatalf("temp files left: %v", hidden)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -123,7 +126,7 @@ func TestAddKeepsSecretInKeyringOnly(t *testing.T) {
 				t.Errorf("%s contains the secret (%q)", f, s)
 			}
 		}
-		if !bytes.Contains(data, []byte("alice@example.com")) {
+		if filepath.Base(f) == keyring.IndexFile && !bytes.Contains(data, []byte("alice@example.com")) {
 			t.Errorf("%s does not list the account:\n%s", f, data)
 		}
 		fi, _ := os.Stat(f)
@@ -212,8 +215,13 @@ func TestDuplicateRefused(t *testing.T) {
 	if !errors.Is(err, vault.ErrDuplicate) {
 		t.Fatalf("same label and secret: %v, want ErrDuplicate", err)
 	}
-	if _, err := s.Add(ctx, key(t, "otpauth://totp/Dup:carol?secret="+other)); err != nil {
-		t.Fatalf("same label, other secret: %v", err)
+	_, err = s.Add(ctx, key(t, "otpauth://totp/dup:Carol?secret="+other))
+	var taken *vault.LabelTakenError
+	if !errors.As(err, &taken) || !errors.Is(err, vault.ErrLabelTaken) || taken.Existing.Label() != "Dup:carol" {
+		t.Fatalf("same label (case aside), other secret: %v, want a LabelTakenError naming Dup:carol", err)
+	}
+	if _, err := s.AddWith(ctx, key(t, "otpauth://totp/Dup:carol?secret="+other), vault.KeepBoth); err != nil {
+		t.Fatalf("same label, other secret, keep both: %v", err)
 	}
 	if _, err := s.Add(ctx, key(t, "otpauth://totp/Dup:dave?secret="+secret)); err != nil {
 		t.Fatalf("same secret, other label: %v", err)
@@ -331,13 +339,39 @@ func TestKeyringTroubleSavesNothing(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesDamagedIndex(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, keyring.IndexFile), []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := keyring.Open(keyring.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "account index") {
-		t.Fatalf("Open of a damaged index: %v", err)
+func TestDamagedIndexIsReportedInWords(t *testing.T) {
+	for _, tc := range []struct{ name, data, want string }{
+		{"garbage", "{not json", "is not an account list"},
+		{"truncated", `{"version": 1, "accounts": [{"id": "ab`, "is cut short"},
+		{"empty", "", "is empty"},
+		{"unknown version", `{"version": 9, "accounts": []}`, "has version 9"},
+		{"binary", "\x00\x01PNG", "is not an account list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, keyring.IndexFile), []byte(tc.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := keyring.Open(keyring.Options{Dir: dir, Backend: newMemBackend()})
+			if err != nil {
+				t.Fatalf("Open of a damaged index: %v (the window must open to offer repair)", err)
+			}
+			_, err = s.List(context.Background())
+			if !errors.Is(err, vault.ErrIndexDamaged) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "JSON") {
+				t.Fatalf("List: %v, want ErrIndexDamaged saying %q in words", err, tc.want)
+			}
+			if msg := vault.Message(err); !strings.Contains(msg, "twofold repair") {
+				t.Errorf("message %q does not say how to repair", msg)
+			}
+			// No change may overwrite it.
+			_, err = s.Add(context.Background(), key(t, "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP"))
+			if !errors.Is(err, vault.ErrIndexDamaged) {
+				t.Fatalf("Add on a damaged index: %v", err)
+			}
+			if data, _ := os.ReadFile(filepath.Join(dir, keyring.IndexFile)); string(data) != tc.data {
+				t.Fatalf("the damaged index was changed to %q", data)
+			}
+		})
 	}
 }
 
@@ -436,4 +470,113 @@ func TestIndexCacheSeesOtherWriters(t *testing.T) {
 	if got, _ := cli.List(ctx); got[0].Label() != "Q:uno" {
 		t.Fatalf("rename not seen by the other store: %v", got)
 	}
+}
+
+// secretTool returns what `secret-tool search --all` prints for an item.
+func secretTool(t *testing.T, id string) string {
+	t.Helper()
+	out, err := exec.Command("secret-tool", "search", "--all", "service", keyring.Service, "username", id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("secret-tool search: %v %s", err, out)
+	}
+	return string(out)
+}
+
+// On the real Secret Service: items carry a label and the account's
+// attributes, an item written by go-keyring alone (an older Twofold) is
+// found, described by repair, and the index is rebuilt from the keyring.
+func TestSecretServiceItemsRebuildTheIndex(t *testing.T) {
+	secretService(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	secret := freshSecret(t)
+	a, err := s.Add(ctx, key(t, "otpauth://hotp/GitHub:joe?secret="+secret+"&algorithm=SHA1&digits=8&counter=12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := secretTool(t, a.ID)
+	for _, w := range []string{"label = Twofold: GitHub (joe)", "attribute.issuer = GitHub", "attribute.account = joe", "attribute.type = hotp", "attribute.algorithm = SHA1", "attribute.digits = 8", "attribute.counter = 12", "secret = " + secret} {
+		if !strings.Contains(out, w) {
+			t.Errorf("secret-tool does not show %q:\n%s", w, out)
+		}
+	}
+	if strings.Count(out, secret) != 1 {
+		t.Errorf("the secret appears outside the secret:\n%s", out)
+	}
+	if _, err := s.NextHOTP(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if out := secretTool(t, a.ID); !strings.Contains(out, "attribute.counter = 13") || strings.Count(out, "[/") != 1 {
+		t.Errorf("after one code the item should mirror counter 13, as one item:\n%s", out)
+	}
+
+	// An item as go-keyring writes it, listed in the index.
+	oldSecret := freshSecret(t)
+	oldID := strings.Repeat("ab", 16)
+	if err := gokeyring.Set(keyring.Service, oldID, oldSecret); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gokeyring.Delete(keyring.Service, oldID) })
+	idx := filepath.Join(dir, keyring.IndexFile)
+	data, _ := os.ReadFile(idx)
+	data = bytes.Replace(data, []byte(`"accounts": [`), []byte(`"accounts": [{"id": "`+oldID+`", "issuer": "Old", "account": "timer", "type": "totp", "algorithm": "SHA1", "digits": 6, "period": 30},`), 1)
+	if err := os.WriteFile(idx, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Repair(ctx)
+	if err != nil || r.Described != 1 || r.Kept != 2 {
+		t.Fatalf("repair: %+v %v\n%s", r, err, secretTool(t, a.ID))
+	}
+	if out := secretTool(t, oldID); !strings.Contains(out, "label = Twofold: Old (timer)") || !strings.Contains(out, "attribute.period = 30") || strings.Count(out, "[/") != 1 {
+		t.Fatalf("old item after repair:\n%s", out)
+	}
+
+	// Lose the index: repair restores both, with codes oathtool agrees with.
+	if err := os.WriteFile(idx, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := open(t, dir)
+	if _, err := fresh.List(ctx); !errors.Is(err, vault.ErrIndexDamaged) {
+		t.Fatalf("List of a truncated index: %v", err)
+	}
+	r, err = fresh.Repair(ctx)
+	if err != nil || len(r.Restored) != 2 || r.KeptAside == "" {
+		t.Fatalf("repair of a truncated index: %+v %v", r, err)
+	}
+	list, err := fresh.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("after repair: %+v %v", list, err)
+	}
+	for _, got := range list {
+		switch got.ID {
+		case a.ID:
+			code, err := fresh.NextHOTP(ctx, a.ID)
+			if want := oathtoolOut(t, "--hotp", "-d", "8", "-c", "13", "-b", secret); err != nil || code != want {
+				t.Errorf("restored HOTP code %q %v, oathtool at counter 13 %q", code, err, want)
+			}
+		case oldID:
+			code, err := fresh.Code(ctx, oldID, time.Unix(1_700_000_000, 0))
+			if want := oathtoolOut(t, "--totp", "-b", "-N", "@1700000000", oldSecret); err != nil || code != want {
+				t.Errorf("restored TOTP code %q %v, oathtool %q", code, err, want)
+			}
+		default:
+			t.Errorf("unexpected account %+v", got)
+		}
+	}
+	if err := fresh.Delete(ctx, oldID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lookup(t, oldID); ok {
+		t.Fatal("the old item survived Delete")
+	}
+}
+
+func oathtoolOut(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("oathtool", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("oathtool (Debian package oathtool) %v: %v %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -315,18 +315,27 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 	d.Show()
 }
 
-// addKeys saves keys one by one and reports what was not added.
-func (u *UI) addKeys(keys []*totp.Key) {
+// addKeys saves keys one by one and reports what was not added; keys
+// whose label another account has are asked about.
+func (u *UI) addKeys(keys []*totp.Key) { u.addKeysWith(keys, vault.RefuseTaken) }
+
+func (u *UI) addKeysWith(keys []*totp.Key, mode vault.OnLabelTaken) {
 	var added, skipped []string
+	var taken []*totp.Key
+	var takenBy []string
 	var failed []error
 	u.background("saving", func(ctx context.Context) error {
 		for _, k := range keys {
-			_, err := u.store.Add(ctx, k)
+			_, err := u.store.AddWith(ctx, k, mode)
+			var lt *vault.LabelTakenError
 			switch {
 			case err == nil:
 				added = append(added, k.Label())
 			case errors.Is(err, vault.ErrDuplicate):
 				skipped = append(skipped, k.Label())
+			case errors.As(err, &lt):
+				taken = append(taken, k)
+				takenBy = append(takenBy, k.Label())
 			default:
 				failed = append(failed, err)
 				if errors.Is(err, vault.ErrKeyringUnavailable) || errors.Is(err, vault.ErrKeyringLocked) || errors.Is(err, vault.ErrKeyringTimeout) {
@@ -345,6 +354,8 @@ func (u *UI) addKeys(keys []*totp.Key) {
 			msg = append(msg, vault.Message(err))
 		}
 		switch {
+		case len(taken) > 0:
+			u.askTaken(taken, takenBy, msg)
 		case len(msg) == 0:
 			u.setStatus("Added " + strings.Join(added, ", ") + ".")
 		case len(added) == 0:
@@ -353,6 +364,23 @@ func (u *UI) addKeys(keys []*totp.Key) {
 			u.showMessage("Added "+strconv.Itoa(len(added))+" of "+strconv.Itoa(len(keys)), strings.Join(msg, "\n"))
 		}
 	})
+}
+
+// askTaken asks what to do with keys whose labels other accounts have
+// (with other secrets): replace those accounts, keep both, or neither.
+func (u *UI) askTaken(keys []*totp.Key, labels, notes []string) {
+	text := strings.Join(labels, ", ") + ": already in the list with another secret (was two-factor set up again on the site?). Replace the old account, or keep both?"
+	if len(notes) > 0 {
+		text += "\n" + strings.Join(notes, "\n")
+	}
+	var d *dialog.CustomDialog
+	replace := widget.NewButton("Replace", func() { d.Hide(); u.addKeysWith(keys, vault.ReplaceTaken) })
+	replace.Importance = widget.DangerImportance
+	both := widget.NewButton("Keep both", func() { d.Hide(); u.addKeysWith(keys, vault.KeepBoth) })
+	d = dialog.NewCustomWithoutButtons("Label already in use", wrapped(text), u.win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), both, replace})
+	d.Resize(fyne.NewSize(480, 240))
+	d.Show()
 }
 
 // showManual is the form for typing a key.

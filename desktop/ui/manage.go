@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -160,4 +161,63 @@ func (u *UI) showMessage(title, text string) {
 	d.Resize(fyne.NewSize(460, 240))
 	u.withEnter(d, d.Hide)
 	d.Show()
+}
+
+// checkOrphans looks once, after the first load, for accounts the keyring
+// holds and the list lacks (a crash, a lost list), and offers them back.
+func (u *UI) checkOrphans() {
+	var orphans []vault.Account
+	u.background("checking the keyring", func(ctx context.Context) (err error) {
+		orphans, err = u.store.Orphans(ctx)
+		return err
+	}, func(err error) {
+		if err != nil || len(orphans) == 0 {
+			return // advice only: a keyring that cannot list is no error here
+		}
+		names := make([]string, len(orphans))
+		for i, a := range orphans {
+			names[i] = a.Label()
+		}
+		u.offerRepair("Accounts found in the keyring",
+			fmt.Sprintf("%d accounts are in the keyring but not in the list: %s. Restore them?", len(orphans), strings.Join(names, ", ")),
+			"Restore")
+	})
+}
+
+// offerRepair asks before rebuilding the list from the keyring.
+func (u *UI) offerRepair(title, text, action string) {
+	var d *dialog.CustomDialog
+	ok := widget.NewButton(action, func() { d.Hide(); u.repair() })
+	ok.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons(title, wrapped(text), u.win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Not now", func() { d.Hide() }), ok})
+	d.Resize(fyne.NewSize(460, 240))
+	d.Show()
+}
+
+// repair rebuilds the list from the keyring and says what it did.
+func (u *UI) repair() {
+	var r vault.RepairReport
+	u.backgroundStatus("repairing the account list", func(ctx context.Context) (err error) {
+		r, err = u.store.Repair(ctx)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Cannot repair the account list", err)
+			return
+		}
+		u.reload()
+		var msg []string
+		if r.KeptAside != "" {
+			msg = append(msg, "The damaged list was kept as "+r.KeptAside+".")
+		}
+		msg = append(msg, fmt.Sprintf("%d accounts kept, %d restored from the keyring.", r.Kept, len(r.Restored)))
+		for _, a := range r.Guessed {
+			msg = append(msg, a.Label()+" had no name in the keyring: check its code and rename it.")
+		}
+		for _, a := range r.Missing {
+			msg = append(msg, a.Label()+": its secret is gone from the keyring.")
+		}
+		u.showMessage("Account list repaired", strings.Join(msg, "\n"))
+	})
 }

@@ -76,6 +76,7 @@ type UI struct {
 	problems map[string]string // per account, e.g. secret missing
 	fetching bool
 	loaded   bool // the first List has come back
+	checked  bool // the keyring was searched for orphans once
 
 	keyringTrouble string // the keyring error last shown, until codes come again
 
@@ -238,9 +239,17 @@ func (u *UI) reload() {
 		list, err = u.store.List(ctx)
 		return err
 	}, func(err error) {
+		if errors.Is(err, vault.ErrIndexDamaged) {
+			u.offerRepair("The account list is damaged", vault.Message(err), "Repair")
+			return
+		}
 		if err != nil {
 			u.showError("Cannot load the accounts", err)
 			return
+		}
+		if !u.checked {
+			u.checked = true
+			u.checkOrphans()
 		}
 		u.loaded = true
 		u.accounts = list

@@ -3,8 +3,9 @@ package vault
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 type Memory struct {
 	mu       sync.Mutex
 	accounts []Account
+	orphans  []Account // in the "keyring" only, as after a crash
 	secrets  map[string][]byte
 	next     int
 	Err      error
@@ -36,6 +38,10 @@ func (m *Memory) List(ctx context.Context) ([]Account, error) {
 }
 
 func (m *Memory) Add(ctx context.Context, k *totp.Key) (Account, error) {
+	return m.AddWith(ctx, k, RefuseTaken)
+}
+
+func (m *Memory) AddWith(ctx context.Context, k *totp.Key, taken OnLabelTaken) (Account, error) {
 	if err := k.Validate(); err != nil {
 		return Account{}, fmt.Errorf("adding %s: %w", k.Label(), err)
 	}
@@ -44,16 +50,78 @@ func (m *Memory) Add(ctx context.Context, k *totp.Key) (Account, error) {
 	if m.Err != nil {
 		return Account{}, m.Err
 	}
-	for _, a := range m.accounts {
-		if a.Label() == k.Label() && bytes.Equal(m.secrets[a.ID], k.Secret) {
+	same := SameLabel(m.accounts, k.Label(), "")
+	for _, a := range same {
+		if bytes.Equal(m.secrets[a.ID], k.Secret) {
 			return Account{}, fmt.Errorf("adding %s: %w", k.Label(), ErrDuplicate)
 		}
 	}
+	if len(same) > 0 && taken == RefuseTaken {
+		return Account{}, fmt.Errorf("adding %s: %w", k.Label(), &LabelTakenError{Label: k.Label(), Existing: same[0]})
+	}
 	m.next++
-	a := AccountOf("mem"+strconv.Itoa(m.next), k)
+	a := AccountOf(fmt.Sprintf("%08x", m.next), k)
 	m.accounts = append(m.accounts, a)
 	m.secrets[a.ID] = bytes.Clone(k.Secret)
+	if taken == ReplaceTaken {
+		for _, old := range same {
+			i, _ := m.find(old.ID)
+			m.accounts = append(m.accounts[:i], m.accounts[i+1:]...)
+			delete(m.secrets, old.ID)
+		}
+	}
 	return a, nil
+}
+
+// SameLabel returns the accounts other than id whose label is label, case
+// aside: the ones a new or renamed account would be confused with.
+func SameLabel(list []Account, label, id string) []Account {
+	var same []Account
+	for _, a := range list {
+		if a.ID != id && strings.EqualFold(a.Label(), label) {
+			same = append(same, a)
+		}
+	}
+	return same
+}
+
+// Orphan keeps k's secret but not its account, as a crash between a
+// keyring store's two writes would; Orphans lists it, Repair restores it.
+func (m *Memory) Orphan(k *totp.Key) Account {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	a := AccountOf(fmt.Sprintf("%08x", m.next), k)
+	m.orphans = append(m.orphans, a)
+	m.secrets[a.ID] = bytes.Clone(k.Secret)
+	return a
+}
+
+func (m *Memory) Orphans(ctx context.Context) ([]Account, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	return append([]Account(nil), m.orphans...), nil
+}
+
+// Repair restores the orphans; an Err that is ErrIndexDamaged stands for a
+// damaged list, which it "keeps aside" and clears.
+func (m *Memory) Repair(ctx context.Context) (RepairReport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var r RepairReport
+	if errors.Is(m.Err, ErrIndexDamaged) {
+		r.KeptAside, r.Damage, m.Err = "memory.damaged", m.Err.Error(), nil
+	}
+	if m.Err != nil {
+		return RepairReport{}, m.Err
+	}
+	r.Kept = len(m.accounts)
+	r.Restored, m.orphans = m.orphans, nil
+	m.accounts = append(m.accounts, r.Restored...)
+	return r, nil
 }
 
 func (m *Memory) find(id string) (int, error) {
@@ -77,6 +145,10 @@ func (m *Memory) Rename(ctx context.Context, id, issuer, account string) error {
 	}
 	if err := CheckName(account); err != nil {
 		return err
+	}
+	label := Account{Issuer: issuer, Account: account}.Label()
+	if same := SameLabel(m.accounts, label, id); len(same) > 0 {
+		return fmt.Errorf("renaming: %w", &LabelTakenError{Label: label, Existing: same[0]})
 	}
 	m.accounts[i].Issuer, m.accounts[i].Account = issuer, account
 	return nil

@@ -10,6 +10,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"twofold.dev/shared/totp"
@@ -65,9 +66,15 @@ type Store interface {
 	// List returns every account in the user's order.
 	List(ctx context.Context) ([]Account, error)
 	// Add stores a new account at the end of the list. A key with the same
-	// label and secret as a stored one is refused with ErrDuplicate.
+	// label and secret as a stored one is refused with ErrDuplicate; a key
+	// whose label (case aside) is another account's is refused with a
+	// *LabelTakenError, so the caller can ask and call AddWith.
 	Add(ctx context.Context, k *totp.Key) (Account, error)
-	// Rename changes an account's issuer and account name.
+	// AddWith is Add that, when the label is taken by an account with
+	// another secret, does what taken says.
+	AddWith(ctx context.Context, k *totp.Key, taken OnLabelTaken) (Account, error)
+	// Rename changes an account's issuer and account name. A label that
+	// another account has is refused with a *LabelTakenError.
 	Rename(ctx context.Context, id, issuer, account string) error
 	// Delete removes an account and its secret.
 	Delete(ctx context.Context, id string) error
@@ -81,6 +88,71 @@ type Store interface {
 	// after saving the counter advanced by one: a code is never shown
 	// unless the store already moved past it.
 	NextHOTP(ctx context.Context, id string) (string, error)
+	// Orphans lists the accounts whose secrets are in the keyring but not
+	// in the store's list (left by a crash, or a lost index); Repair adds
+	// them back.
+	Orphans(ctx context.Context) ([]Account, error)
+	// Repair rebuilds the list from the keyring: a damaged list is kept
+	// aside and replaced by what the keyring holds, orphans are added
+	// back, and accounts whose secret is gone are marked Missing.
+	Repair(ctx context.Context) (RepairReport, error)
+}
+
+// OnLabelTaken says what AddWith does when the new key's label is already
+// another account's (with another secret).
+type OnLabelTaken int
+
+const (
+	// RefuseTaken refuses with a *LabelTakenError, as Add does.
+	RefuseTaken OnLabelTaken = iota
+	// ReplaceTaken stores the new key, then deletes the accounts with its
+	// label (a site's 2FA was reset and enrolled again).
+	ReplaceTaken
+	// KeepBoth stores the new key beside the existing account; the two are
+	// told apart by their ids.
+	KeepBoth
+)
+
+// LabelTakenError is the refusal of a label that an account already has.
+// It matches ErrLabelTaken with errors.Is.
+type LabelTakenError struct {
+	Label    string
+	Existing Account // the account that has the label
+}
+
+func (e *LabelTakenError) Error() string {
+	return fmt.Sprintf("%q is already the label of account %s (with another secret)", e.Label, ShortID(e.Existing.ID))
+}
+
+func (e *LabelTakenError) Is(target error) bool { return target == ErrLabelTaken }
+
+// RepairReport is what Repair did.
+type RepairReport struct {
+	// KeptAside is where the damaged list was moved, "" if it was sound.
+	KeptAside string
+	// Damage says what was wrong with the list kept aside.
+	Damage string
+	// Restored are the accounts added back from the keyring.
+	Restored []Account
+	// Guessed are restored accounts whose keyring item carried no name or
+	// parameters (written by an older Twofold): they got a placeholder
+	// name and TOTP SHA-1, 6 digits, 30 s, to be checked and renamed.
+	Guessed []Account
+	// Missing are listed accounts whose secret is gone from the keyring.
+	Missing []Account
+	// Described counts keyring items given their label and attributes.
+	Described int
+	// Kept is how many listed accounts were kept as they were.
+	Kept int
+}
+
+// ShortID is the short form of an account id that lists show and commands
+// accept: its first 8 characters.
+func ShortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // The errors stores return, wrapped with context; test with errors.Is.
@@ -92,6 +164,10 @@ var (
 	ErrKeyringLocked      = errors.New("keyring is locked")
 	ErrKeyringTimeout     = errors.New("keyring did not answer in time")
 	ErrWrongType          = errors.New("wrong kind of account")
+	ErrLabelTaken         = errors.New("label already taken")
+	ErrIndexDamaged       = errors.New("account list is damaged")
+	ErrBusy               = errors.New("account list is busy")
+	ErrCannotList         = errors.New("this keyring cannot list its items")
 )
 
 // Message is the one sentence a user sees for err: what went wrong and,
@@ -104,6 +180,10 @@ func Message(err error) string {
 		return err.Error() + ". Install and start a Secret Service provider (e.g. gnome-keyring or KeePassXC) and log in again; nothing was saved elsewhere."
 	case errors.Is(err, ErrKeyringLocked), errors.Is(err, ErrKeyringTimeout):
 		return err.Error() + ". Unlock the keyring (your login keyring password) and try again."
+	case errors.Is(err, ErrIndexDamaged):
+		return err.Error() + ". Repair rebuilds it from the keyring (twofold repair, or Repair in the window); the damaged file is kept aside, not overwritten."
+	case errors.Is(err, ErrBusy):
+		return err.Error() + ". Another Twofold (the window or a command) is holding it: wait for it, or close it, and try again."
 	case errors.Is(err, ErrSecretMissing):
 		return err.Error() + ". Delete the account and add it again from the service's QR code."
 	}

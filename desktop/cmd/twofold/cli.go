@@ -29,10 +29,14 @@ Commands:
   add --backup FILE... add the accounts of Aegis (.json) or 2FAS (.2fas) backups,
                        plain or encrypted (the password is asked), or of a .txt
                        file of otpauth URIs, one per line
-  list                 list the accounts: label, type and parameters
+  add --replace ...    an account whose label is taken replaces the one that has it
+  add --keep-both ...  an account whose label is taken is added beside it
+  list                 list the accounts: id, label, type and parameters
   code LABEL           print the current code (digits only); for an HOTP
                        account, the code for the stored counter, then advance it
   remove LABEL         delete an account and its keyring item
+  repair               rebuild the account list from the keyring: a damaged list
+                       is kept aside, accounts found only in the keyring are added
   decode FILE...       print the text of every QR code in the images; store nothing
   export --encrypted FILE
                        write every account to an encrypted Aegis vault (password
@@ -49,7 +53,14 @@ Commands:
   backup-dir           show where automatic backups go
   backup-dir --off     stop automatic backups (the files stay)
 
-LABEL is "Issuer:account" as listed, or any part of it that matches one account.
+LABEL is the id list shows (or any 4 or more of its first digits), "Issuer:account"
+as listed, or any part of it that matches one account. Adding an account whose
+label (case aside) is already taken, with another secret, is refused unless
+--replace or --keep-both says what to do.
+
+Every change to the account list takes a lock (accounts.json.lock beside it), so
+the window and any number of commands can run at once; a command waits up to 30s
+for another Twofold to finish, then says so.
 
 Options:
   -config DIR          where the account index lives
@@ -75,6 +86,10 @@ type config struct {
 	// traceFirstCode is $TWOFOLD_TRACE_FIRST_CODE: a file the window writes
 	// the time of its first painted code to (for `make bench`).
 	traceFirstCode string
+	// crashAt is $TWOFOLD_TEST_CRASH: a test hook naming a step inside the
+	// account list's lock (keyring.Options.Crash) at which the process
+	// kills itself, to show a crash there loses nothing.
+	crashAt string
 }
 
 // run is the whole program: main only wires it to the process.
@@ -107,6 +122,8 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return c.code(ctx, rest)
 	case "remove", "rm", "delete":
 		return c.remove(ctx, rest)
+	case "repair":
+		return c.repair(ctx, rest)
 	case "decode":
 		return c.decode(rest)
 	case "export":
@@ -123,7 +140,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 func parseConfig(args []string, getenv func(string) string) (*config, []string, error) {
 	fs := flag.NewFlagSet("twofold", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE")}
+	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE"), crashAt: getenv("TWOFOLD_TEST_CRASH")}
 	if v := getenv("TWOFOLD_KEYRING_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -158,7 +175,23 @@ type cli struct {
 }
 
 func (c *cli) store() (*keyring.Store, error) {
-	return keyring.Open(keyring.Options{Dir: c.cfg.dir, Timeout: c.cfg.timeout})
+	return keyring.Open(keyring.Options{Dir: c.cfg.dir, Timeout: c.cfg.timeout, Crash: crashHook(c.cfg.crashAt)})
+}
+
+// crashHook kills the process, as a power cut would, at the named step.
+func crashHook(at string) func(string) {
+	if at == "" {
+		return nil
+	}
+	return func(stage string) {
+		if stage != at {
+			return
+		}
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Kill()
+		}
+		select {} // the kill is on its way
+	}
 }
 
 func (c *cli) add(ctx context.Context, args []string) error {
@@ -167,10 +200,21 @@ func (c *cli) add(ctx context.Context, args []string) error {
 	image := fs.Bool("image", false, "")
 	scr := fs.Bool("screen", false, "")
 	backup := fs.Bool("backup", false, "")
+	replace := fs.Bool("replace", false, "")
+	keepBoth := fs.Bool("keep-both", false, "")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("add: %w", err)
 	}
 	args = fs.Args()
+	taken := vault.RefuseTaken
+	switch {
+	case *replace && *keepBoth:
+		return errors.New("add: give --replace or --keep-both, not both")
+	case *replace:
+		taken = vault.ReplaceTaken
+	case *keepBoth:
+		taken = vault.KeepBoth
+	}
 	var keys []*totp.Key
 	switch {
 	case btoi(*image)+btoi(*scr)+btoi(*backup) > 1:
@@ -244,17 +288,32 @@ func (c *cli) add(ctx context.Context, args []string) error {
 	}
 	var added int
 	var dups []error
+	var refused []*vault.LabelTakenError
 	for _, k := range keys {
-		a, err := st.Add(ctx, k)
-		if errors.Is(err, vault.ErrDuplicate) {
+		a, err := st.AddWith(ctx, k, taken)
+		var lt *vault.LabelTakenError
+		switch {
+		case errors.Is(err, vault.ErrDuplicate):
 			dups = append(dups, err)
 			continue
-		}
-		if err != nil {
+		case errors.As(err, &lt):
+			refused = append(refused, lt)
+			continue
+		case err != nil:
 			return errors.New(vault.Message(err))
 		}
 		added++
 		fmt.Fprintf(c.stdout, "added %s\n", a.Label())
+	}
+	if len(refused) == 1 {
+		return fmt.Errorf("not added: %v: add it again with --replace to replace that account, or --keep-both to keep both", refused[0])
+	}
+	if len(refused) > 1 {
+		names := make([]string, len(refused))
+		for i, lt := range refused {
+			names[i] = lt.Label
+		}
+		return fmt.Errorf("not added: %d labels are already taken by accounts with other secrets (%s): add them again with --replace to replace those accounts, or --keep-both to keep both", len(refused), strings.Join(names, ", "))
 	}
 	if added == 0 && len(dups) > 0 {
 		return dups[0]
@@ -292,7 +351,7 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	}
 	list, err := st.List(ctx)
 	if err != nil {
-		return err
+		return errors.New(vault.Message(err))
 	}
 	for _, a := range list {
 		params := fmt.Sprintf("totp %s %d digits %ds", a.Algorithm, a.Digits, a.Period)
@@ -302,15 +361,67 @@ func (c *cli) list(ctx context.Context, args []string) error {
 		if a.Missing {
 			params += " (secret missing from the keyring)"
 		}
-		fmt.Fprintf(c.stdout, "%s\t%s\n", a.Label(), params)
+		fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", vault.ShortID(a.ID), a.Label(), params)
 	}
+	c.orphans(ctx, st)
+	return nil
+}
+
+// orphans says on stderr how many accounts are in the keyring but not in
+// the list. It is advice: a keyring that cannot answer does not stop list.
+func (c *cli) orphans(ctx context.Context, st *keyring.Store) {
+	orphans, err := st.Orphans(ctx)
+	switch {
+	case errors.Is(err, vault.ErrCannotList):
+	case err != nil:
+		fmt.Fprintf(c.stderr, "twofold: could not look for accounts missing from the list: %s\n", vault.Message(err))
+	case len(orphans) == 1:
+		fmt.Fprintf(c.stderr, "twofold: 1 account in the keyring is not in the list (%s): twofold repair adds it back\n", orphans[0].Label())
+	case len(orphans) > 1:
+		fmt.Fprintf(c.stderr, "twofold: %d accounts in the keyring are not in the list: twofold repair adds them back\n", len(orphans))
+	}
+}
+
+func (c *cli) repair(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return errors.New("repair takes no arguments")
+	}
+	st, err := c.store()
+	if err != nil {
+		return err
+	}
+	r, err := st.Repair(ctx)
+	if err != nil {
+		return fmt.Errorf("repair: %s", vault.Message(err))
+	}
+	if r.KeptAside != "" {
+		fmt.Fprintf(c.stdout, "kept the damaged account list aside as %s\n", r.KeptAside)
+	}
+	guessed := map[string]bool{}
+	for _, a := range r.Guessed {
+		guessed[a.ID] = true
+	}
+	for _, a := range r.Restored {
+		note := ""
+		if guessed[a.ID] {
+			note = "\t(its keyring item has no name or parameters: assumed TOTP SHA1, 6 digits, 30s; check its code, then rename it)"
+		}
+		fmt.Fprintf(c.stdout, "restored %s\t%s%s\n", vault.ShortID(a.ID), a.Label(), note)
+	}
+	for _, a := range r.Missing {
+		fmt.Fprintf(c.stdout, "missing %s\t%s\t(its secret is gone from the keyring: remove it and add it again from the site)\n", vault.ShortID(a.ID), a.Label())
+	}
+	if r.Described > 0 {
+		fmt.Fprintf(c.stdout, "named %d keyring items after their accounts\n", r.Described)
+	}
+	fmt.Fprintf(c.stdout, "%d accounts kept, %d restored from the keyring\n", r.Kept, len(r.Restored))
 	return nil
 }
 
 // find opens the store and resolves a LABEL argument.
 func (c *cli) find(ctx context.Context, cmd string, args []string) (*keyring.Store, vault.Account, error) {
 	if len(args) != 1 {
-		return nil, vault.Account{}, fmt.Errorf("%s: give one LABEL (Issuer:account or a unique part of it)", cmd)
+		return nil, vault.Account{}, fmt.Errorf("%s: give one LABEL (the id list shows, Issuer:account or a unique part of it)", cmd)
 	}
 	st, err := c.store()
 	if err != nil {
@@ -318,7 +429,7 @@ func (c *cli) find(ctx context.Context, cmd string, args []string) (*keyring.Sto
 	}
 	list, err := st.List(ctx)
 	if err != nil {
-		return nil, vault.Account{}, err
+		return nil, vault.Account{}, errors.New(vault.Message(err))
 	}
 	a, err := vault.Find(list, args[0])
 	if err != nil {

@@ -142,7 +142,7 @@ func TestHOTPStartsAtImportedCounter(t *testing.T) {
 			t.Fatalf("HOTP call %d: twofold %q, oathtool -c %d %q", n-40, got, n, want)
 		}
 	}
-	if out := c.ok("list"); !strings.Contains(out, "Door:dave\thotp SHA1 8 digits counter 44") {
+	if out := c.ok("list"); !strings.Contains(out, "\tDoor:dave\thotp SHA1 8 digits counter 44") {
 		t.Fatalf("list after three codes:\n%s", out)
 	}
 }
@@ -152,19 +152,20 @@ func TestAddListRemove(t *testing.T) {
 	s := secret(t)
 	c.ok("add", "otpauth://totp/ACME:alice@example.com?secret="+s, "otpauth://totp/ACME:alice2@example.com?secret="+secret(t))
 	out := c.ok("list")
-	want := "ACME:alice@example.com\ttotp SHA1 6 digits 30s\nACME:alice2@example.com\ttotp SHA1 6 digits 30s\n"
+	idx, _ := os.ReadFile(filepath.Join(c.dir, "accounts.json"))
+	id := between(string(idx), `"id": "`, `"`)
+	id2 := between(strings.SplitN(string(idx), "alice@", 2)[1], `"id": "`, `"`)
+	want := id[:8] + "\tACME:alice@example.com\ttotp SHA1 6 digits 30s\n" + id2[:8] + "\tACME:alice2@example.com\ttotp SHA1 6 digits 30s\n"
 	if out != want {
 		t.Fatalf("list:\n%s\nwant:\n%s", out, want)
 	}
 	c.fails("already added", "add", "otpauth://totp/ACME:alice@example.com?secret="+s)
-	c.fails("matches 2 accounts", "code", "ACME")
+	c.fails("matches 2 accounts ("+id[:8]+" ACME:alice@example.com, "+id2[:8]+" ACME:alice2@example.com): give the id", "code", "ACME")
 	c.fails("no such account", "code", "nobody")
 	if got := c.ok("code", "ACME:alice@example.com"); len(got) != 7 {
 		t.Fatalf("code of the exact label: %q", got)
 	}
 
-	idx, _ := os.ReadFile(filepath.Join(c.dir, "accounts.json"))
-	id := between(string(idx), `"id": "`, `"`)
 	if out, err := exec.Command("secret-tool", "lookup", "service", "twofold", "username", id).Output(); err != nil || string(out) != s {
 		t.Fatalf("keyring item %s: %q %v", id, out, err)
 	}
@@ -174,7 +175,7 @@ func TestAddListRemove(t *testing.T) {
 	if _, err := exec.Command("secret-tool", "lookup", "service", "twofold", "username", id).Output(); err == nil {
 		t.Fatal("keyring item still there after remove")
 	}
-	if out := c.ok("list"); out != "ACME:alice2@example.com\ttotp SHA1 6 digits 30s\n" {
+	if out := c.ok("list"); out != id2[:8]+"\tACME:alice2@example.com\ttotp SHA1 6 digits 30s\n" {
 		t.Fatalf("list after remove:\n%s", out)
 	}
 	if bytes.Contains(idx, []byte(s)) {
@@ -276,6 +277,9 @@ func TestUsageAndBadArguments(t *testing.T) {
 	c := newCLI(t)
 	if out := c.ok("help"); !strings.Contains(out, "add --screen") || !strings.Contains(out, "code LABEL") {
 		t.Fatalf("usage:\n%s", out)
+	}
+	if out := c.ok("help"); !strings.Contains(out, "repair") || !strings.Contains(out, "--keep-both") || !strings.Contains(out, "lock") {
+		t.Fatalf("usage does not explain repair, --replace/--keep-both and the lock:\n%s", out)
 	}
 	if out := c.ok("-h"); !strings.Contains(out, "Usage: twofold") {
 		t.Fatalf("-h printed %q", out)

@@ -1,0 +1,171 @@
+package keyring
+
+import (
+	"fmt"
+
+	dbus "github.com/godbus/dbus/v5"
+	gokeyring "github.com/zalando/go-keyring"
+	ss "github.com/zalando/go-keyring/secret_service"
+)
+
+// defaultBackend on Linux is the Secret Service, spoken through
+// go-keyring's secret_service package: go-keyring's Set cannot give an
+// item a label or attributes of its own, nor list items.
+func defaultBackend() Backend { return secretService{} }
+
+const (
+	itemLabelProp = "org.freedesktop.Secret.Item.Label"
+	itemAttrsProp = "org.freedesktop.Secret.Item.Attributes"
+)
+
+// secretService keeps items in the default ("login") collection, as
+// go-keyring does, so items either wrote are found by both.
+type secretService struct{}
+
+func (secretService) open() (*ss.SecretService, dbus.BusObject, error) {
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return nil, nil, err
+	}
+	coll := svc.GetLoginCollection()
+	if err := svc.Unlock(coll.Path()); err != nil {
+		return nil, nil, err
+	}
+	return svc, coll, nil
+}
+
+func (b secretService) find(svc *ss.SecretService, coll dbus.BusObject, service, user string) ([]dbus.ObjectPath, error) {
+	return svc.SearchItems(coll, map[string]string{AttrService: service, AttrUser: user})
+}
+
+func (secretService) Get(service, user string) (string, error) { return gokeyring.Get(service, user) }
+
+func (b secretService) Set(service, user, secret string) error {
+	return b.SetItem(service, user, secret, fmt.Sprintf("Password for '%s' on '%s'", user, service),
+		map[string]string{AttrService: service, AttrUser: user})
+}
+
+// Delete removes every item of user, not only the first found.
+func (b secretService) Delete(service, user string) error {
+	svc, coll, err := b.open()
+	if err != nil {
+		return err
+	}
+	paths, err := b.find(svc, coll, service, user)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return gokeyring.ErrNotFound
+	}
+	for _, p := range paths {
+		if err := svc.Delete(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b secretService) SetItem(service, user, secret, label string, attrs map[string]string) error {
+	svc, coll, err := b.open()
+	if err != nil {
+		return err
+	}
+	old, err := b.find(svc, coll, service, user)
+	if err != nil {
+		return err
+	}
+	session, err := svc.OpenSession()
+	if err != nil {
+		return err
+	}
+	defer svc.Close(session)
+	attrs = withIdentity(attrs, service, user)
+	// CreateItem's "replace" only replaces an item with the very same
+	// attributes; an older item of user's is deleted after the new one is
+	// in, so user always has a secret.
+	if err := svc.CreateItem(coll, label, attrs, ss.NewSecret(session.Path(), secret)); err != nil {
+		return err
+	}
+	now, err := b.find(svc, coll, service, user)
+	if err != nil {
+		return err
+	}
+	for _, p := range old {
+		if len(now) > 1 && contains(now, p) {
+			if err := svc.Delete(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func contains(paths []dbus.ObjectPath, p dbus.ObjectPath) bool {
+	for _, q := range paths {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (b secretService) Describe(service, user, label string, attrs map[string]string) error {
+	svc, coll, err := b.open()
+	if err != nil {
+		return err
+	}
+	paths, err := b.find(svc, coll, service, user)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return gokeyring.ErrNotFound
+	}
+	attrs = withIdentity(attrs, service, user)
+	for _, p := range paths {
+		item := svc.Object("org.freedesktop.secrets", p)
+		if err := item.SetProperty(itemAttrsProp, dbus.MakeVariant(attrs)); err != nil {
+			return err
+		}
+		if err := item.SetProperty(itemLabelProp, dbus.MakeVariant(label)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b secretService) Items(service string) ([]Item, error) {
+	svc, coll, err := b.open()
+	if err != nil {
+		return nil, err
+	}
+	paths, err := svc.SearchItems(coll, map[string]string{AttrService: service})
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Item, 0, len(paths))
+	for _, p := range paths {
+		obj := svc.Object("org.freedesktop.secrets", p)
+		var attrs map[string]string
+		if err := obj.StoreProperty(itemAttrsProp, &attrs); err != nil {
+			return nil, err
+		}
+		var label string
+		if err := obj.StoreProperty(itemLabelProp, &label); err != nil {
+			return nil, err
+		}
+		items = append(items, Item{User: attrs[AttrUser], Label: label, Attrs: attrs})
+	}
+	return items, nil
+}
+
+// withIdentity is attrs with the service and username every item keeps.
+func withIdentity(attrs map[string]string, service, user string) map[string]string {
+	m := make(map[string]string, len(attrs)+2)
+	for k, v := range attrs {
+		m[k] = v
+	}
+	m[AttrService], m[AttrUser] = service, user
+	return m
+}
