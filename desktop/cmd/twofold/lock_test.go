@@ -1,6 +1,6 @@
 package main
 
-// Tests of the real binary as many processes at once, against the real
+// Tests of the real program as many processes at once, against the real
 // Secret Service: the file lock, crash safety, repair and duplicate labels.
 
 import (
@@ -27,16 +27,6 @@ import (
 	"twofold.dev/shared/totp"
 )
 
-// buildTwofold compiles this command into a temp dir.
-func buildTwofold(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "twofold")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is one finished run of the binary.
 type proc struct {
 	args           []string
@@ -48,28 +38,28 @@ func (p proc) String() string {
 	return fmt.Sprintf("twofold %s: %v\nstdout: %s\nstderr: %s", strings.Join(p.args, " "), p.err, p.stdout, p.stderr)
 }
 
-// binary runs bin against one config dir.
-type binary struct {
+// program runs bin against one config dir.
+type program struct {
 	t   *testing.T
 	bin string
 	dir string
 	env []string
 }
 
-func newBinary(t *testing.T, bin string) *binary {
+func newProgram(t *testing.T, bin string) *program {
 	t.Helper()
 	secretService(t)
 	dir := t.TempDir()
-	return &binary{t: t, bin: bin, dir: dir, env: append(os.Environ(), "TWOFOLD_CONFIG_DIR="+dir, "LANG=en_US.UTF-8")}
+	return &program{t: t, bin: bin, dir: dir, env: append(os.Environ(), "TWOFOLD_CONFIG_DIR="+dir, "LANG=en_US.UTF-8")}
 }
 
-func (b *binary) command(env []string, args ...string) *exec.Cmd {
+func (b *program) command(env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(b.bin, args...)
 	cmd.Env = append(slices.Clone(b.env), env...)
 	return cmd
 }
 
-func (b *binary) run(args ...string) proc {
+func (b *program) run(args ...string) proc {
 	var out, errOut bytes.Buffer
 	cmd := b.command(nil, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -77,7 +67,7 @@ func (b *binary) run(args ...string) proc {
 	return proc{args: args, stdout: out.String(), stderr: errOut.String(), err: err}
 }
 
-func (b *binary) ok(args ...string) proc {
+func (b *program) ok(args ...string) proc {
 	b.t.Helper()
 	p := b.run(args...)
 	if p.err != nil {
@@ -88,7 +78,7 @@ func (b *binary) ok(args ...string) proc {
 
 // index reads the account list file as the test's own JSON, not through
 // the keyring package.
-func (b *binary) index() map[string]indexAccount {
+func (b *program) index() map[string]indexAccount {
 	b.t.Helper()
 	data, err := os.ReadFile(filepath.Join(b.dir, keyring.IndexFile))
 	if err != nil {
@@ -121,7 +111,7 @@ type indexAccount struct {
 
 // keyringIDs asks secret-tool which items of this config dir the keyring
 // holds (other tests share the keyring).
-func (b *binary) keyringIDs() map[string]bool {
+func (b *program) keyringIDs() map[string]bool {
 	b.t.Helper()
 	out, err := exec.Command("secret-tool", "search", "--all", "--unlock", "service", "twofold", "dir", b.dir).CombinedOutput()
 	if err != nil && len(out) != 0 && !strings.Contains(string(out), "No matching") {
@@ -135,7 +125,7 @@ func (b *binary) keyringIDs() map[string]bool {
 }
 
 // noOrphans checks that the keyring and the index hold the same accounts.
-func (b *binary) noOrphans() {
+func (b *program) noOrphans() {
 	b.t.Helper()
 	idx, items := b.index(), b.keyringIDs()
 	for id := range items {
@@ -162,7 +152,7 @@ func hotpCodes(t *testing.T, secret string, digits, n int) []string {
 }
 
 func TestConcurrentProcesses(t *testing.T) {
-	bin := buildTwofold(t)
+	bin := buildBinary(t)
 	for _, n := range []int{10, 50} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) { concurrentRound(t, bin, n) })
 	}
@@ -172,7 +162,7 @@ func TestConcurrentProcesses(t *testing.T) {
 // processes at once, while a store held open as the window holds it
 // moves, renames, lists and takes HOTP codes too.
 func concurrentRound(t *testing.T, bin string, n int) {
-	b := newBinary(t, bin)
+	b := newProgram(t, bin)
 	ctx := context.Background()
 	hotpSecret := secret(t)
 	b.ok("add", "otpauth://hotp/Bank:counter?secret="+hotpSecret+"&digits=8&counter=0")
@@ -348,7 +338,7 @@ func concurrentRound(t *testing.T, bin string, n int) {
 // the old index or the new one, never a torn one, and no account it added
 // is lost: a keyring item without its index entry is found and restored.
 func TestCrashInsideTheLock(t *testing.T) {
-	bin := buildTwofold(t)
+	bin := buildBinary(t)
 	for _, tc := range []struct {
 		stage string
 		added bool // whether the index holds the new account afterwards
@@ -359,7 +349,7 @@ func TestCrashInsideTheLock(t *testing.T) {
 		{"index-renamed", true},
 	} {
 		t.Run(tc.stage, func(t *testing.T) {
-			b := newBinary(t, bin)
+			b := newProgram(t, bin)
 			keep := secret(t)
 			b.ok("add", "otpauth://totp/Keep:me?secret="+keep)
 			before, _ := os.ReadFile(filepath.Join(b.dir, keyring.IndexFile))
@@ -400,7 +390,7 @@ func TestCrashInsideTheLock(t *testing.T) {
 		})
 	}
 	t.Run("kill -9 at random", func(t *testing.T) {
-		b := newBinary(t, bin)
+		b := newProgram(t, bin)
 		b.ok("add", "otpauth://totp/Keep:me?secret="+secret(t))
 		var cmds []*exec.Cmd
 		for i := range 12 {
@@ -434,11 +424,11 @@ func TestCrashInsideTheLock(t *testing.T) {
 // words, repair keeps the damaged file aside and restores every account
 // with its parameters; codes agree with oathtool.
 func TestRepairRestoresEveryAccount(t *testing.T) {
-	bin := buildTwofold(t)
+	bin := buildBinary(t)
 	type acct struct{ label, secret, uri string }
 	for _, damage := range []string{"deleted", "truncated", "garbage"} {
 		t.Run(damage, func(t *testing.T) {
-			b := newBinary(t, bin)
+			b := newProgram(t, bin)
 			var accts []acct
 			for i, p := range []string{"algorithm=SHA1&digits=6&period=30", "algorithm=SHA256&digits=8&period=30", "algorithm=SHA512&digits=7&period=60", "algorithm=SHA1&digits=8&period=15"} {
 				a := acct{label: fmt.Sprintf("Site%d:joe", i), secret: secret(t)}
