@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,11 +18,12 @@ func need(t *testing.T, tools ...string) {
 }
 
 // buildBinary compiles this command into a temp dir, for tests that run
-// the real program (a password prompt on a terminal, a kill -9).
-func buildBinary(t *testing.T) string {
+// the real program (a password prompt on a terminal, a kill -9), with the
+// build tags given.
+func buildBinary(t *testing.T, tags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "twofold")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags="+strings.Join(tags, ","), "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -86,9 +86,10 @@ type config struct {
 	// traceFirstCode is $TWOFOLD_TRACE_FIRST_CODE: a file the window writes
 	// the time of its first painted code to (for `make bench`).
 	traceFirstCode string
-	// crashAt is $TWOFOLD_TEST_CRASH: a test hook naming a step inside the
-	// account list's lock (keyring.Options.Crash) at which the process
-	// kills itself, to show a crash there loses nothing.
+	// crashAt names a step inside the account list's lock at which the
+	// process kills itself (keyring.Options.Crash), to show a crash there
+	// loses nothing: $TWOFOLD_TEST_CRASH, read only by a binary built with
+	// the crashtest tag (crash_test_build.go); a shipped one ignores it.
 	crashAt string
 }
 
@@ -140,7 +141,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 func parseConfig(args []string, getenv func(string) string) (*config, []string, error) {
 	fs := flag.NewFlagSet("twofold", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE"), crashAt: getenv("TWOFOLD_TEST_CRASH")}
+	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE"), crashAt: crashStep(getenv)}
 	if v := getenv("TWOFOLD_KEYRING_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -338,7 +338,7 @@ func concurrentRound(t *testing.T, bin string, n int) {
 // the old index or the new one, never a torn one, and no account it added
 // is lost: a keyring item without its index entry is found and restored.
 func TestCrashInsideTheLock(t *testing.T) {
-	bin := buildBinary(t)
+	bin := buildBinary(t, "crashtest")
 	for _, tc := range []struct {
 		stage string
 		added bool // whether the index holds the new account afterwards
