@@ -193,7 +193,10 @@ func (u *UI) showPasteBox() {
 }
 
 // addFromText previews the keys in a pasted link.
-func (u *UI) addFromText(text string) {
+func (u *UI) addFromText(text string) { u.addFromLink("the pasted text", text) }
+
+// addFromLink previews the keys in a link from source.
+func (u *UI) addFromLink(source, text string) {
 	f, err := vault.ParseText(text)
 	if err != nil {
 		u.showError("Not an account", err)
@@ -203,7 +206,7 @@ func (u *UI) addFromText(text string) {
 	if f.Batches > 1 {
 		scan.Notes = append(scan.Notes, fmt.Sprintf("Google Authenticator export: batch %d of %d (add the other batches too)", f.Batch, f.Batches))
 	}
-	u.preview("Found in the pasted text", scan)
+	u.preview("Found in "+source, scan)
 }
 
 // showExportHelp explains importing Google Authenticator's export.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,6 +190,20 @@ func (u *UI) build() {
 	})
 	u.refresh()
 }
+
+// OpenLink brings the window to the front and shows the add preview for
+// an otpauth:// or otpauth-migration:// link (from the command line or a
+// browser); "" only brings the window to the front.
+func (u *UI) OpenLink(link string) {
+	u.win.RequestFocus()
+	if link = strings.TrimSpace(link); link != "" {
+		u.addFromLink("the link", link)
+	}
+}
+
+// Reload lists the accounts again, for changes another process made
+// (the command line adding or removing an account).
+func (u *UI) Reload() { u.reload() }
 
 func (u *UI) focusSearch() { u.win.Canvas().Focus(u.search) }
 

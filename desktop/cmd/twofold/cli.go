@@ -12,15 +12,19 @@ import (
 	"time"
 
 	"twofold.dev/desktop/keyring"
+	"twofold.dev/desktop/release"
 	"twofold.dev/desktop/screen"
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/qr"
 	"twofold.dev/shared/totp"
 )
 
-const usage = `Usage: twofold [-config DIR] [-timeout DURATION] [COMMAND]
+const usage = `Usage: twofold [-config DIR] [-timeout DURATION] [COMMAND | LINK]
 
-With no command, opens the authenticator window.
+With no command, opens the authenticator window. With an otpauth:// or
+otpauth-migration:// LINK (as a browser passes it), shows it in the
+window's add preview. One window per user: a later launch hands its link
+to the open window and brings it to the front.
 
 Commands:
   add URI...           add the accounts in otpauth:// or otpauth-migration:// URIs
@@ -32,6 +36,7 @@ Commands:
                        account, the code for the stored counter, then advance it
   remove LABEL         delete an account and its keyring item
   decode FILE...       print the text of every QR code in the images; store nothing
+  version              print the name and version (also --version)
 
 LABEL is "Issuer:account" as listed, or any part of it that matches one account.
 
@@ -56,6 +61,14 @@ type config struct {
 	// traceFirstCode is $TWOFOLD_TRACE_FIRST_CODE: a file the window writes
 	// the time of its first painted code to (for `make bench`).
 	traceFirstCode string
+	version        bool // --version
+}
+
+// isLink says whether arg is a link the window opens (a browser runs
+// `twofold LINK` for the otpauth and otpauth-migration schemes).
+func isLink(arg string) bool {
+	scheme, _, ok := strings.Cut(arg, "://")
+	return ok && (strings.EqualFold(scheme, "otpauth") || strings.EqualFold(scheme, "otpauth-migration"))
 }
 
 // run is the whole program: main only wires it to the process.
@@ -73,8 +86,18 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 	if err != nil {
 		return err
 	}
+	if cfg.version {
+		fmt.Fprintln(stdout, release.String())
+		return nil
+	}
 	if len(rest) == 0 {
-		return window(ctx, cfg)
+		return window(ctx, cfg, "")
+	}
+	if isLink(rest[0]) {
+		if len(rest) > 1 {
+			return errors.New("give one link to open (to add several at once: twofold add URI...)")
+		}
+		return window(ctx, cfg, rest[0])
 	}
 	c := &cli{cfg: cfg, now: now, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]
@@ -89,6 +112,9 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return c.remove(ctx, rest)
 	case "decode":
 		return c.decode(rest)
+	case "version":
+		fmt.Fprintln(stdout, release.String())
+		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -109,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, []string, 
 	}
 	fs.StringVar(&cfg.dir, "config", getenv("TWOFOLD_CONFIG_DIR"), "")
 	fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "")
+	fs.BoolVar(&cfg.version, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, nil, err
