@@ -3,9 +3,7 @@ package instance
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -35,15 +33,7 @@ func TestSendReachesTheWindow(t *testing.T) {
 	if _, err := Listen(dir, func(string) {}); err == nil {
 		t.Error("a second window claimed the channel")
 	}
-	if runtime.GOOS != "windows" {
-		fi, err := os.Stat(filepath.Join(dir, socketName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			t.Errorf("socket mode %v: others may connect", fi.Mode().Perm())
-		}
-	}
+	checkPrivate(t, dir)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,29 +44,5 @@ func TestSendReachesTheWindow(t *testing.T) {
 	case m := <-got:
 		t.Errorf("unexpected message %q", m)
 	default:
-	}
-}
-
-// TestStaleSocketReplaced: a window that crashed leaves its socket file;
-// the next window takes over.
-func TestStaleSocketReplaced(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the Windows channel is a file rewritten at every start") // not a missing tool
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, socketName), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 1)
-	l, err := Listen(dir, func(msg string) { got <- msg })
-	if err != nil {
-		t.Fatalf("Listen over a stale socket: %v", err)
-	}
-	defer l.Close()
-	if err := Send(context.Background(), dir, "hello"); err != nil {
-		t.Fatal(err)
-	}
-	if m := <-got; m != "hello" {
-		t.Errorf("got %q", m)
 	}
 }
