@@ -111,9 +111,13 @@ package-all: package package-windows
 	else echo "package-all: the macOS .app is built on a Mac (make package-macos there)"; fi
 	@ls -l dist
 
-# The .deb and tarball: desktop-file-validate, appstreamcli, dpkg -x and run.
+# The .deb and tarball: desktop-file-validate, appstreamcli, dpkg -x and run;
+# then one window with two real processes of the packaged binary (Xvfb).
 test-packages: deps-test package
 	scripts/with-keyring.sh scripts/test-packages.sh
+	rm -rf dist/deb-root && mkdir -p dist/deb-root e2e-artifacts && dpkg -x dist/twofold_*_$$(dpkg --print-architecture).deb dist/deb-root
+	ARTIFACTS=e2e-artifacts scripts/with-keyring.sh scripts/with-xvfb.sh scripts/test-one-window.sh dist/deb-root/usr/bin/twofold
+	rm -rf dist/deb-root
 
 # The MSI installed and run under Wine 8.0 in a private prefix, window under Xvfb.
 test-windows: deps-test package-windows

@@ -9,7 +9,6 @@ import (
 	"image"
 	"io"
 	"os"
-	"os/exec"
 
 	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
@@ -44,26 +43,4 @@ func Capture() ([]image.Image, error) {
 		imgs = append(imgs, img)
 	}
 	return imgs, nil
-}
-
-// ClipboardImage returns the PNG image on the clipboard, read with xclip
-// (X11) or wl-paste (Wayland); Fyne's clipboard holds only text.
-func ClipboardImage() ([]byte, error) {
-	var cmd *exec.Cmd
-	switch {
-	case os.Getenv("WAYLAND_DISPLAY") != "":
-		cmd = exec.Command("wl-paste", "--no-newline", "--type", "image/png")
-	case os.Getenv("DISPLAY") != "":
-		cmd = exec.Command("xclip", "-selection", "clipboard", "-t", "image/png", "-o")
-	default:
-		return nil, errors.New("no display, so no clipboard")
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("no image on the clipboard (%s: %v)", cmd.Args[0], err)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no image on the clipboard")
-	}
-	return out, nil
 }

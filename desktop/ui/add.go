@@ -31,9 +31,9 @@ func (u *UI) showAdd() {
 	}
 	content := container.NewVBox(
 		widget.NewLabel("Where is the key?"),
-		choice("Scan QR from screen (Ctrl+Shift+S)", theme.ViewFullScreenIcon(), u.scanScreen),
-		choice("Open image or backup… (Ctrl+O)", theme.FileImageIcon(), u.openImage),
-		choice("Paste link or image (Ctrl+V)", theme.ContentPasteIcon(), u.paste),
+		choice(Keys("Scan QR from screen (Ctrl+Shift+S)"), theme.ViewFullScreenIcon(), u.scanScreen),
+		choice(Keys("Open image or backup… (Ctrl+O)"), theme.FileImageIcon(), u.openImage),
+		choice(Keys("Paste link or image (Ctrl+V)"), theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)

@@ -140,7 +140,7 @@ func (u *UI) Run(ctx context.Context) {
 
 func (u *UI) build() {
 	u.search = widget.NewEntry()
-	u.search.SetPlaceHolder("Search issuer or account (Ctrl+F)")
+	u.search.SetPlaceHolder(Keys("Search issuer or account (Ctrl+F)"))
 	u.search.OnChanged = func(string) { u.filter() }
 
 	u.list = newAccountList(u)
@@ -277,9 +277,9 @@ func (u *UI) refresh() {
 		u.empty.SetText("Loading the accounts…")
 		u.empty.Show()
 	case len(u.accounts) == 0:
-		u.empty.SetText("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
+		u.empty.SetText(Keys("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
 			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
-			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand.")
+			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand."))
 		u.empty.Show()
 	case len(u.shown) == 0:
 		u.empty.SetText("No account matches \u201c" + u.search.Text + "\u201d.")

@@ -101,9 +101,9 @@ func Message(err error) string {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrKeyringUnavailable):
-		return err.Error() + ". Install and start a Secret Service provider (e.g. gnome-keyring or KeePassXC) and log in again; nothing was saved elsewhere."
+		return err.Error() + ". " + keyringUnavailableAdvice + "; nothing was saved elsewhere."
 	case errors.Is(err, ErrKeyringLocked), errors.Is(err, ErrKeyringTimeout):
-		return err.Error() + ". Unlock the keyring (your login keyring password) and try again."
+		return err.Error() + ". " + keyringLockedAdvice + " and try again."
 	case errors.Is(err, ErrSecretMissing):
 		return err.Error() + ". Delete the account and add it again from the service's QR code."
 	}

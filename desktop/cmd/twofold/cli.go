@@ -14,6 +14,7 @@ import (
 	"twofold.dev/desktop/keyring"
 	"twofold.dev/desktop/release"
 	"twofold.dev/desktop/screen"
+	"twofold.dev/desktop/ui"
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/qr"
 	"twofold.dev/shared/totp"
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, ui.Keys(usage))
 		return nil
 	}
 	if err != nil {
@@ -116,7 +117,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		fmt.Fprintln(stdout, release.String())
 		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, ui.Keys(usage))
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: twofold help)", cmd)

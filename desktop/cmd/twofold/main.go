@@ -56,7 +56,7 @@ func window(ctx context.Context, cfg *config, link string) error {
 	a := app.NewWithID(release.ID)
 	u := ui.New(a, store, time.Now, ui.Options{
 		Capture:        screen.Capture,
-		ClipboardImage: screen.ClipboardImage,
+		ClipboardImage: screen.ClipboardImageReader(),
 		FirstCode:      traceFirstCode(cfg.traceFirstCode, os.Stderr),
 	})
 	ctx, cancel := context.WithCancel(ctx)

@@ -1,0 +1,168 @@
+#!/bin/sh
+# make test-windows: installs dist/twofold-VERSION-windows-amd64.msi with
+# Debian's Wine 8.0 in a private prefix and runs the installed twofold.exe:
+# add (URI and --image), list, code (== oathtool), remove, bad input, the
+# secret in no file but Wine's credential store; then the window, under a
+# private Xvfb, screenshot in e2e-artifacts/windows-window.png, its code
+# read back with tesseract. Runs itself under scripts/with-xvfb.sh.
+#
+# Test scaffolding, never shipped: Wine 8.0 lacks ProcessPrng, which Go's
+# runtime needs; packaging/wine-shim builds a bcryptprimitives.dll with it
+# into this prefix's system32 only.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+if [ -z "${TWOFOLD_IN_XVFB:-}" ]; then
+  TWOFOLD_IN_XVFB=1 exec scripts/with-xvfb.sh "$0" "$@"
+fi
+fail() { echo "test-windows: FAIL: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || fail "$1 not found: install the Debian package $2 (make deps-test)"; }
+need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+need msiinfo msitools
+need oathtool oathtool
+need qrencode qrencode
+need tesseract tesseract-ocr
+need import imagemagick
+need xdotool xdotool
+wine=/usr/lib/wine/wine64
+[ -x $wine ] || fail "$wine not found: install the Debian packages wine and wine64 (make deps-test)"
+name=$(scripts/fyneapp.sh Name)
+version=$(scripts/fyneapp.sh Version)
+msi=dist/twofold-$version-windows-amd64.msi
+[ -f "$msi" ] || fail "$msi missing: run make package-windows"
+mkdir -p e2e-artifacts
+
+# The MSI's own tables: version from FyneApp.toml, per user, links, shortcut.
+prop() { msiinfo export "$msi" Property | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
+[ "$(prop ProductVersion)" = "$version" ] || fail "MSI ProductVersion $(prop ProductVersion), FyneApp.toml says $version"
+[ "$(prop ProductName)" = "$name" ] || fail "MSI ProductName $(prop ProductName)"
+[ "$(prop MSIINSTALLPERUSER)" = 1 ] || fail "MSI is not per user"
+words=$(msiinfo suminfo "$msi" | awk '/^Source:/ { print $2 }')
+[ $((words & 8)) -eq 8 ] || fail "MSI asks for elevated privileges (word count $words)"
+for scheme in otpauth otpauth-migration; do
+  msiinfo export "$msi" Registry | grep -q "Software\\\\Classes\\\\$scheme\\\\shell\\\\open\\\\command" || fail "MSI does not register $scheme links"
+done
+
+tmp=$(mktemp -d)
+export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() {
+  /usr/lib/wine/wineserver -k 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+$wine wineboot -i >/dev/null 2>&1 || fail "wineboot -i"
+/usr/lib/wine/wineserver -w
+sys32=$WINEPREFIX/drive_c/windows/system32
+x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
+  packaging/wine-shim/processprng.c packaging/wine-shim/bcryptprimitives.def -ladvapi32 || fail "building the ProcessPrng shim"
+
+win() { printf 'Z:%s' "$1" | tr / '\\'; }
+$wine msiexec /i "$(win "$top/$msi")" /qn || fail "msiexec /i $msi /qn"
+user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -1)
+home=$WINEPREFIX/drive_c/users/$user
+exe=$home/AppData/Local/Programs/$name/twofold.exe
+[ -f "$exe" ] || fail "no $exe after install"
+[ -f "$home/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/$name.lnk" ] || fail "no Start-menu shortcut"
+$wine uninstaller --list | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
+$wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command' | grep -qF "\\Programs\\$name\\twofold.exe\" \"%1\"" \
+  || fail "otpauth link handler: $($wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command')"
+$wine reg query 'HKCU\Software\Classes\otpauth-migration' /v 'URL Protocol' >/dev/null || fail "otpauth-migration is not a URL protocol"
+echo "test-windows: installed $exe"
+
+# tw ARGS: runs the installed twofold.exe; stdout and stderr as on Linux
+# (Wine's CR LF turned back into LF).
+tw() { $wine "$exe" "$@" 2>"$tmp/err" | tr -d '\r'; }
+[ "$(tw --version)" = "$name $version" ] || fail "--version printed '$(tw --version)'"
+
+secret=KR3W6ZTPNRSC2V3JNZSS2U3FMNZGK5BR   # "Twofold-Wine-Secret1"
+raw=Twofold-Wine-Secret1
+isecret=KR3W6ZTPNRSC2SLNMFTWKLKLMV4S2MBS  # "Twofold-Image-Key-02"
+iraw=Twofold-Image-Key-02
+out=$(tw add "otpauth://totp/WineTest:ann@example.com?secret=$secret&issuer=WineTest")
+[ "$out" = "added WineTest:ann@example.com" ] || fail "add printed '$out' ($(cat "$tmp/err"))"
+qrencode -o "$tmp/qr.png" "otpauth://totp/ImageTest:bob@example.com?secret=$isecret&issuer=ImageTest"
+out=$(tw add --image "$(win "$tmp/qr.png")")
+[ "$out" = "added ImageTest:bob@example.com" ] || fail "add --image printed '$out' ($(cat "$tmp/err"))"
+out=$(tw list)
+[ "$out" = "$(printf 'WineTest:ann@example.com\ttotp SHA1 6 digits 30s\nImageTest:bob@example.com\ttotp SHA1 6 digits 30s')" ] || fail "list printed:
+$out"
+for _ in 1 2; do   # again if the 30-second step turned between the two
+  now=$(date +%s); got=$(tw code WineTest); want=$(oathtool --totp -b -N "@$now" "$secret")
+  [ "$got" = "$want" ] && break
+done
+[ "$got" = "$want" ] || fail "code $got, oathtool $want"
+for _ in 1 2; do
+  now=$(date +%s); got=$(tw code ImageTest); want=$(oathtool --totp -b -N "@$now" "$isecret")
+  [ "$got" = "$want" ] && break
+done
+[ "$got" = "$want" ] || fail "code (image) $got, oathtool $want"
+index=$home/AppData/Roaming/twofold/accounts.json
+[ -f "$index" ] || fail "no account index at $index (os.UserConfigDir)"
+
+# Bad input: the same words as the Linux build says.
+linux=$tmp/linux-config
+same() {
+  tw "$@" >/dev/null && fail "twofold $* succeeded"
+  w=$(tr -d '\r' <"$tmp/err")
+  l=$(TWOFOLD_CONFIG_DIR=$linux TWOFOLD_KEYRING_TIMEOUT=2s bin/twofold "$@" 2>&1 >/dev/null) && fail "linux twofold $* succeeded"
+  [ "$w" = "$l" ] || fail "twofold $*: Windows says '$w', Linux says '$l'"
+  echo "test-windows: same error: $w"
+}
+[ -x bin/twofold ] || fail "bin/twofold missing (make build)"
+same add 'otpauth://totp/Bad:x?secret=not!base32'
+same add --image
+same list extra
+same frobnicate
+same code
+
+# Secrets: in Wine's credential store and no other file of the prefix.
+# Wine keeps credentials in the registry, HKCU\Software\Wine\Credential
+# Manager, i.e. the prefix's user.reg, the password encrypted with a
+# per-prefix key kept beside it.
+grep -q '^\[Software\\\\Wine\\\\Credential Manager\\\\Generic: twofold' "$WINEPREFIX/user.reg" \
+  || grep -q 'Credential Manager' "$WINEPREFIX/user.reg" || fail "no credential in Wine's credential store (user.reg)"
+for s in "$secret" "$raw" "$isecret" "$iraw"; do
+  hits=$(grep -rlaF -- "$s" "$WINEPREFIX" | grep -vx "$WINEPREFIX/user.reg" || true)
+  [ -z "$hits" ] || fail "secret $s found in $hits"
+done
+grep -qaF "$secret" "$WINEPREFIX/user.reg" && echo "test-windows: note: the base32 secret is in user.reg in clear"
+
+out=$(tw remove ImageTest)
+[ "$out" = "removed ImageTest:bob@example.com" ] || fail "remove printed '$out'"
+[ "$(tw list | cut -f1)" = "WineTest:ann@example.com" ] || fail "list after remove: $(tw list)"
+
+# The window, with one account, on the private Xvfb.
+$wine "$exe" >"$tmp/window.log" 2>&1 &
+wpid=$!
+found=""
+for _ in $(seq 120); do
+  found=$(xdotool search --name "^$name\$" 2>/dev/null | head -1) && [ -n "$found" ] && break
+  sleep 0.5
+done
+[ -n "$found" ] || fail "no window named $name appeared ($(cat "$tmp/window.log"))"
+shot=e2e-artifacts/windows-window.png
+ok=""
+for _ in 1 2 3 4 5 6; do
+  sleep 2   # let the keyring read and the first paint land
+  now=$(date +%s)
+  import -window root "$shot"
+  codes=$(for d in -30 0 30; do oathtool --totp -b -N "@$((now + d))" "$secret"; done)
+  # Dark or light theme: read the screen as it is and inverted.
+  import -window "$found" "$tmp/win.png"
+  convert "$tmp/win.png" -colorspace Gray -resize 300% -threshold 50% "$tmp/ocr.png"
+  convert "$tmp/win.png" -colorspace Gray -negate -resize 300% -threshold 50% "$tmp/neg.png"
+  text=$({ tesseract "$tmp/ocr.png" - --psm 6; tesseract "$tmp/neg.png" - --psm 6; } 2>/dev/null | tr -d ' ')
+  for c in $codes; do
+    if printf '%s' "$text" | grep -q "$c"; then ok=$c; break; fi
+  done
+  [ -n "$ok" ] && break
+done
+kill $wpid 2>/dev/null || true
+[ -n "$ok" ] || fail "the window ($shot) does not show the current code ($codes); OCR read: $text"
+echo "test-windows: the window shows the code $ok (tesseract), screenshot $shot"
+
+# Uninstall removes the program and the link handlers.
+$wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
+[ ! -e "$exe" ] || fail "$exe still there after uninstall"
+$wine reg query 'HKCU\Software\Classes\otpauth' >/dev/null 2>&1 && fail "otpauth handler still registered after uninstall"
+echo "test-windows: ok ($msi, $(du -k "$msi" | cut -f1) KiB)"
