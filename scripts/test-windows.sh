@@ -33,7 +33,7 @@ msi=dist/twofold-$version-windows-amd64.msi
 mkdir -p e2e-artifacts
 
 # The MSI's own tables: version from FyneApp.toml, per user, links, shortcut.
-prop() { msiinfo export "$msi" Property | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
+prop() { msiinfo export "$msi" Property | tr -d '\r' | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
 [ "$(prop ProductVersion)" = "$version" ] || fail "MSI ProductVersion $(prop ProductVersion), FyneApp.toml says $version"
 [ "$(prop ProductName)" = "$name" ] || fail "MSI ProductName $(prop ProductName)"
 [ "$(prop MSIINSTALLPERUSER)" = 1 ] || fail "MSI is not per user"
@@ -63,7 +63,7 @@ home=$WINEPREFIX/drive_c/users/$user
 exe=$home/AppData/Local/Programs/$name/twofold.exe
 [ -f "$exe" ] || fail "no $exe after install"
 [ -f "$home/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/$name.lnk" ] || fail "no Start-menu shortcut"
-$wine uninstaller --list | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
+$wine uninstaller --list | tr -d '\r' | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
 $wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command' | grep -qF "\\Programs\\$name\\twofold.exe\" \"%1\"" \
   || fail "otpauth link handler: $($wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command')"
 $wine reg query 'HKCU\Software\Classes\otpauth-migration' /v 'URL Protocol' >/dev/null || fail "otpauth-migration is not a URL protocol"
@@ -71,28 +71,34 @@ echo "test-windows: installed $exe"
 
 # tw ARGS: runs the installed twofold.exe; stdout and stderr as on Linux
 # (Wine's CR LF turned back into LF).
-tw() { $wine "$exe" "$@" 2>"$tmp/err" | tr -d '\r'; }
-[ "$(tw --version)" = "$name $version" ] || fail "--version printed '$(tw --version)'"
+tw() {
+  rc=0
+  $wine "$exe" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  tr -d '\r' <"$tmp/out"
+  return $rc
+}
+twok() { tw "$@" || fail "twofold $*: $(tr -d '\r' <"$tmp/err")"; }
+[ "$(twok --version)" = "$name $version" ] || fail "--version printed '$(tw --version)'"
 
 secret=KR3W6ZTPNRSC2V3JNZSS2U3FMNZGK5BR   # "Twofold-Wine-Secret1"
 raw=Twofold-Wine-Secret1
 isecret=KR3W6ZTPNRSC2SLNMFTWKLKLMV4S2MBS  # "Twofold-Image-Key-02"
 iraw=Twofold-Image-Key-02
-out=$(tw add "otpauth://totp/WineTest:ann@example.com?secret=$secret&issuer=WineTest")
+out=$(twok add "otpauth://totp/WineTest:ann@example.com?secret=$secret&issuer=WineTest")
 [ "$out" = "added WineTest:ann@example.com" ] || fail "add printed '$out' ($(cat "$tmp/err"))"
 qrencode -o "$tmp/qr.png" "otpauth://totp/ImageTest:bob@example.com?secret=$isecret&issuer=ImageTest"
-out=$(tw add --image "$(win "$tmp/qr.png")")
+out=$(twok add --image "$(win "$tmp/qr.png")")
 [ "$out" = "added ImageTest:bob@example.com" ] || fail "add --image printed '$out' ($(cat "$tmp/err"))"
-out=$(tw list)
+out=$(twok list)
 [ "$out" = "$(printf 'WineTest:ann@example.com\ttotp SHA1 6 digits 30s\nImageTest:bob@example.com\ttotp SHA1 6 digits 30s')" ] || fail "list printed:
 $out"
 for _ in 1 2; do   # again if the 30-second step turned between the two
-  now=$(date +%s); got=$(tw code WineTest); want=$(oathtool --totp -b -N "@$now" "$secret")
+  now=$(date +%s); got=$(twok code WineTest); want=$(oathtool --totp -b -N "@$now" "$secret")
   [ "$got" = "$want" ] && break
 done
 [ "$got" = "$want" ] || fail "code $got, oathtool $want"
 for _ in 1 2; do
-  now=$(date +%s); got=$(tw code ImageTest); want=$(oathtool --totp -b -N "@$now" "$isecret")
+  now=$(date +%s); got=$(twok code ImageTest); want=$(oathtool --totp -b -N "@$now" "$isecret")
   [ "$got" = "$want" ] && break
 done
 [ "$got" = "$want" ] || fail "code (image) $got, oathtool $want"
@@ -116,20 +122,42 @@ same frobnicate
 same code
 
 # Secrets: in Wine's credential store and no other file of the prefix.
-# Wine keeps credentials in the registry, HKCU\Software\Wine\Credential
-# Manager, i.e. the prefix's user.reg, the password encrypted with a
-# per-prefix key kept beside it.
-grep -q '^\[Software\\\\Wine\\\\Credential Manager\\\\Generic: twofold' "$WINEPREFIX/user.reg" \
-  || grep -q 'Credential Manager' "$WINEPREFIX/user.reg" || fail "no credential in Wine's credential store (user.reg)"
+# Wine keeps credentials in the registry, the prefix's user.reg, under
+# [Software\\Wine\\Credential Manager\\Generic: TARGET], the password RC4-encrypted
+# with the 8-byte "EncryptionKey" stored beside it (obfuscation; Windows
+# uses DPAPI). Decrypting it proves the secrets are there.
+/usr/lib/wine/wineserver -w   # the registry reaches user.reg when the server exits
+stored=$(python3 - "$WINEPREFIX/user.reg" <<'PY'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+key = bytes.fromhex(re.search(r'"EncryptionKey"=hex:([0-9a-f,]+)', s).group(1).replace(",", ""))
+def rc4(k, d):
+    S = list(range(256)); j = 0
+    for i in range(256):
+        j = (j + S[i] + k[i % len(k)]) % 256; S[i], S[j] = S[j], S[i]
+    i = j = 0; out = bytearray()
+    for c in d:
+        i = (i + 1) % 256; j = (j + S[i]) % 256; S[i], S[j] = S[j], S[i]
+        out.append(c ^ S[(S[i] + S[j]) % 256])
+    return bytes(out)
+for block in s.split("\n\n"):
+    if "Credential Manager\\\\Generic: twofold" in block:
+        m = re.search(r'"Password"=hex:([0-9a-f,\\\s]+)', block)
+        print(rc4(key, bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))).decode(errors="replace"))
+PY
+) || fail "reading Wine's credential store"
+printf '%s\n' "$stored" | grep -qx "$secret" || fail "the URI's secret is not in Wine's credential store"
+printf '%s\n' "$stored" | grep -qx "$isecret" || fail "the image's secret is not in Wine's credential store"
+echo "test-windows: both secrets are in Wine's credential store (user.reg, Credential Manager\\Generic: twofold:…)"
 for s in "$secret" "$raw" "$isecret" "$iraw"; do
-  hits=$(grep -rlaF -- "$s" "$WINEPREFIX" | grep -vx "$WINEPREFIX/user.reg" || true)
+  hits=$(grep -rlaF -- "$s" "$WINEPREFIX" | grep -Fvx "$WINEPREFIX/user.reg" || true)
   [ -z "$hits" ] || fail "secret $s found in $hits"
 done
 grep -qaF "$secret" "$WINEPREFIX/user.reg" && echo "test-windows: note: the base32 secret is in user.reg in clear"
 
-out=$(tw remove ImageTest)
+out=$(twok remove ImageTest)
 [ "$out" = "removed ImageTest:bob@example.com" ] || fail "remove printed '$out'"
-[ "$(tw list | cut -f1)" = "WineTest:ann@example.com" ] || fail "list after remove: $(tw list)"
+[ "$(twok list | cut -f1)" = "WineTest:ann@example.com" ] || fail "list after remove: $(twok list)"
 
 # The window, with one account, on the private Xvfb.
 $wine "$exe" >"$tmp/window.log" 2>&1 &
