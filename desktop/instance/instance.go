@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -101,18 +102,14 @@ func (l *Listener) serve(h Handler) {
 func (l *Listener) handle(conn net.Conn, h Handler) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReaderSize(conn, 4096)
-	var b strings.Builder
-	for b.Len() <= maxMessage+len(l.token) {
-		chunk, err := r.ReadString('\n')
-		b.WriteString(chunk)
-		if err != nil || strings.HasSuffix(chunk, "\n") {
-			break
-		}
+	// One line: the token, if any, and the message; nothing longer is read.
+	r := bufio.NewReader(io.LimitReader(conn, int64(len(l.token)+1+maxMessage+1)))
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return // cut short or too long
 	}
-	line := strings.TrimSuffix(b.String(), "\n")
-	msg, ok := checkToken(line, l.token)
-	if !ok || !strings.HasSuffix(b.String(), "\n") {
+	msg, ok := checkToken(strings.TrimSuffix(line, "\n"), l.token)
+	if !ok {
 		return // not one of ours: say nothing
 	}
 	h(msg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,26 @@ func TestSendReachesTheWindow(t *testing.T) {
 	case m := <-got:
 		t.Errorf("unexpected message %q", m)
 	default:
+	}
+}
+
+// TestTooLongIgnored: a line longer than any link is not passed on.
+func TestTooLongIgnored(t *testing.T) {
+	dir := t.TempDir()
+	got := make(chan string, 1)
+	l, err := Listen(dir, func(msg string) { got <- msg })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	long := strings.Repeat("x", maxMessage+10)
+	if err := Send(context.Background(), dir, long); err == nil {
+		t.Fatal("a message longer than maxMessage was sent")
+	}
+	if err := Send(context.Background(), dir, "short"); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-got; m != "short" {
+		t.Errorf("got %q", m)
 	}
 }
