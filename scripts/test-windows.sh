@@ -62,6 +62,9 @@ user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -1)
 home=$WINEPREFIX/drive_c/users/$user
 exe=$home/AppData/Local/Programs/$name/twofold.exe
 [ -f "$exe" ] || fail "no $exe after install"
+# A GUI program (subsystem 2): no console window opens beside the window.
+x86_64-w64-mingw32-objdump -p "$exe" | grep -q '^Subsystem[[:space:]]*00000002' \
+  || fail "twofold.exe is not a GUI program: $(x86_64-w64-mingw32-objdump -p "$exe" | grep '^Subsystem')"
 [ -f "$home/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/$name.lnk" ] || fail "no Start-menu shortcut"
 $wine uninstaller --list | tr -d '\r' | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
 $wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command' | grep -qF "\\Programs\\$name\\twofold.exe\" \"%1\"" \
