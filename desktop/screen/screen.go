@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
-	"os"
 
-	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
 )
 
@@ -23,16 +20,10 @@ const instead = "save the QR code as an image and use Open image…, copy it and
 
 // Capture returns one image per active display.
 func Capture() ([]image.Image, error) {
-	// The X client logs to stderr when there is no ~/.Xauthority, which is
-	// normal (Xvfb, some sessions) and would clutter the command line.
-	xgb.Logger.SetOutput(io.Discard)
+	quietX11()
 	n := screenshot.NumActiveDisplays()
 	if n == 0 {
-		why := "no display found"
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			why = "no display (DISPLAY is not set)"
-		}
-		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, why, instead)
+		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, noDisplay(), instead)
 	}
 	imgs := make([]image.Image, 0, n)
 	for i := range n {
