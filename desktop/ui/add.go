@@ -29,11 +29,15 @@ func (u *UI) showAdd() {
 		b.Alignment = widget.ButtonAlignLeading
 		return b
 	}
+	paste := "Paste link or image (Ctrl+V)"
+	if u.opts.ClipboardImage == nil {
+		paste = "Paste link (Ctrl+V)" // no image reader here (Windows, macOS)
+	}
 	content := container.NewVBox(
 		widget.NewLabel("Where is the key?"),
 		choice(Keys("Scan QR from screen (Ctrl+Shift+S)"), theme.ViewFullScreenIcon(), u.scanScreen),
 		choice(Keys("Open image or backup… (Ctrl+O)"), theme.FileImageIcon(), u.openImage),
-		choice(Keys("Paste link or image (Ctrl+V)"), theme.ContentPasteIcon(), u.paste),
+		choice(Keys(paste), theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)
