@@ -52,6 +52,7 @@ declare -A test=(
   [dpkg-dev]=/usr/bin/dpkg-architecture
   [tesseract-ocr]=/usr/bin/tesseract
   [xdg-utils]=/usr/bin/xdg-mime
+  [python3]=/usr/bin/python3
 )
 
 groups=("$@")
