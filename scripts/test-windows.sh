@@ -188,9 +188,28 @@ for _ in 1 2 3 4 5 6; do
   done
   [ -n "$ok" ] && break
 done
-kill $wpid 2>/dev/null || true
 [ -n "$ok" ] || fail "the window ($shot) does not show the current code ($codes); OCR read: $text"
 echo "test-windows: the window shows the code $ok (tesseract), screenshot $shot"
+
+# One window on Windows too: a second launch with a link hands it to the
+# open window over loopback (address and token in %APPDATA%\twofold\window.addr)
+# and exits; the open window shows the add preview.
+[ -f "$home/AppData/Roaming/twofold/window.addr" ] || fail "no window.addr in the config dir"
+twok 'otpauth://totp/Handover:gil@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Handover' >/dev/null
+n=$(xdotool search --onlyvisible --name "^$name\$" 2>/dev/null | wc -l)
+[ "$n" -eq 1 ] || fail "$n windows after the second launch"
+seen=""
+for _ in 1 2 3 4 5; do
+  sleep 1
+  import -window "$found" "$tmp/win.png"
+  convert "$tmp/win.png" -colorspace Gray -resize 300% -threshold 50% "$tmp/ocr.png"
+  convert "$tmp/win.png" -colorspace Gray -negate -resize 300% -threshold 50% "$tmp/neg.png"
+  if { tesseract "$tmp/ocr.png" - --psm 6; tesseract "$tmp/neg.png" - --psm 6; } 2>/dev/null | grep -qF "Found in the link"; then seen=1; break; fi
+done
+[ -n "$seen" ] || { cp "$tmp/win.png" e2e-artifacts/windows-handover-fail.png; fail "no add preview after the hand-over (e2e-artifacts/windows-handover-fail.png)"; }
+import -window root e2e-artifacts/windows-handover.png
+echo "test-windows: a second launch handed its link to the open window (e2e-artifacts/windows-handover.png)"
+kill $wpid 2>/dev/null || true
 
 # Uninstall removes the program and the link handlers.
 $wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
