@@ -4,8 +4,13 @@
 # exactly what is missing and fails, so no test ever skips for lack of a tool.
 set -euo pipefail
 
-# package -> a file (or glob) that proves it is installed
-declare -A want=(
+# Usage: scripts/deps.sh [GROUP...]   (no group: test, i.e. everything)
+#   build    compiling the portal and the Fyne desktop app (make build, make desktop)
+#   package  build, plus what the packages need (make package, package-windows)
+#   test     package, plus every tool the tests and the e2e run use (make test)
+
+# package -> a file (or glob) that proves it is installed, per group.
+declare -A build=(
   [gcc]=/usr/bin/gcc
   [pkg-config]=/usr/bin/pkg-config
   [libgl1-mesa-dev]=/usr/include/GL/gl.h
@@ -15,6 +20,15 @@ declare -A want=(
   [libxinerama-dev]=/usr/include/X11/extensions/Xinerama.h
   [libxi-dev]=/usr/include/X11/extensions/XInput2.h
   [libxxf86vm-dev]=/usr/include/X11/extensions/xf86vmode.h
+)
+declare -A package=(
+  [imagemagick]=/usr/bin/convert
+  [xz-utils]=/usr/bin/xz
+  [gcc-mingw-w64-x86-64]=/usr/bin/x86_64-w64-mingw32-gcc
+  [wixl]=/usr/bin/wixl
+  [msitools]=/usr/bin/msiinfo
+)
+declare -A test=(
   [libgl1-mesa-dri]='/usr/lib/*/dri/swrast_dri.so'
   [xvfb]=/usr/bin/Xvfb
   [xauth]=/usr/bin/xauth
@@ -31,7 +45,28 @@ declare -A want=(
   [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [xclip]=/usr/bin/xclip
   [sqlite3]=/usr/bin/sqlite3
+  [wine]=/usr/bin/wine
+  [wine64]=/usr/lib/wine/wine64
+  [desktop-file-utils]=/usr/bin/desktop-file-validate
+  [appstream]=/usr/bin/appstreamcli
+  [dpkg-dev]=/usr/bin/dpkg-architecture
+  [tesseract-ocr]=/usr/bin/tesseract
+  [xdg-utils]=/usr/bin/xdg-mime
+  [python3]=/usr/bin/python3
 )
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(test)
+declare -A want=()
+add() { local -n g=$1; for p in "${!g[@]}"; do want[$p]=${g[$p]}; done; }
+for group in "${groups[@]}"; do
+  case $group in
+    build) add build ;;
+    package) add build; add package ;;
+    test) add build; add package; add test ;;
+    *) echo "deps: unknown group $group (build, package or test)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${!want[@]}"; do

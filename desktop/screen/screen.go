@@ -7,11 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
-	"os"
-	"os/exec"
 
-	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
 )
 
@@ -24,16 +20,10 @@ const instead = "save the QR code as an image and use Open image…, copy it and
 
 // Capture returns one image per active display.
 func Capture() ([]image.Image, error) {
-	// The X client logs to stderr when there is no ~/.Xauthority, which is
-	// normal (Xvfb, some sessions) and would clutter the command line.
-	xgb.Logger.SetOutput(io.Discard)
+	quietX11()
 	n := screenshot.NumActiveDisplays()
 	if n == 0 {
-		why := "no display found"
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			why = "no display (DISPLAY is not set)"
-		}
-		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, why, instead)
+		return nil, fmt.Errorf("%w: %s; %s", ErrUnavailable, noDisplay(), instead)
 	}
 	imgs := make([]image.Image, 0, n)
 	for i := range n {
@@ -44,26 +34,4 @@ func Capture() ([]image.Image, error) {
 		imgs = append(imgs, img)
 	}
 	return imgs, nil
-}
-
-// ClipboardImage returns the PNG image on the clipboard, read with xclip
-// (X11) or wl-paste (Wayland); Fyne's clipboard holds only text.
-func ClipboardImage() ([]byte, error) {
-	var cmd *exec.Cmd
-	switch {
-	case os.Getenv("WAYLAND_DISPLAY") != "":
-		cmd = exec.Command("wl-paste", "--no-newline", "--type", "image/png")
-	case os.Getenv("DISPLAY") != "":
-		cmd = exec.Command("xclip", "-selection", "clipboard", "-t", "image/png", "-o")
-	default:
-		return nil, errors.New("no display, so no clipboard")
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("no image on the clipboard (%s: %v)", cmd.Args[0], err)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no image on the clipboard")
-	}
-	return out, nil
 }

@@ -29,11 +29,15 @@ func (u *UI) showAdd() {
 		b.Alignment = widget.ButtonAlignLeading
 		return b
 	}
+	paste := "Paste link or image (Ctrl+V)"
+	if u.opts.ClipboardImage == nil {
+		paste = "Paste link (Ctrl+V)" // no image reader here (Windows, macOS)
+	}
 	content := container.NewVBox(
 		widget.NewLabel("Where is the key?"),
-		choice("Scan QR from screen (Ctrl+Shift+S)", theme.ViewFullScreenIcon(), u.scanScreen),
-		choice("Open image or backup… (Ctrl+O)", theme.FileImageIcon(), u.openImage),
-		choice("Paste link or image (Ctrl+V)", theme.ContentPasteIcon(), u.paste),
+		choice(Keys("Scan QR from screen (Ctrl+Shift+S)"), theme.ViewFullScreenIcon(), u.scanScreen),
+		choice(Keys("Open image or backup… (Ctrl+O)"), theme.FileImageIcon(), u.openImage),
+		choice(Keys(paste), theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)
@@ -196,7 +200,10 @@ func (u *UI) showPasteBox() {
 }
 
 // addFromText previews the keys in a pasted link.
-func (u *UI) addFromText(text string) {
+func (u *UI) addFromText(text string) { u.addFromLink("the pasted text", text) }
+
+// addFromLink previews the keys in a link from source.
+func (u *UI) addFromLink(source, text string) {
 	f, err := vault.ParseText(text)
 	if err != nil {
 		u.showError("Not an account", err)
@@ -209,7 +216,7 @@ func (u *UI) addFromText(text string) {
 	if f.Batches > 1 {
 		scan.Notes = append(scan.Notes, fmt.Sprintf("Google Authenticator export: batch %d of %d (add the other batches too)", f.Batch, f.Batches))
 	}
-	u.preview("Found in the pasted text", scan)
+	u.preview("Found in "+source, scan)
 }
 
 // showExportHelp explains importing Google Authenticator's export.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"image"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,7 +151,7 @@ func (u *UI) Run(ctx context.Context) {
 
 func (u *UI) build() {
 	u.search = widget.NewEntry()
-	u.search.SetPlaceHolder("Search issuer or account (Ctrl+F)")
+	u.search.SetPlaceHolder(Keys("Search issuer or account (Ctrl+F)"))
 	u.search.OnChanged = func(string) { u.filter() }
 
 	u.list = newAccountList(u)
@@ -201,6 +202,20 @@ func (u *UI) build() {
 	})
 	u.refresh()
 }
+
+// OpenLink brings the window to the front and shows the add preview for
+// an otpauth:// or otpauth-migration:// link (from the command line or a
+// browser); "" only brings the window to the front.
+func (u *UI) OpenLink(link string) {
+	u.win.RequestFocus()
+	if link = strings.TrimSpace(link); link != "" {
+		u.addFromLink("the link", link)
+	}
+}
+
+// Reload lists the accounts again, for changes another process made
+// (the command line adding or removing an account).
+func (u *UI) Reload() { u.reload() }
 
 func (u *UI) focusSearch() { u.win.Canvas().Focus(u.search) }
 
@@ -282,9 +297,9 @@ func (u *UI) refresh() {
 		u.empty.SetText("Loading the accounts…")
 		u.empty.Show()
 	case len(u.accounts) == 0:
-		u.empty.SetText("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
+		u.empty.SetText(Keys("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
 			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
-			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand.")
+			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand."))
 		u.empty.Show()
 	case len(u.shown) == 0:
 		u.empty.SetText("No account matches \u201c" + u.search.Text + "\u201d.")

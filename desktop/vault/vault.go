@@ -177,9 +177,9 @@ func Message(err error) string {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrKeyringUnavailable):
-		return err.Error() + ". Install and start a Secret Service provider (e.g. gnome-keyring or KeePassXC) and log in again; nothing was saved elsewhere."
+		return err.Error() + ". " + keyringUnavailableAdvice + "; nothing was saved elsewhere."
 	case errors.Is(err, ErrKeyringLocked), errors.Is(err, ErrKeyringTimeout):
-		return err.Error() + ". Unlock the keyring (your login keyring password) and try again."
+		return err.Error() + ". " + keyringLockedAdvice + " and try again."
 	case errors.Is(err, ErrIndexDamaged):
 		return err.Error() + ". Repair rebuilds it from the keyring (twofold repair, or Repair in the window); the damaged file is kept aside, not overwritten."
 	case errors.Is(err, ErrBusy):

@@ -281,6 +281,10 @@ func (s *Server) totpStart(c *gin.Context) {
 
 type setupData struct {
 	Groups, Issuer, Account string
+	// URI is the key's otpauth:// URI, the same text as in the QR code,
+	// for an authenticator on this computer that handles the scheme.
+	// template.URL: html/template would blank a scheme it does not know.
+	URI template.URL
 }
 
 // groups writes a key in groups of four for typing by hand.
@@ -296,7 +300,9 @@ func groups(s string) string {
 }
 
 func (s *Server) setupView(k *totp.Key) *view {
-	return &view{Title: "Set up your authenticator app", Data: setupData{Groups: groups(k.SecretBase32()), Issuer: k.Issuer, Account: k.Account}}
+	return &view{Title: "Set up your authenticator app", Data: setupData{
+		Groups: groups(k.SecretBase32()), Issuer: k.Issuer, Account: k.Account, URI: template.URL(k.URI()),
+	}}
 }
 
 func (s *Server) totpSetup(c *gin.Context) {

@@ -12,15 +12,20 @@ import (
 	"time"
 
 	"twofold.dev/desktop/keyring"
+	"twofold.dev/desktop/release"
 	"twofold.dev/desktop/screen"
+	"twofold.dev/desktop/ui"
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/qr"
 	"twofold.dev/shared/totp"
 )
 
-const usage = `Usage: twofold [-config DIR] [-timeout DURATION] [COMMAND]
+const usage = `Usage: twofold [-config DIR] [-timeout DURATION] [COMMAND | LINK]
 
-With no command, opens the authenticator window.
+With no command, opens the authenticator window. With an otpauth:// or
+otpauth-migration:// LINK (as a browser passes it), shows it in the
+window's add preview. One window per user: a later launch hands its link
+to the open window and brings it to the front.
 
 Commands:
   add URI...           add the accounts in otpauth:// or otpauth-migration:// URIs
@@ -52,6 +57,7 @@ Commands:
                        once and keeps it in the keyring (service twofold-backup)
   backup-dir           show where automatic backups go
   backup-dir --off     stop automatic backups (the files stay)
+  version              print the name and version (also --version)
 
 LABEL is the id list shows (or any 4 or more of its first digits), "Issuer:account"
 as listed, or any part of it that matches one account. Adding an account whose
@@ -91,6 +97,14 @@ type config struct {
 	// loses nothing: $TWOFOLD_TEST_CRASH, read only by a binary built with
 	// the crashtest tag (crash_test_build.go); a shipped one ignores it.
 	crashAt string
+	version bool // --version
+}
+
+// isLink says whether arg is a link the window opens (a browser runs
+// `twofold LINK` for the otpauth and otpauth-migration schemes).
+func isLink(arg string) bool {
+	scheme, _, ok := strings.Cut(arg, "://")
+	return ok && (strings.EqualFold(scheme, "otpauth") || strings.EqualFold(scheme, "otpauth-migration"))
 }
 
 // run is the whole program: main only wires it to the process.
@@ -102,14 +116,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, ui.Keys(usage))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	if cfg.version {
+		fmt.Fprintln(stdout, release.String())
+		return nil
+	}
 	if len(rest) == 0 {
-		return window(ctx, cfg)
+		return window(ctx, cfg, "")
+	}
+	if isLink(rest[0]) {
+		if len(rest) > 1 {
+			return errors.New("give one link to open (to add several at once: twofold add URI...)")
+		}
+		return window(ctx, cfg, rest[0])
 	}
 	c := &cli{cfg: cfg, now: now, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]
@@ -131,8 +155,11 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return c.export(ctx, rest)
 	case "backup-dir":
 		return c.backupDir(ctx, rest)
+	case "version":
+		fmt.Fprintln(stdout, release.String())
+		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, ui.Keys(usage))
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: twofold help)", cmd)
@@ -151,6 +178,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, []string, 
 	}
 	fs.StringVar(&cfg.dir, "config", getenv("TWOFOLD_CONFIG_DIR"), "")
 	fs.DurationVar(&cfg.timeout, "timeout", cfg.timeout, "")
+	fs.BoolVar(&cfg.version, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, nil, err

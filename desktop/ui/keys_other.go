@@ -1,0 +1,6 @@
+//go:build !darwin
+
+package ui
+
+// modifierName is the key of fyne.KeyModifierShortcutDefault here.
+const modifierName = "Ctrl"

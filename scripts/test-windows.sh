@@ -1,0 +1,218 @@
+#!/bin/sh
+# make test-windows: installs dist/twofold-VERSION-windows-amd64.msi with
+# Debian's Wine 8.0 in a private prefix and runs the installed twofold.exe:
+# add (URI and --image), list, code (== oathtool), remove, bad input, the
+# secret in no file but Wine's credential store; then the window, under a
+# private Xvfb, screenshot in e2e-artifacts/windows-window.png, its code
+# read back with tesseract. Runs itself under scripts/with-xvfb.sh.
+#
+# Test scaffolding, never shipped: Wine 8.0 lacks ProcessPrng, which Go's
+# runtime needs; packaging/wine-shim builds a bcryptprimitives.dll with it
+# into this prefix's system32 only.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+if [ -z "${TWOFOLD_IN_XVFB:-}" ]; then
+  TWOFOLD_IN_XVFB=1 exec scripts/with-xvfb.sh "$0" "$@"
+fi
+fail() { echo "test-windows: FAIL: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || fail "$1 not found: install the Debian package $2 (make deps-test)"; }
+need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+need msiinfo msitools
+need oathtool oathtool
+need qrencode qrencode
+need tesseract tesseract-ocr
+need import imagemagick
+need xdotool xdotool
+wine=/usr/lib/wine/wine64
+[ -x $wine ] || fail "$wine not found: install the Debian packages wine and wine64 (make deps-test)"
+name=$(scripts/fyneapp.sh Name)
+version=$(scripts/fyneapp.sh Version)
+msi=dist/twofold-$version-windows-amd64.msi
+[ -f "$msi" ] || fail "$msi missing: run make package-windows"
+mkdir -p e2e-artifacts
+
+# The MSI's own tables: version from FyneApp.toml, per user, links, shortcut.
+prop() { msiinfo export "$msi" Property | tr -d '\r' | awk -F'\t' -v k="$1" '$1 == k { print $2 }'; }
+[ "$(prop ProductVersion)" = "$version" ] || fail "MSI ProductVersion $(prop ProductVersion), FyneApp.toml says $version"
+[ "$(prop ProductName)" = "$name" ] || fail "MSI ProductName $(prop ProductName)"
+[ "$(prop MSIINSTALLPERUSER)" = 1 ] || fail "MSI is not per user"
+words=$(msiinfo suminfo "$msi" | awk '/^Source:/ { print $2 }')
+[ $((words & 8)) -eq 8 ] || fail "MSI asks for elevated privileges (word count $words)"
+for scheme in otpauth otpauth-migration; do
+  msiinfo export "$msi" Registry | grep -q "Software\\\\Classes\\\\$scheme\\\\shell\\\\open\\\\command" || fail "MSI does not register $scheme links"
+done
+
+tmp=$(mktemp -d)
+export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() {
+  /usr/lib/wine/wineserver -k 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+$wine wineboot -i >/dev/null 2>&1 || fail "wineboot -i"
+/usr/lib/wine/wineserver -w
+sys32=$WINEPREFIX/drive_c/windows/system32
+x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
+  packaging/wine-shim/processprng.c packaging/wine-shim/bcryptprimitives.def -ladvapi32 || fail "building the ProcessPrng shim"
+
+win() { printf 'Z:%s' "$1" | tr / '\\'; }
+$wine msiexec /i "$(win "$top/$msi")" /qn || fail "msiexec /i $msi /qn"
+user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -1)
+home=$WINEPREFIX/drive_c/users/$user
+exe=$home/AppData/Local/Programs/$name/twofold.exe
+[ -f "$exe" ] || fail "no $exe after install"
+# A GUI program (subsystem 2): no console window opens beside the window.
+x86_64-w64-mingw32-objdump -p "$exe" | grep -q '^Subsystem[[:space:]]*00000002' \
+  || fail "twofold.exe is not a GUI program: $(x86_64-w64-mingw32-objdump -p "$exe" | grep '^Subsystem')"
+[ -f "$home/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/$name.lnk" ] || fail "no Start-menu shortcut"
+$wine uninstaller --list | tr -d '\r' | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
+$wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command' | grep -qF "\\Programs\\$name\\twofold.exe\" \"%1\"" \
+  || fail "otpauth link handler: $($wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command')"
+$wine reg query 'HKCU\Software\Classes\otpauth-migration' /v 'URL Protocol' >/dev/null || fail "otpauth-migration is not a URL protocol"
+echo "test-windows: installed $exe"
+
+# tw ARGS: runs the installed twofold.exe; stdout and stderr as on Linux
+# (Wine's CR LF turned back into LF).
+tw() {
+  rc=0
+  $wine "$exe" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  tr -d '\r' <"$tmp/out"
+  return $rc
+}
+twok() { tw "$@" || fail "twofold $*: $(tr -d '\r' <"$tmp/err")"; }
+[ "$(twok --version)" = "$name $version" ] || fail "--version printed '$(tw --version)'"
+
+secret=KR3W6ZTPNRSC2V3JNZSS2U3FMNZGK5BR   # "Twofold-Wine-Secret1"
+raw=Twofold-Wine-Secret1
+isecret=KR3W6ZTPNRSC2SLNMFTWKLKLMV4S2MBS  # "Twofold-Image-Key-02"
+iraw=Twofold-Image-Key-02
+out=$(twok add "otpauth://totp/WineTest:ann@example.com?secret=$secret&issuer=WineTest")
+[ "$out" = "added WineTest:ann@example.com" ] || fail "add printed '$out' ($(cat "$tmp/err"))"
+qrencode -o "$tmp/qr.png" "otpauth://totp/ImageTest:bob@example.com?secret=$isecret&issuer=ImageTest"
+out=$(twok add --image "$(win "$tmp/qr.png")")
+[ "$out" = "added ImageTest:bob@example.com" ] || fail "add --image printed '$out' ($(cat "$tmp/err"))"
+out=$(twok list)
+[ "$out" = "$(printf 'WineTest:ann@example.com\ttotp SHA1 6 digits 30s\nImageTest:bob@example.com\ttotp SHA1 6 digits 30s')" ] || fail "list printed:
+$out"
+for _ in 1 2; do   # again if the 30-second step turned between the two
+  now=$(date +%s); got=$(twok code WineTest); want=$(oathtool --totp -b -N "@$now" "$secret")
+  [ "$got" = "$want" ] && break
+done
+[ "$got" = "$want" ] || fail "code $got, oathtool $want"
+for _ in 1 2; do
+  now=$(date +%s); got=$(twok code ImageTest); want=$(oathtool --totp -b -N "@$now" "$isecret")
+  [ "$got" = "$want" ] && break
+done
+[ "$got" = "$want" ] || fail "code (image) $got, oathtool $want"
+index=$home/AppData/Roaming/twofold/accounts.json
+[ -f "$index" ] || fail "no account index at $index (os.UserConfigDir)"
+
+# Bad input: the same words as the Linux build says.
+linux=$tmp/linux-config
+same() {
+  tw "$@" >/dev/null && fail "twofold $* succeeded"
+  w=$(tr -d '\r' <"$tmp/err")
+  l=$(TWOFOLD_CONFIG_DIR=$linux TWOFOLD_KEYRING_TIMEOUT=2s bin/twofold "$@" 2>&1 >/dev/null) && fail "linux twofold $* succeeded"
+  [ "$w" = "$l" ] || fail "twofold $*: Windows says '$w', Linux says '$l'"
+  echo "test-windows: same error: $w"
+}
+[ -x bin/twofold ] || fail "bin/twofold missing (make build)"
+same add 'otpauth://totp/Bad:x?secret=not!base32'
+same add --image
+same list extra
+same frobnicate
+same code
+
+# Secrets: in Wine's credential store and no other file of the prefix.
+# Wine keeps credentials in the registry, the prefix's user.reg, under
+# [Software\\Wine\\Credential Manager\\Generic: TARGET], the password RC4-encrypted
+# with the 8-byte "EncryptionKey" stored beside it (obfuscation; Windows
+# uses DPAPI). Decrypting it proves the secrets are there.
+/usr/lib/wine/wineserver -w   # the registry reaches user.reg when the server exits
+stored=$(python3 - "$WINEPREFIX/user.reg" <<'PY'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+key = bytes.fromhex(re.search(r'"EncryptionKey"=hex:([0-9a-f,]+)', s).group(1).replace(",", ""))
+def rc4(k, d):
+    S = list(range(256)); j = 0
+    for i in range(256):
+        j = (j + S[i] + k[i % len(k)]) % 256; S[i], S[j] = S[j], S[i]
+    i = j = 0; out = bytearray()
+    for c in d:
+        i = (i + 1) % 256; j = (j + S[i]) % 256; S[i], S[j] = S[j], S[i]
+        out.append(c ^ S[(S[i] + S[j]) % 256])
+    return bytes(out)
+for block in s.split("\n\n"):
+    if "Credential Manager\\\\Generic: twofold" in block:
+        m = re.search(r'"Password"=hex:([0-9a-f,\\\s]+)', block)
+        print(rc4(key, bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))).decode(errors="replace"))
+PY
+) || fail "reading Wine's credential store"
+printf '%s\n' "$stored" | grep -qx "$secret" || fail "the URI's secret is not in Wine's credential store"
+printf '%s\n' "$stored" | grep -qx "$isecret" || fail "the image's secret is not in Wine's credential store"
+echo "test-windows: both secrets are in Wine's credential store (user.reg, Credential Manager\\Generic: twofold:…)"
+for s in "$secret" "$raw" "$isecret" "$iraw"; do
+  hits=$(grep -rlaF -- "$s" "$WINEPREFIX" | grep -Fvx "$WINEPREFIX/user.reg" || true)
+  [ -z "$hits" ] || fail "secret $s found in $hits"
+done
+grep -qaF "$secret" "$WINEPREFIX/user.reg" && echo "test-windows: note: the base32 secret is in user.reg in clear"
+
+out=$(twok remove ImageTest)
+[ "$out" = "removed ImageTest:bob@example.com" ] || fail "remove printed '$out'"
+[ "$(twok list | cut -f1)" = "WineTest:ann@example.com" ] || fail "list after remove: $(twok list)"
+
+# The window, with one account, on the private Xvfb.
+$wine "$exe" >"$tmp/window.log" 2>&1 &
+wpid=$!
+found=""
+for _ in $(seq 120); do
+  found=$(xdotool search --name "^$name\$" 2>/dev/null | head -1) && [ -n "$found" ] && break
+  sleep 0.5
+done
+[ -n "$found" ] || fail "no window named $name appeared ($(cat "$tmp/window.log"))"
+shot=e2e-artifacts/windows-window.png
+ok=""
+for _ in 1 2 3 4 5 6; do
+  sleep 2   # let the keyring read and the first paint land
+  now=$(date +%s)
+  import -window root "$shot"
+  codes=$(for d in -30 0 30; do oathtool --totp -b -N "@$((now + d))" "$secret"; done)
+  # Dark or light theme: read the screen as it is and inverted.
+  import -window "$found" "$tmp/win.png"
+  convert "$tmp/win.png" -colorspace Gray -resize 300% -threshold 50% "$tmp/ocr.png"
+  convert "$tmp/win.png" -colorspace Gray -negate -resize 300% -threshold 50% "$tmp/neg.png"
+  text=$({ tesseract "$tmp/ocr.png" - --psm 6; tesseract "$tmp/neg.png" - --psm 6; } 2>/dev/null | tr -d ' ')
+  for c in $codes; do
+    if printf '%s' "$text" | grep -q "$c"; then ok=$c; break; fi
+  done
+  [ -n "$ok" ] && break
+done
+[ -n "$ok" ] || fail "the window ($shot) does not show the current code ($codes); OCR read: $text"
+echo "test-windows: the window shows the code $ok (tesseract), screenshot $shot"
+
+# One window on Windows too: a second launch with a link hands it to the
+# open window over loopback (address and token in %APPDATA%\twofold\window.addr)
+# and exits; the open window shows the add preview.
+[ -f "$home/AppData/Roaming/twofold/window.addr" ] || fail "no window.addr in the config dir"
+twok 'otpauth://totp/Handover:gil@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Handover' >/dev/null
+n=$(xdotool search --onlyvisible --name "^$name\$" 2>/dev/null | wc -l)
+[ "$n" -eq 1 ] || fail "$n windows after the second launch"
+seen=""
+for _ in 1 2 3 4 5; do
+  sleep 1
+  import -window "$found" "$tmp/win.png"
+  convert "$tmp/win.png" -colorspace Gray -resize 300% -threshold 50% "$tmp/ocr.png"
+  convert "$tmp/win.png" -colorspace Gray -negate -resize 300% -threshold 50% "$tmp/neg.png"
+  if { tesseract "$tmp/ocr.png" - --psm 6; tesseract "$tmp/neg.png" - --psm 6; } 2>/dev/null | grep -qF "Found in the link"; then seen=1; break; fi
+done
+[ -n "$seen" ] || { cp "$tmp/win.png" e2e-artifacts/windows-handover-fail.png; fail "no add preview after the hand-over (e2e-artifacts/windows-handover-fail.png)"; }
+import -window root e2e-artifacts/windows-handover.png
+echo "test-windows: a second launch handed its link to the open window (e2e-artifacts/windows-handover.png)"
+kill $wpid 2>/dev/null || true
+
+# Uninstall removes the program and the link handlers.
+$wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
+[ ! -e "$exe" ] || fail "$exe still there after uninstall"
+$wine reg query 'HKCU\Software\Classes\otpauth' >/dev/null 2>&1 && fail "otpauth handler still registered after uninstall"
+echo "test-windows: ok ($msi, $(du -k "$msi" | cut -f1) KiB)"
