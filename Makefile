@@ -32,7 +32,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(MAKE) --no-print-directory lint test-shared fuzz-short test-server test-desktop test-qa e2e
+	$(MAKE) --no-print-directory lint test-shared fuzz-short test-server test-desktop test-qa e2e test-packages test-windows
 
 test-shared:
 	$(GO) test -count=1 ./shared/...
@@ -51,7 +51,7 @@ test-qa:
 # The QA end-to-end run: real portal, chromium in a window on a private Xvfb,
 # the desktop app scanning the screen, a private Secret Service.
 # Screenshots of every step go to e2e-artifacts/.
-e2e: build
+e2e: deps-test build
 	scripts/with-keyring.sh $(GO) test -tags e2e -count=1 -timeout 15m -v ./qa/e2e \
 	  -args -bin $(CURDIR)/bin -artifacts $(CURDIR)/e2e-artifacts
 
@@ -93,6 +93,7 @@ lint:
 	@out=$$(gofmt -l shared server desktop qa); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(MODULES)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(MODULES)
+	$(MAKE) --no-print-directory lint-platforms
 
 clean:
 	rm -rf bin dist e2e-artifacts
