@@ -348,19 +348,36 @@ func WriteNewFile(path string, data []byte) error {
 }
 
 // Notifying is a Store that calls Changed after every change that
-// succeeded (Add, Rename, Delete, Move, NextHOTP), e.g. to write an
-// automatic backup; reads pass straight through.
+// succeeded, e.g. to write an automatic backup. Store is a named field, not
+// embedded: a method added to the Store interface must be written here
+// too (or it does not compile), so no change can slip past a backup.
 type Notifying struct {
-	Store
+	Store   Store
 	Changed func()
 }
 
+var _ Store = (*Notifying)(nil)
+
+func (n *Notifying) List(ctx context.Context) ([]Account, error) { return n.Store.List(ctx) }
+
+func (n *Notifying) Key(ctx context.Context, id string) (*totp.Key, error) {
+	return n.Store.Key(ctx, id)
+}
+
+func (n *Notifying) Code(ctx context.Context, id string, now time.Time) (string, error) {
+	return n.Store.Code(ctx, id, now)
+}
+
+func (n *Notifying) Orphans(ctx context.Context) ([]Account, error) { return n.Store.Orphans(ctx) }
+
 func (n *Notifying) Add(ctx context.Context, k *totp.Key) (Account, error) {
 	a, err := n.Store.Add(ctx, k)
-	if err == nil {
-		n.Changed()
-	}
-	return a, err
+	return a, n.after(err)
+}
+
+func (n *Notifying) AddWith(ctx context.Context, k *totp.Key, taken OnLabelTaken) (Account, error) {
+	a, err := n.Store.AddWith(ctx, k, taken)
+	return a, n.after(err)
 }
 
 func (n *Notifying) Rename(ctx context.Context, id, issuer, account string) error {
@@ -377,10 +394,12 @@ func (n *Notifying) Move(ctx context.Context, id string, to int) error {
 
 func (n *Notifying) NextHOTP(ctx context.Context, id string) (string, error) {
 	code, err := n.Store.NextHOTP(ctx, id)
-	if err == nil {
-		n.Changed()
-	}
-	return code, err
+	return code, n.after(err)
+}
+
+func (n *Notifying) Repair(ctx context.Context) (RepairReport, error) {
+	r, err := n.Store.Repair(ctx)
+	return r, n.after(err)
 }
 
 func (n *Notifying) after(err error) error {

@@ -44,12 +44,18 @@ func (c *twofold) okIn(stdin string, args ...string) (string, string) {
 	return out, errOut
 }
 
-// accountsIn is what `twofold list` prints, sorted.
+// accountsIn is what `twofold list` prints, without the ids (a restored
+// account is a new account), sorted.
 func (c *twofold) accountsIn() []string {
 	c.t.Helper()
 	lines := strings.Split(strings.TrimSpace(c.ok("list")), "\n")
 	if lines[0] == "" {
 		return nil
+	}
+	for i, l := range lines {
+		if _, rest, ok := strings.Cut(l, "\t"); ok {
+			lines[i] = rest
+		}
 	}
 	sort.Strings(lines)
 	return lines
