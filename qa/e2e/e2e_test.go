@@ -46,6 +46,7 @@ type run struct {
 	artifacts string
 	shot      int
 	configDir string // the desktop app's index (XDG_CONFIG_HOME)
+	linkDir   string // the index of the app the browser's link starts
 	browser   context.Context
 }
 
@@ -72,12 +73,14 @@ func TestEnrollmentFlow(t *testing.T) {
 		t.Fatal("no session bus: run this test through scripts/with-keyring.sh (make e2e does)")
 	}
 	r.configDir = t.TempDir()
+	r.linkDir = t.TempDir()
+	registerLinkHandler(t, desktop)
 
 	r.x = xvfb.StartT(t, screenW, screenH)
 	r.display = r.x.Display
 	t.Setenv("DISPLAY", r.display) // chromedp's visible window reads it
 	r.base = startPortal(t, portal)
-	r.browser = startBrowser(t, r.display)
+	r.browser = startBrowser(t, r.display, r.base, r.linkDir)
 
 	// 1–2: the announcement's steps, by their labels.
 	r.step("portal-started", func() error {
@@ -144,6 +147,17 @@ func TestEnrollmentFlow(t *testing.T) {
 	})
 	stopGUI() // after the screenshot, which shows the account in the window
 
+	// The set-up page's "Open in authenticator app on this computer" link:
+	// Chromium hands the otpauth:// link to the handler registered for it
+	// (the desktop app, by its .desktop file and xdg-mime), whose window
+	// opens on the add preview; Enter adds. Its code signs in below.
+	stopLink := func() {}
+	r.step("open-link-in-desktop-app", func() (err error) {
+		stopLink, err = r.linkAdd(desktop)
+		return err
+	})
+	stopLink()
+
 	// 4: the desktop app's code verifies the enrollment.
 	var recovery []string
 	r.step("verified-with-desktop-code", func() error {
@@ -178,7 +192,8 @@ func TestEnrollmentFlow(t *testing.T) {
 		for time.Now().Unix()/30 <= enrolledStep {
 			time.Sleep(time.Until(time.Unix((enrolledStep+1)*30, 0)) + 200*time.Millisecond)
 		}
-		code, err := r.code(desktop, account)
+		// The account the link added: its code signs in.
+		code, err := r.codeIn(desktop, r.linkDir, account)
 		if err != nil {
 			return err
 		}
@@ -322,6 +337,33 @@ func (r *run) recoveryCode(code string, wantOK bool) error {
 	return nil
 }
 
+// twofoldIn runs the desktop app's command line against the index in dir.
+func (r *run) twofoldIn(bin, dir string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-config", dir}, args...)...)
+	cmd.Env = r.x.Env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("twofold %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// codeIn is the current code of account in the index in dir.
+func (r *run) codeIn(bin, dir, account string) (string, error) {
+	out, err := r.twofoldIn(bin, dir, "code", account)
+	if err != nil {
+		return "", err
+	}
+	code := strings.TrimSpace(out)
+	if !sixDigits.MatchString(code) {
+		return "", fmt.Errorf("twofold code printed %q, want 6 digits", code)
+	}
+	return code, nil
+}
+
 // twofold runs the desktop app's command line on the display and the
 // private keyring, with its own config dir.
 func (r *run) twofold(bin string, args ...string) (string, error) {
@@ -448,7 +490,7 @@ func startPortal(t *testing.T, bin string) string {
 	}
 }
 
-func startBrowser(t *testing.T, display string) context.Context {
+func startBrowser(t *testing.T, display, base, linkDir string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath("/usr/bin/chromium"),
@@ -461,8 +503,10 @@ func startBrowser(t *testing.T, display string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("test-type", true), // no "unsupported flag" bar over the page
-		chromedp.UserDataDir(profile(t)),
+		chromedp.UserDataDir(profile(t, base)),
 		chromedp.Env("DISPLAY="+display),
+		// What the link handler (the desktop app) inherits through xdg-open.
+		chromedp.Env("TWOFOLD_CONFIG_DIR="+linkDir, "LANG=en_US.UTF-8"),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -474,15 +518,18 @@ func startBrowser(t *testing.T, display string) context.Context {
 	return ctx
 }
 
-// profile is a fresh browser profile whose password manager stays quiet:
-// its "Save password?" bubble would cover the page in the screenshots.
-func profile(t *testing.T) string {
+// profile is a fresh browser profile whose password manager stays quiet
+// (its "Save password?" bubble would cover the page in the screenshots)
+// and which lets the portal's page open otpauth:// links without asking,
+// as a user who ticked "Always allow" would.
+func profile(t *testing.T, base string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	prefs := `{"credentials_enable_service": false, "profile": {"password_manager_enabled": false}}`
+	prefs := fmt.Sprintf(`{"credentials_enable_service": false, "profile": {"password_manager_enabled": false},
+		"protocol_handler": {"allowed_origin_protocol_pairs": {%q: {"otpauth": true, "otpauth-migration": true}}}}`, base)
 	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -526,4 +573,82 @@ func submit(sel string) chromedp.Action[chromedp.Void] {
 			}
 		}
 	})
+}
+
+// registerLinkHandler makes the desktop binary the handler of otpauth://
+// links in this test's private HOME, as the .deb's .desktop file does for
+// an installed Twofold: the packaged file with its Exec pointing at bin.
+func registerLinkHandler(t *testing.T, bin string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(moduleRoot(t), "packaging", "linux", "dev.twofold.authenticator.desktop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := strings.Replace(string(src), "Exec=twofold ", "Exec="+bin+" ", 1)
+	if entry == string(src) {
+		t.Fatal("the packaged .desktop file has no Exec=twofold line")
+	}
+	home := os.Getenv("HOME")
+	apps := filepath.Join(home, ".local", "share", "applications")
+	if err := os.MkdirAll(apps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(apps, "dev.twofold.authenticator.desktop"), []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, scheme := range []string{"otpauth", "otpauth-migration"} {
+		if out, err := exec.Command("xdg-mime", "default", "dev.twofold.authenticator.desktop", "x-scheme-handler/"+scheme).CombinedOutput(); err != nil {
+			t.Fatalf("xdg-mime: %v: %s", err, out)
+		}
+	}
+}
+
+// moduleRoot is the repository's top folder (the e2e test runs in qa/e2e).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	return mustAbs(t, filepath.Join("..", ".."))
+}
+
+// linkAdd clicks the set-up page's link to the desktop app, waits for the
+// app's window (started by the browser through xdg-open), presses Enter
+// once on its add preview and waits until the account is stored.
+func (r *run) linkAdd(bin string) (stop func(), err error) {
+	stop = func() {} // nothing to stop until a window came
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(r.browser, chromedp.Click(chromedp.CSS(`#otpauth-link`))); err != nil {
+		return stop, err
+	}
+	win, err := r.x.Window(ctx, "^Twofold")
+	if err != nil {
+		return stop, fmt.Errorf("no desktop window after the link was clicked: %w", err)
+	}
+	stop = func() {
+		if pid, err := r.x.Output(context.Background(), "xdotool", "getwindowpid", win); err == nil {
+			exec.Command("kill", strings.TrimSpace(pid)).Run()
+		}
+	}
+	if _, err := r.x.Output(ctx, "xdotool", "windowmove", "--sync", win, "1300", "0"); err != nil {
+		return stop, err
+	}
+	if err := r.x.Focus(ctx, win); err != nil {
+		return stop, err
+	}
+	// The window shows the preview in its first frame (OpenLink runs before
+	// it is shown), so Enter is pressed once, on it.
+	r.screenshot("link-preview")
+	if err := r.x.Key(ctx, "Return"); err != nil {
+		return stop, err
+	}
+	for {
+		list, err := r.twofoldIn(bin, r.linkDir, "list")
+		if err == nil && strings.Contains(list, issuer+":"+username) {
+			return stop, nil
+		}
+		select {
+		case <-ctx.Done():
+			return stop, fmt.Errorf("after Enter in the link's preview, twofold list (%v):\n%s", err, list)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
