@@ -224,6 +224,15 @@ func (s *Store) call(ctx context.Context, what string, fn func() error) error {
 // ErrTimeout is vault.ErrKeyringTimeout; named here for callers' convenience.
 var ErrTimeout = vault.ErrKeyringTimeout
 
+// isLocked tells a locked keyring by go-keyring's words: it has no error
+// value for it. On Linux a locked collection whose unlock prompt could not
+// be shown or was dismissed gives "failed to unlock correct collection …"
+// (TestLockedKeyringIsSaidLocked gets it from a real gnome-keyring).
+func isLocked(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "locked") || strings.Contains(msg, "failed to unlock")
+}
+
 func classify(what string, err error) error {
 	switch {
 	case err == nil:
@@ -232,7 +241,7 @@ func classify(what string, err error) error {
 		return err
 	case errors.Is(err, gokeyring.ErrSetDataTooBig):
 		return fmt.Errorf("%s: %w", what, err)
-	case strings.Contains(strings.ToLower(err.Error()), "locked"):
+	case isLocked(err):
 		return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringLocked, err)
 	}
 	return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringUnavailable, err)
