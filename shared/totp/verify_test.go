@@ -193,4 +193,3 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
-
