@@ -75,7 +75,7 @@ func Start(ctx context.Context, width, height int) (*Server, error) {
 	select {
 	case n := <-number:
 		if _, err := strconv.Atoi(n); err != nil {
-			return fail(errors.New("Xvfb exited without a display"))
+			return fail(errors.New("the X server exited without a display"))
 		}
 		s.Display = ":" + n
 	case <-ctx.Done():
@@ -89,7 +89,7 @@ func Start(ctx context.Context, width, height int) (*Server, error) {
 		}
 		select {
 		case <-s.exited:
-			return fail(fmt.Errorf("Xvfb %s exited", s.Display))
+			return fail(fmt.Errorf("the X server on %s exited", s.Display))
 		case <-ctx.Done():
 			return fail(fmt.Errorf("no X client could connect to %s: %v", s.Display, err))
 		case <-time.After(20 * time.Millisecond):
