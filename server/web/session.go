@@ -104,7 +104,7 @@ func (s *Server) requireFull(c *gin.Context) {
 		if sess != nil {
 			msg = "Enter the code from your authenticator app first (POST /api/v1/login/code)."
 		}
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": msg})
+		s.fail(c, "", nil, &portal.Error{Code: portal.EUNAUTHORIZED, Message: msg})
 	case sess != nil:
 		c.Redirect(http.StatusSeeOther, "/login/code")
 		c.Abort()
@@ -121,7 +121,7 @@ func (s *Server) requirePending(c *gin.Context) {
 	case sess != nil && sess.Stage == portal.StagePassword:
 		c.Next()
 	case isAPI(c.Request.URL.Path):
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "Sign in with your password first (POST /api/v1/login)."})
+		s.fail(c, "", nil, portal.Errorf(portal.EUNAUTHORIZED, "Sign in with your password first (POST /api/v1/login)."))
 	case sess != nil:
 		c.Redirect(http.StatusSeeOther, "/")
 		c.Abort()
@@ -138,7 +138,7 @@ func (s *Server) requireSession(c *gin.Context) {
 		return
 	}
 	if isAPI(c.Request.URL.Path) {
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "Please sign in."})
+		s.fail(c, "", nil, portal.Errorf(portal.EUNAUTHORIZED, "Please sign in."))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/login")
