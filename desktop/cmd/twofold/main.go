@@ -7,11 +7,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-
-	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -45,7 +42,6 @@ func window(ctx context.Context, cfg *config) error {
 	u := ui.New(a, store, time.Now, ui.Options{
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImage,
-		FirstCode:      traceFirstCode(cfg.traceFirstCode, os.Stderr),
 		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
 	})
 	ctx, cancel := context.WithCancel(ctx)
@@ -57,35 +53,4 @@ func window(ctx context.Context, cfg *config) error {
 	}()
 	u.Window().ShowAndRun()
 	return nil
-}
-
-// frame is the driver's repaint interval: Fyne's GLFW loop checks for
-// changed canvases and paints them 60 times a second.
-const frame = time.Second / 60
-
-// traceFirstCode returns the UI's FirstCode hook for the start-up trace
-// (TWOFOLD_TRACE_FIRST_CODE=path, read by `make bench`), or nil without a
-// path. It writes the wall-clock time, in Unix nanoseconds, at which the UI
-// thread runs a function posted one frame after the first code was put in
-// a row. The driver runs posted functions and repaints on the same thread,
-// so the frame that shows the code has been painted by then: the time is at
-// most about one frame (17 ms) late, never early. Nothing else is written,
-// never a code.
-func traceFirstCode(path string, stderr io.Writer) func() {
-	if path == "" {
-		return nil
-	}
-	return func() {
-		go func() {
-			time.Sleep(frame + time.Millisecond)
-			fyne.Do(func() {
-				stamp := strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"
-				go func() {
-					if err := os.WriteFile(path, []byte(stamp), 0o600); err != nil {
-						fmt.Fprintln(stderr, "twofold: first-code trace:", err)
-					}
-				}()
-			})
-		}()
-	}
 }
