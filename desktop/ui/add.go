@@ -30,10 +30,10 @@ func (u *UI) showAdd() {
 		return b
 	}
 	content := container.NewVBox(
-		widget.NewLabel("Where is the key?"),
-		choice("Scan QR from screen (Ctrl+Shift+S)", theme.ViewFullScreenIcon(), u.scanScreen),
-		choice("Open image or backup… (Ctrl+O)", theme.FileImageIcon(), u.openImage),
-		choice("Paste link or image (Ctrl+V)", theme.ContentPasteIcon(), u.paste),
+		wrapped("Where is the key? (Ctrl+Shift+S scans the screen, Ctrl+O opens a file, Ctrl+V pastes.)"),
+		choice("Scan QR from screen", theme.ViewFullScreenIcon(), u.scanScreen),
+		choice("Open image or backup…", theme.FileImageIcon(), u.openImage),
+		choice("Paste link or image", theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)
@@ -230,7 +230,7 @@ func (u *UI) showExportHelp() {
 		return widget.NewButton(label, func() { d.Hide(); fn() })
 	}
 	d = dialog.NewCustomWithoutButtons("From Google Authenticator", container.NewVScroll(container.NewVBox(text,
-		container.NewGridWithColumns(3, act("Scan screen", u.scanScreen), act("Open image…", u.openImage), act("Paste link", u.showPasteBox)))), u.win)
+		act("Scan screen", u.scanScreen), act("Open image…", u.openImage), act("Paste link", u.showPasteBox))), u.win)
 	d.SetButtons([]fyne.CanvasObject{act("Cancel", func() {})})
 	u.show(d, fyne.NewSize(520, 340), nil)
 }

@@ -105,7 +105,7 @@ func (u *UI) showExport() {
 		"Restore it here with Open image or backup…, or on a phone in Aegis (Import → Aegis). " +
 		"Without the password nobody can open it, you included: keep it safe.")
 	var d *dialog.CustomDialog
-	next := widget.NewButtonWithIcon("Choose file…", theme.DocumentSaveIcon(), func() {
+	next := widget.NewButton("Choose file…", func() {
 		pw, ok := f.password()
 		if !ok {
 			return
@@ -208,7 +208,7 @@ func (u *UI) confirmGAExport() {
 	text := wrapped("The next screens show QR codes that hold the secrets of your accounts: anyone who sees or photographs them " +
 		"can make your codes. Make sure nobody else can see your screen.\n\n" +
 		"In Google Authenticator on the phone: Transfer accounts → Import accounts, then scan each code in turn.")
-	show := widget.NewButtonWithIcon("Show QR codes", theme.VisibilityIcon(), func() { d.Hide(); u.exportGA() })
+	show := widget.NewButton("Show codes", func() { d.Hide(); u.exportGA() })
 	show.Importance = widget.WarningImportance
 	d = dialog.NewCustomWithoutButtons("To Google Authenticator", container.NewVScroll(text), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), show})

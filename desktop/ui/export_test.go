@@ -173,7 +173,7 @@ func TestGoogleAuthenticatorExportFromWindow(t *testing.T) {
 	if got := text(h.top()); !strings.Contains(got, "anyone who sees or photographs them") {
 		t.Fatalf("no warning first:\n%s", got)
 	}
-	h.tap(h.top(), "Show QR codes")
+	h.tap(h.top(), "Show codes")
 	dlg := h.top()
 	got := text(dlg)
 	if !strings.Contains(got, "1 of 2") || !strings.Contains(got, "Not included (Google Authenticator cannot hold it): Slow:sixty: period") {

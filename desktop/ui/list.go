@@ -382,10 +382,12 @@ func (c *countdown) CreateRenderer() fyne.WidgetRenderer { return &countdownRend
 
 type countdownRenderer struct{ c *countdown }
 
-func (r *countdownRenderer) Layout(s fyne.Size)           { r.c.layout(s) }
-func (r *countdownRenderer) MinSize() fyne.Size           { return fyne.NewSize(60, barHeight) }
-func (r *countdownRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.c.track, r.c.fill} }
-func (r *countdownRenderer) Destroy()                     {}
+func (r *countdownRenderer) Layout(s fyne.Size) { r.c.layout(s) }
+func (r *countdownRenderer) MinSize() fyne.Size { return fyne.NewSize(60, barHeight) }
+func (r *countdownRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.track, r.c.fill}
+}
+func (r *countdownRenderer) Destroy() {}
 func (r *countdownRenderer) Refresh() {
 	r.c.track.FillColor = theme.Color(theme.ColorNameInputBackground)
 	r.c.track.Refresh()

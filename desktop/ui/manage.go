@@ -125,14 +125,14 @@ func (u *UI) confirmShowQR(a vault.Account) {
 				if err != nil {
 					return err
 				}
-				m, err := qr.Image(k.URI(), 300)
+				m, err := qr.Image(k.URI(), 480)
 				if err != nil {
 					return err
 				}
 				ci := canvas.NewImageFromImage(m)
 				ci.FillMode = canvas.ImageFillContain
 				ci.ScaleMode = canvas.ImageScalePixels
-				ci.SetMinSize(fyne.NewSize(300, 300))
+				ci.SetMinSize(fyne.NewSize(220, 220)) // larger when the dialog is
 				img, secret = ci, k.SecretBase32()
 				return nil
 			}, func(err error) {
@@ -143,7 +143,7 @@ func (u *UI) confirmShowQR(a vault.Account) {
 				key := widget.NewLabelWithStyle(secret, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 				key.Wrapping = fyne.TextWrapBreak
 				d := dialog.NewCustom("QR code", "Close", container.NewVScroll(container.NewVBox(wrapped(a.Label()), img, key)), u.win)
-				u.show(d, fyne.NewSize(400, 520), nil)
+				u.show(d, fyne.NewSize(420, 560), nil)
 			})
 		})
 }

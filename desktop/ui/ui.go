@@ -90,7 +90,7 @@ type UI struct {
 
 	dialogs   []*shown      // open dialogs, the top one last
 	slowAfter time.Duration // see slowKeyring
-	enter   func()   // Enter's action while a dialog with a default button is open
+	enter     func()        // Enter's action while a dialog with a default button is open
 
 	selected string // id of the last copied/selected account
 	copied   string // code put on the clipboard, until cleared
@@ -303,7 +303,7 @@ func (u *UI) refresh() {
 		u.empty.Show()
 	case len(u.accounts) == 0:
 		u.empty.SetText("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
-			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
+			"so its QR code is on the screen, then choose Add (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
 			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand.")
 		u.empty.Show()
 	case len(u.shown) == 0:

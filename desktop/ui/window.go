@@ -296,8 +296,9 @@ var internals = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`parse "[^"]*"?: net/url: invalid control character in URL`), "the link holds a line break, tab or other control character; copy it again as one line"},
-	{regexp.MustCompile(`parse "[^"]*"?: (net/url: )?(.*)`), "the link is malformed ($2)"},
+	{regexp.MustCompile(`(uri: not a URI: |parse "[^"]*"?: )?net/url: invalid control character in URL`), "the link holds a line break, tab or other control character; copy it again as one line"},
+	{regexp.MustCompile(`parse "[^"]*"?: (net/url: )?`), "the link is malformed: "},
+	{regexp.MustCompile(`net/url: `), ""},
 	{regexp.MustCompile(`json: cannot unmarshal [^\n]*`), "the file is JSON but not a backup Twofold reads (an Aegis or 2FAS backup, plain or encrypted)"},
 	{regexp.MustCompile(`invalid character '[^']*' [a-z ]+`), "the file is damaged or not a backup Twofold reads (an Aegis or 2FAS backup)"},
 	{regexp.MustCompile(`unexpected end of JSON input`), "the file is cut short"},
