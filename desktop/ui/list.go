@@ -105,7 +105,6 @@ func newRow(u *UI) *row {
 	r.name = widget.NewLabel("")
 	r.name.Truncation = fyne.TextTruncateEllipsis
 	r.name.SizeName = theme.SizeNameCaptionText
-	r.name.Importance = widget.LowImportance
 
 	// Monospace: every digit is one width, so codes line up and do not
 	// jiggle as they change.

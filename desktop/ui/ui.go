@@ -24,7 +24,8 @@ import (
 	"twofold.dev/shared/totp"
 )
 
-// ClipboardClear is how long a copied code stays on the clipboard.
+// ClipboardClear is how long a copied code stays on the clipboard unless
+// Settings say otherwise.
 const ClipboardClear = 30 * time.Second
 
 // Options are the window's connections to the outside world; all optional.
@@ -45,6 +46,8 @@ type Options struct {
 	// SaveFile, if set, replaces the file-save dialog (tests): it calls
 	// save with a writer and the file's name, or nil when cancelled.
 	SaveFile func(name string, save func(w io.WriteCloser, name string, err error))
+	// Version and DataDir are shown in Settings (About).
+	Version, DataDir string
 }
 
 // slowKeyring is how long the codes may take before the status line says
@@ -127,6 +130,7 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 		nextCodes: map[string]string{}, nextSteps: map[string]uint64{}, slowAfter: slowKeyring,
 	}
 	u.store = u.withAutoBackup(store)
+	u.applyTheme()
 	u.win = a.NewWindow("Twofold")
 	u.build()
 	u.reload()
@@ -182,8 +186,9 @@ func (u *UI) build() {
 	add := widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), u.showAdd)
 	add.Importance = widget.HighImportance
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, add, u.search), u.troubleBox)
-	center := container.NewStack(container.New(readable{readableRows}, u.list), container.New(&emptyLayout{}, u.empty))
-	u.win.SetContent(container.New(&rootLayout{u: u}, container.NewBorder(top, u.status, nil, nil, center)))
+	center := container.NewStack(u.list, container.New(&emptyLayout{}, u.empty))
+	main := container.New(readable{readableRows}, container.NewBorder(top, u.status, nil, nil, center))
+	u.win.SetContent(container.New(&rootLayout{u: u}, main))
 	u.win.Resize(fyne.NewSize(460, 600))
 
 	u.win.SetMainMenu(fyne.NewMainMenu(
@@ -198,6 +203,8 @@ func (u *UI) build() {
 			&fyne.MenuItem{Label: "Copy code", Shortcut: &fyne.ShortcutCopy{}, Action: u.copySelected},
 			&fyne.MenuItem{Label: "Search", Shortcut: ShortcutSearch, Action: u.focusSearch},
 			&fyne.MenuItem{Label: "Sort by name", Action: u.sortByName},
+			fyne.NewMenuItemSeparator(),
+			&fyne.MenuItem{Label: "Settings and about…", Action: u.showSettings},
 		),
 		u.backupMenu(),
 	))
@@ -319,7 +326,7 @@ func (u *UI) refresh() {
 // time step changed, and clears the clipboard when a copied code expires.
 func (u *UI) tick() {
 	now := u.clock()
-	if u.copied != "" && now.Sub(u.copiedAt) >= ClipboardClear {
+	if clear := u.clipboardClear(); u.copied != "" && clear > 0 && now.Sub(u.copiedAt) >= clear {
 		if u.app.Clipboard().Content() == u.copied {
 			u.app.Clipboard().SetContent("")
 			u.setStatus("Clipboard cleared.")
@@ -514,7 +521,7 @@ func (u *UI) copyAccount(a vault.Account) {
 func (u *UI) putOnClipboard(a vault.Account, code string) {
 	u.app.Clipboard().SetContent(code)
 	u.copied, u.copiedAt = code, u.clock()
-	u.setStatus("Copied the code of " + a.Label() + "; the clipboard clears in 30 s.")
+	u.setStatus("Copied the code of " + a.Label() + "; " + u.clearsIn() + ".")
 }
 
 // copySelected copies the code of the selected account (Ctrl+C, Enter), or

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/totp"
@@ -364,5 +365,42 @@ func TestRowsShowTheCodeFirst(t *testing.T) {
 		if got := groupCode(in); got != want {
 			t.Errorf("groupCode(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSettingsClipboardNeverAndAbout(t *testing.T) {
+	h := newHarness(t, Options{Version: "v1.2.3", DataDir: "/home/alice/.config/twofold"})
+	h.add(aliceURI)
+	h.u.showSettings()
+	got := text(h.top())
+	for _, want := range []string{"v1.2.3", "/home/alice/.config/twofold", "keyring"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("settings lack %q:\n%s", want, got)
+		}
+	}
+	h.fits("settings")
+	var clip *widget.Select
+	walk(h.top(), func(o fyne.CanvasObject) {
+		if s, ok := o.(*widget.Select); ok && clip == nil {
+			clip = s
+		}
+	})
+	if clip == nil || clip.Selected != "30 s" {
+		t.Fatalf("clipboard choice %+v", clip)
+	}
+	clip.SetSelected("Never")
+	h.closeAll()
+
+	h.u.copySelected()
+	h.settle()
+	c := code(t, keyOf(t, aliceURI), h.clock.now())
+	if !strings.Contains(h.u.status.Text, "not cleared") {
+		t.Fatalf("status %q", h.u.status.Text)
+	}
+	h.clock.add(5 * time.Minute)
+	h.u.tick()
+	h.settle()
+	if got := h.u.app.Clipboard().Content(); got != c {
+		t.Fatalf("clipboard %q after 5 min with Never, want %q", got, c)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -42,6 +43,8 @@ func window(ctx context.Context, cfg *config) error {
 	u := ui.New(a, store, time.Now, ui.Options{
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImage,
+		Version:        version(),
+		DataDir:        cfg.dir,
 		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
 	})
 	ctx, cancel := context.WithCancel(ctx)
@@ -53,4 +56,19 @@ func window(ctx context.Context, cfg *config) error {
 	}()
 	u.Window().ShowAndRun()
 	return nil
+}
+
+// version is the module version and commit the binary was built from.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
 }
