@@ -38,7 +38,7 @@ func (u *UI) showAdd() {
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)
 	d = dialog.NewCustom("Add account", "Cancel", container.NewVScroll(content), u.win)
-	u.show(d, fyne.NewSize(400, 340), nil)
+	u.show(d, fyne.NewSize(440, 440), nil)
 }
 
 // scanScreen captures every display and adds the keys in its QR codes.
@@ -232,7 +232,7 @@ func (u *UI) showExportHelp() {
 	d = dialog.NewCustomWithoutButtons("From Google Authenticator", container.NewVScroll(container.NewVBox(text,
 		act("Scan screen", u.scanScreen), act("Open image…", u.openImage), act("Paste link", u.showPasteBox))), u.win)
 	d.SetButtons([]fyne.CanvasObject{act("Cancel", func() {})})
-	u.show(d, fyne.NewSize(520, 340), nil)
+	u.show(d, fyne.NewSize(520, 460), nil)
 }
 
 // describe is a key's kind and parameters in a few words.
