@@ -209,7 +209,7 @@ func (u *UI) retry() {
 
 // waitingStatus is the status while the keyring takes long: a locked
 // keyring waits for its password prompt.
-const waitingStatus = "Waiting for the keyring: if it is locked, type its password in the prompt…"
+const waitingStatus = "Keyring locked? Waiting for its password…"
 
 // whenSlow shows waitingStatus if busy still holds after slowKeyring.
 func (u *UI) whenSlow(busy func() bool) {
