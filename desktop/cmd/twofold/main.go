@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"github.com/kbinani/screenshot"
 
 	"twofold.dev/desktop/keyring"
 	"twofold.dev/desktop/screen"
@@ -54,8 +56,31 @@ func window(ctx context.Context, cfg *config) error {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
+	fitScreen(u.Window(), os.Getenv("FYNE_SCALE"))
 	u.Window().ShowAndRun()
 	return nil
+}
+
+// fitScreen keeps the first window inside the primary display: at
+// FYNE_SCALE=2 the 460×600 window would be 1200 pixels tall on a
+// 1000-pixel screen. Without a display it leaves the size alone.
+func fitScreen(w fyne.Window, scaleEnv string) {
+	if screenshot.NumActiveDisplays() == 0 {
+		return
+	}
+	scale, err := strconv.ParseFloat(scaleEnv, 32)
+	if err != nil || scale <= 0 {
+		scale = 1
+	}
+	b := screenshot.GetDisplayBounds(0)
+	size := w.Canvas().Size()
+	if size.Width == 0 {
+		size = w.Content().MinSize()
+	}
+	maxW, maxH := float32(float64(b.Dx())/scale*0.9), float32(float64(b.Dy())/scale*0.85)
+	if size.Width > maxW || size.Height > maxH {
+		w.Resize(fyne.NewSize(min(size.Width, maxW), min(size.Height, maxH)))
+	}
 }
 
 // version is the module version and commit the binary was built from.
