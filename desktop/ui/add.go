@@ -29,20 +29,20 @@ func (u *UI) showAdd() {
 		b.Alignment = widget.ButtonAlignLeading
 		return b
 	}
-	paste := "Paste link or image (Ctrl+V)"
+	paste := "Paste link or image"
 	if u.opts.ClipboardImage == nil {
-		paste = "Paste link (Ctrl+V)" // no image reader here (Windows, macOS)
+		paste = "Paste link" // no image reader here (Windows, macOS)
 	}
 	content := container.NewVBox(
-		widget.NewLabel("Where is the key?"),
-		choice(Keys("Scan QR from screen (Ctrl+Shift+S)"), theme.ViewFullScreenIcon(), u.scanScreen),
-		choice(Keys("Open image or backup… (Ctrl+O)"), theme.FileImageIcon(), u.openImage),
-		choice(Keys(paste), theme.ContentPasteIcon(), u.paste),
+		wrapped(Keys("Where is the key? (Ctrl+Shift+S scans the screen, Ctrl+O opens a file, Ctrl+V pastes.)")),
+		choice("Scan QR from screen", theme.ViewFullScreenIcon(), u.scanScreen),
+		choice("Open image or backup…", theme.FileImageIcon(), u.openImage),
+		choice(paste, theme.ContentPasteIcon(), u.paste),
 		choice("Enter key manually", theme.DocumentCreateIcon(), u.showManual),
 		choice("Google Authenticator export", theme.UploadIcon(), u.showExportHelp),
 	)
-	d = dialog.NewCustom("Add account", "Cancel", content, u.win)
-	d.Show()
+	d = dialog.NewCustom("Add account", "Cancel", container.NewVScroll(content), u.win)
+	u.show(d, fyne.NewSize(440, 440), nil)
 }
 
 // scanScreen captures every display and adds the keys in its QR codes.
@@ -89,6 +89,7 @@ func (u *UI) openImage() {
 		}
 		u.addFromFile(r.URI().Name(), data)
 	}, u.win)
+	d.Resize(u.fitted(fyne.NewSize(800, 600)))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF", ".json", ".2fas", ".txt"}))
 	d.Show()
 }
@@ -100,6 +101,11 @@ func (u *UI) addFromFile(name string, data []byte) {
 		return
 	}
 	if !vault.IsBackup(data) {
+		if looksLikeJSON(name, data) {
+			u.showMessage("No account found in "+name, name+" is not a backup Twofold reads. "+
+				"Open an Aegis or 2FAS backup (plain or encrypted), a text file of otpauth:// links, or a QR code image.")
+			return
+		}
 		u.addFromImage(name, data)
 		return
 	}
@@ -175,10 +181,10 @@ func (u *UI) paste() {
 
 // showPasteBox is a box to paste or type a link into.
 func (u *UI) showPasteBox() {
-	entry := widget.NewMultiLineEntry()
+	entry := u.newMultiLineField()
 	entry.SetPlaceHolder("otpauth://totp/… or otpauth-migration://offline?data=…")
-	entry.Wrapping = fyne.TextWrapBreak
 	var d *dialog.CustomDialog
+	entry.onLink = func(link string) { d.Hide(); u.addFromText(link) }
 	read := widget.NewButtonWithIcon("Read", theme.ConfirmIcon(), func() { d.Hide(); u.addFromText(entry.Text) })
 	read.Importance = widget.HighImportance
 	buttons := []fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() })}
@@ -193,9 +199,9 @@ func (u *UI) showPasteBox() {
 			u.addFromImage("the clipboard image", data)
 		}))
 	}
-	d = dialog.NewCustomWithoutButtons("Paste a key link", container.NewGridWrap(fyne.NewSize(420, 120), entry), u.win)
+	d = dialog.NewCustomWithoutButtons("Paste a key link", container.NewVScroll(entry), u.win)
 	d.SetButtons(append(buttons, read))
-	d.Show()
+	u.show(d, fyne.NewSize(460, 260), nil)
 	u.win.Canvas().Focus(entry)
 }
 
@@ -230,12 +236,10 @@ func (u *UI) showExportHelp() {
 	act := func(label string, fn func()) fyne.CanvasObject {
 		return widget.NewButton(label, func() { d.Hide(); fn() })
 	}
-	d = dialog.NewCustomWithoutButtons("Google Authenticator export", text, u.win)
-	d.SetButtons([]fyne.CanvasObject{
-		act("Cancel", func() {}), act("Scan screen", u.scanScreen), act("Open image…", u.openImage), act("Paste link", u.showPasteBox),
-	})
-	d.Resize(fyne.NewSize(520, 300))
-	d.Show()
+	d = dialog.NewCustomWithoutButtons("From Google Authenticator", container.NewVScroll(container.NewVBox(text,
+		act("Scan screen", u.scanScreen), act("Open image…", u.openImage), act("Paste link", u.showPasteBox))), u.win)
+	d.SetButtons([]fyne.CanvasObject{act("Cancel", func() {})})
+	u.show(d, fyne.NewSize(520, 460), nil)
 }
 
 // describe is a key's kind and parameters in a few words.
@@ -251,12 +255,12 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 	box := container.NewVBox()
 	type item struct {
 		key             *totp.Key
-		issuer, account *widget.Entry
+		issuer, account *field
 		include         *widget.Check
 	}
 	var items []item
 	for _, k := range scan.Keys {
-		it := item{key: k, issuer: widget.NewEntry(), account: widget.NewEntry(), include: widget.NewCheck(describe(k), nil)}
+		it := item{key: k, issuer: u.newField(), account: u.newField(), include: widget.NewCheck(describe(k), nil)}
 		it.issuer.SetPlaceHolder("Issuer")
 		it.issuer.SetText(k.Issuer)
 		it.account.SetPlaceHolder("Account")
@@ -271,7 +275,7 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 		box.Add(widget.NewSeparator())
 	}
 	for _, n := range scan.Notes {
-		box.Add(wrapped(n))
+		box.Add(wrapped(userWords(n)))
 	}
 	for _, k := range scan.Keys {
 		if w := vault.SecretWarning(k); w != "" {
@@ -281,7 +285,7 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 		}
 	}
 	for _, err := range scan.Refused {
-		l := wrapped("Skipped: " + err.Error())
+		l := wrapped("Skipped: " + userWords(err.Error()))
 		l.Importance = widget.WarningImportance
 		box.Add(l)
 	}
@@ -315,11 +319,18 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 		u.addKeys(keys)
 	})
 	add.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons(fmt.Sprintf("%s: %d account(s)", title, len(scan.Keys)),
-		container.NewGridWrap(fyne.NewSize(460, 360), container.NewVScroll(box)), u.win)
+	// The title stays short (a dialog's title does not truncate); where
+	// the keys came from heads the content.
+	heading, found := "Add accounts", fmt.Sprintf("%s: %d accounts", title, len(scan.Keys))
+	if len(scan.Keys) == 1 {
+		heading, found = "Add account", title+": 1 account"
+	}
+	src := wrapped(found)
+	src.TextStyle = fyne.TextStyle{Bold: true}
+	box.Objects = append([]fyne.CanvasObject{src}, box.Objects...)
+	d = dialog.NewCustomWithoutButtons(heading, container.NewVScroll(box), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), add})
-	u.withEnter(d, add.OnTapped)
-	d.Show()
+	u.show(d, fyne.NewSize(480, 560), add.OnTapped)
 }
 
 // addKeys saves keys one by one and reports what was not added; keys
@@ -392,7 +403,7 @@ func (u *UI) askTaken(keys []*totp.Key, labels, notes []string) {
 
 // showManual is the form for typing a key.
 func (u *UI) showManual() {
-	issuer, account, secret := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	issuer, account, secret := u.newField(), u.newField(), u.newField()
 	issuer.SetPlaceHolder("e.g. Twofold")
 	account.SetPlaceHolder("e.g. alice@example.com")
 	secret.SetPlaceHolder("base32, e.g. JBSW Y3DP EHPK 3PXP")
@@ -402,7 +413,7 @@ func (u *UI) showManual() {
 	alg.SetSelected("SHA1")
 	digits := widget.NewSelect([]string{"6", "7", "8"}, nil)
 	digits.SetSelected("6")
-	period, counter := widget.NewEntry(), widget.NewEntry()
+	period, counter := u.newField(), u.newField()
 	period.SetText("30")
 	counter.SetText("0")
 	advanced := widget.NewAccordion(widget.NewAccordionItem("Advanced", widget.NewForm(
@@ -417,7 +428,7 @@ func (u *UI) showManual() {
 	problem.Wrapping = fyne.TextWrapWord
 	problem.Hide()
 	fail := func(err error) {
-		problem.SetText(vault.Message(err))
+		problem.SetText(userWords(vault.Message(err)))
 		problem.Show()
 	}
 
@@ -448,9 +459,10 @@ func (u *UI) showManual() {
 		widget.NewFormItem("Secret key", secret),
 	)
 	d = dialog.NewCustomWithoutButtons("Enter key manually",
-		container.NewGridWrap(fyne.NewSize(440, 380), container.NewVScroll(container.NewVBox(form, advanced, problem))), u.win)
+		container.NewVScroll(container.NewVBox(form, advanced, problem)), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), add})
-	d.Show()
+	u.show(d, fyne.NewSize(460, 420), add.OnTapped)
+	u.win.Canvas().Focus(issuer)
 }
 
 // manualKey builds a key from the manual form, naming the field at fault.
@@ -483,11 +495,16 @@ func manualKey(issuer, account, secret string, hotp bool, alg, digits, period, c
 	return k, nil
 }
 
-// withEnter makes Enter press a dialog's default button while it is open
-// and nothing else has the keyboard focus.
-func (u *UI) withEnter(d dialog.Dialog, action func()) {
-	u.enter = action
-	d.SetOnClosed(func() { u.enter = nil })
+// looksLikeJSON reports whether an opened file is JSON (by name or by its
+// first character), so that a JSON file that is no backup is named as
+// such rather than as a picture that could not be read.
+func looksLikeJSON(name string, data []byte) bool {
+	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".json") || strings.HasSuffix(lower, ".2fas") {
+		return true
+	}
+	t := strings.TrimSpace(string(data[:min(len(data), 64)]))
+	return strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")
 }
 
 func wrapped(s string) *widget.Label {

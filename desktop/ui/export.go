@@ -70,12 +70,12 @@ func (u *UI) withAutoBackup(st vault.Store) vault.Store {
 
 // newPasswordForm is a password asked twice, and a line for what is wrong.
 type newPasswordForm struct {
-	pw, again *widget.Entry
+	pw, again *field
 	problem   *widget.Label
 }
 
-func newPasswordFields() *newPasswordForm {
-	f := &newPasswordForm{pw: widget.NewPasswordEntry(), again: widget.NewPasswordEntry(), problem: widget.NewLabel("")}
+func (u *UI) newPasswordFields() *newPasswordForm {
+	f := &newPasswordForm{pw: u.newPasswordField(), again: u.newPasswordField(), problem: widget.NewLabel("")}
 	f.pw.SetPlaceHolder("Password")
 	f.again.SetPlaceHolder("The same password again")
 	f.problem.Importance = widget.DangerImportance
@@ -100,12 +100,12 @@ func (f *newPasswordForm) password() ([]byte, bool) {
 
 // showExport asks for a password, then where to save the encrypted backup.
 func (u *UI) showExport() {
-	f := newPasswordFields()
+	f := u.newPasswordFields()
 	info := wrapped("Writes every account to one encrypted file (Aegis's vault format). " +
 		"Restore it here with Open image or backup…, or on a phone in Aegis (Import → Aegis). " +
 		"Without the password nobody can open it, you included: keep it safe.")
 	var d *dialog.CustomDialog
-	next := widget.NewButtonWithIcon("Choose file…", theme.DocumentSaveIcon(), func() {
+	next := widget.NewButton("Choose file…", func() {
 		pw, ok := f.password()
 		if !ok {
 			return
@@ -124,11 +124,10 @@ func (u *UI) showExport() {
 	})
 	next.Importance = widget.HighImportance
 	form := widget.NewForm(widget.NewFormItem("Password", f.pw), widget.NewFormItem("Again", f.again))
-	d = dialog.NewCustomWithoutButtons("Export encrypted backup",
-		container.NewGridWrap(fyne.NewSize(410, 280), container.NewVBox(info, form, f.problem)), u.win)
+	d = dialog.NewCustomWithoutButtons("Export backup",
+		container.NewVScroll(container.NewVBox(info, form, f.problem)), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), next})
-	u.withEnter(d, next.OnTapped)
-	d.Show()
+	u.show(d, fyne.NewSize(460, 380), next.OnTapped)
 	u.win.Canvas().Focus(f.pw)
 }
 
@@ -209,12 +208,11 @@ func (u *UI) confirmGAExport() {
 	text := wrapped("The next screens show QR codes that hold the secrets of your accounts: anyone who sees or photographs them " +
 		"can make your codes. Make sure nobody else can see your screen.\n\n" +
 		"In Google Authenticator on the phone: Transfer accounts → Import accounts, then scan each code in turn.")
-	show := widget.NewButtonWithIcon("Show QR codes", theme.VisibilityIcon(), func() { d.Hide(); u.exportGA() })
+	show := widget.NewButton("Show codes", func() { d.Hide(); u.exportGA() })
 	show.Importance = widget.WarningImportance
-	d = dialog.NewCustomWithoutButtons("Export to Google Authenticator", text, u.win)
+	d = dialog.NewCustomWithoutButtons("To Google Authenticator", container.NewVScroll(text), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), show})
-	d.Resize(fyne.NewSize(480, 260))
-	d.Show()
+	u.show(d, fyne.NewSize(480, 320), nil)
 }
 
 // gaQRSize is the drawn side of a transfer code: ten accounts make a dense
@@ -261,7 +259,7 @@ func (u *UI) showGACodes(ga *vault.GAExport, imgs []image.Image, missing []strin
 	img := canvas.NewImageFromImage(imgs[0])
 	img.FillMode = canvas.ImageFillContain
 	img.ScaleMode = canvas.ImageScalePixels
-	img.SetMinSize(fyne.NewSize(340, 340))
+	img.SetMinSize(fyne.NewSize(260, 260)) // grows with the dialog; the scroll holds the rest
 	page := widget.NewLabel("")
 	page.Alignment = fyne.TextAlignCenter
 	page.TextStyle = fyne.TextStyle{Bold: true}
@@ -308,10 +306,9 @@ func (u *UI) showGACodes(ga *vault.GAExport, imgs []image.Image, missing []strin
 	})
 	next.Importance = widget.HighImportance
 	show()
-	d = dialog.NewCustomWithoutButtons("Scan with Google Authenticator", container.NewVScroll(box), u.win)
+	d = dialog.NewCustomWithoutButtons("Scan with the phone", container.NewVScroll(box), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Close", func() { d.Hide() }), back, next})
-	d.Resize(fyne.NewSize(440, 600))
-	d.Show()
+	u.show(d, fyne.NewSize(480, 640), next.OnTapped)
 }
 
 // showBackupSettings sets, changes or turns off the automatic backups.
@@ -326,7 +323,7 @@ func (u *UI) showBackupSettings() {
 		u.showError("Cannot read the backup settings", err)
 		return
 	}
-	folder := widget.NewEntry()
+	folder := u.newField()
 	folder.SetPlaceHolder("e.g. a folder on a USB stick or a synced drive")
 	folder.SetText(s.Dir)
 	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
@@ -336,12 +333,12 @@ func (u *UI) showBackupSettings() {
 			}
 		}, u.win).Show()
 	})
-	keep := widget.NewEntry()
+	keep := u.newField()
 	keep.SetText(strconv.Itoa(max(s.Keep, 1)))
 	if s.Keep == 0 {
 		keep.SetText(strconv.Itoa(vault.DefaultKeep))
 	}
-	f := newPasswordFields()
+	f := u.newPasswordFields()
 	state := "Automatic backups are off."
 	if s.Dir != "" {
 		state = fmt.Sprintf("On: backups go to %s, the newest %d kept. Give the password again to change anything.", s.Dir, s.Keep)
@@ -402,9 +399,9 @@ func (u *UI) showBackupSettings() {
 		}))
 	}
 	d = dialog.NewCustomWithoutButtons("Automatic backups",
-		container.NewGridWrap(fyne.NewSize(410, 400), container.NewVScroll(container.NewVBox(wrapped(state), info, form, f.problem))), u.win)
+		container.NewVScroll(container.NewVBox(wrapped(state), info, form, f.problem)), u.win)
 	d.SetButtons(append(buttons, save))
-	d.Show()
+	u.show(d, fyne.NewSize(480, 520), save.OnTapped)
 }
 
 // openSpecial handles the files Open… reads that are neither an image nor
@@ -449,7 +446,7 @@ func isURIText(data []byte) bool {
 
 // askBackupPassword opens an encrypted Aegis or 2FAS backup.
 func (u *UI) askBackupPassword(name string, data []byte) {
-	pw := widget.NewPasswordEntry()
+	pw := u.newPasswordField()
 	pw.SetPlaceHolder("The backup's password")
 	problem := widget.NewLabel("")
 	problem.Importance = widget.DangerImportance
@@ -483,10 +480,9 @@ func (u *UI) askBackupPassword(name string, data []byte) {
 		})
 	})
 	open.Importance = widget.HighImportance
-	d = dialog.NewCustomWithoutButtons("Open "+name,
-		container.NewGridWrap(fyne.NewSize(400, 190), container.NewVBox(wrapped(name+" is an encrypted backup."), pw, problem)), u.win)
+	d = dialog.NewCustomWithoutButtons("Encrypted backup",
+		container.NewVScroll(container.NewVBox(wrapped(name+" is an encrypted backup. Type its password:"), pw, problem)), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), open})
-	u.withEnter(d, open.OnTapped)
-	d.Show()
+	u.show(d, fyne.NewSize(440, 260), open.OnTapped)
 	u.win.Canvas().Focus(pw)
 }

@@ -125,7 +125,7 @@ func TestExportEncryptedFromWindow(t *testing.T) {
 	pw.SetText("")
 	test.Type(pw, "window pass")
 	other.tap(other.top(), "Open")
-	if got := text(other.top()); !strings.Contains(got, "Found in backup.json: 3 account(s)") {
+	if got := text(other.top()); !strings.Contains(got, "Found in backup.json: 3 accounts") {
 		t.Fatalf("preview:\n%s", got)
 	}
 	other.tap(other.top(), "Add")
@@ -173,7 +173,7 @@ func TestGoogleAuthenticatorExportFromWindow(t *testing.T) {
 	if got := text(h.top()); !strings.Contains(got, "anyone who sees or photographs them") {
 		t.Fatalf("no warning first:\n%s", got)
 	}
-	h.tap(h.top(), "Show QR codes")
+	h.tap(h.top(), "Show codes")
 	dlg := h.top()
 	got := text(dlg)
 	if !strings.Contains(got, "1 of 2") || !strings.Contains(got, "Not included (Google Authenticator cannot hold it): Slow:sixty: period") {
@@ -293,7 +293,7 @@ func TestBackupFolderFromWindow(t *testing.T) {
 	h.u.app.Clipboard().SetContent("otpauth://totp/A:one?secret=KRUGS4ZANFZSAYJAONSWG4TFOQ\nnonsense\notpauth://totp/B:two?secret=JBSWY3DPEHPK\n")
 	h.shortcut(&fyne.ShortcutPaste{})
 	got := text(h.top())
-	if !strings.Contains(got, "2 account(s)") || !strings.Contains(got, "Skipped line 2: ") || !strings.Contains(got, "B:two: the secret is only 56 bits") {
+	if !strings.Contains(got, "2 accounts") || !strings.Contains(got, "Skipped line 2: ") || !strings.Contains(got, "B:two: the secret is only 56 bits") {
 		t.Fatalf("preview:\n%s", got)
 	}
 	h.screenshot("paste-preview.png")
@@ -330,7 +330,7 @@ func TestOpenTextFileOfURIs(t *testing.T) {
 	h.u.addFromFile("accounts.txt", []byte(data))
 	h.settle()
 	got := text(h.top())
-	if !strings.Contains(got, "Found in accounts.txt: 2 account(s)") || !strings.Contains(got, "Skipped line 3: ") {
+	if !strings.Contains(got, "Found in accounts.txt: 2 accounts") || !strings.Contains(got, "Skipped line 3: ") {
 		t.Fatalf("preview:\n%s", got)
 	}
 	h.tap(h.top(), "Add")

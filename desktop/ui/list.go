@@ -1,10 +1,16 @@
 package ui
 
 import (
+	"hash/fnv"
+	"image/color"
 	"math"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -28,7 +34,6 @@ func newAccountList(u *UI) *accountList {
 		return r
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
-		u.listUpdates++
 		if i < len(u.shown) {
 			o.(*row).set(u.shown[i])
 		}
@@ -52,83 +57,158 @@ func (l *accountList) TypedKey(e *fyne.KeyEvent) {
 	l.List.TypedKey(e)
 }
 
-// row shows one account: issuer and name, the grouped code, and a
-// countdown bar (TOTP) or a Next code button (HOTP), plus a menu.
+// Sizes of a row's parts.
+const (
+	avatarSide   = 36
+	codeTextSize = 26 // the code is the largest thing in a row
+	barHeight    = 4
+	narrowRow    = 380 // below this width the countdown's seconds are dropped
+	readableRows = 720 // rows never grow wider than this
+	nextCodeSecs = 5   // the next code is shown, and the bar turns red, this many seconds before the step ends
+)
+
+// row shows one account: a letter avatar, issuer and name, the grouped
+// code with a thin countdown bar under it (TOTP) or a Next code button
+// (HOTP), and a ⋮ menu.
 type row struct {
 	widget.BaseWidget
 	u       *UI
 	acc     vault.Account
+	avatar  *canvas.Circle
+	letter  *canvas.Text
 	issuer  *widget.Label
 	name    *widget.Label
-	code    *widget.Label
-	bar     *widget.ProgressBar
+	code    *canvas.Text
+	bar     *countdown
+	secs    *canvas.Text // "12 s", or the next code in the last seconds
 	next    *widget.Button
 	menu    *widget.Button
+	timer   *fyne.Container // bar and secs
 	content fyne.CanvasObject
 	bound   bool // set has been called: acc is what the row shows
-	left    int  // the countdown the bar shows, in seconds
+	left    int  // the countdown shown, in seconds
+	narrow  bool
 }
 
 func newRow(u *UI) *row {
 	r := &row{u: u}
+	r.avatar = canvas.NewCircle(color.Gray{Y: 0x80})
+	r.letter = canvas.NewText("", color.White)
+	r.letter.TextStyle = fyne.TextStyle{Bold: true}
+	r.letter.TextSize = 18
+	r.letter.Alignment = fyne.TextAlignCenter
+	avatar := container.NewGridWrap(fyne.NewSize(avatarSide, avatarSide),
+		container.NewStack(r.avatar, container.NewCenter(r.letter)))
+
 	r.issuer = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.issuer.Truncation = fyne.TextTruncateEllipsis
 	r.name = widget.NewLabel("")
 	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.code = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{}) // the theme font's digits are all one width; a second font would cost ~5 MiB
-	r.code.SizeName = theme.SizeNameSubHeadingText
-	r.bar = widget.NewProgressBar()
-	r.bar.TextFormatter = func() string { return strconv.Itoa(r.left) + " s" }
+	r.name.SizeName = theme.SizeNameCaptionText
+
+	// Monospace: every digit is one width, so codes line up and do not
+	// jiggle as they change.
+	r.code = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	r.code.TextSize = codeTextSize
+	r.code.TextStyle = fyne.TextStyle{Monospace: true}
+	r.code.Alignment = fyne.TextAlignTrailing
+	r.bar = newCountdown()
+	r.secs = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
+	r.secs.TextSize = theme.CaptionTextSize()
+	r.secs.TextStyle = fyne.TextStyle{Monospace: true}
+	r.secs.Alignment = fyne.TextAlignTrailing
+	r.timer = container.NewBorder(nil, nil, nil, r.secs, container.NewVBox(layoutSpacer(4), r.bar))
 	r.next = widget.NewButtonWithIcon("Next code", theme.MediaSkipNextIcon(), func() { r.u.nextHOTP(r.acc) })
+	r.next.Importance = widget.LowImportance
 	r.menu = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() { r.u.showAccountMenu(r.acc, r.menu) })
 	r.menu.Importance = widget.LowImportance
-	side := container.NewHBox(r.code, container.NewGridWrap(fyne.NewSize(96, 30), container.NewStack(r.bar, r.next)), r.menu)
-	r.content = container.NewBorder(nil, nil, nil, side, container.NewVBox(r.issuer, r.name))
+
+	codeCol := container.NewVBox(r.code, container.NewStack(r.timer, r.next))
+	names := container.New(vcentre{}, container.NewVBox(r.issuer, r.name))
+	r.content = container.NewBorder(nil, nil,
+		container.NewCenter(avatar),
+		container.NewHBox(container.NewCenter(codeCol), container.NewCenter(r.menu)),
+		names)
 	r.ExtendBaseWidget(r)
 	return r
 }
 
 func (r *row) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.content) }
 
+// Resize drops the countdown's seconds in narrow windows: issuer and code
+// stay.
+func (r *row) Resize(s fyne.Size) {
+	r.BaseWidget.Resize(s)
+	if narrow := s.Width < narrowRow; narrow != r.narrow {
+		r.narrow = narrow
+		r.showSecs()
+	}
+}
+
+// showSecs shows the seconds text unless the row is narrow; the next code
+// is shown whatever the width.
+func (r *row) showSecs() {
+	if r.acc.Type == totp.HOTP || (r.narrow && !strings.Contains(r.secs.Text, "next")) {
+		r.secs.Hide()
+	} else {
+		r.secs.Show()
+	}
+}
+
 // set shows account a as of the UI's clock; the countdown is read from the
-// clock each time, never counted down. Only the widgets whose content
-// changes are refreshed: at rest, a tick within a time step moves the bar
-// and nothing else.
+// clock each time, never counted down. Only what changed is refreshed: at
+// rest, a tick within a time step moves the bar and its seconds and
+// nothing else.
 func (r *row) set(a vault.Account) {
 	newAcc := !r.bound || r.acc != a
 	r.acc, r.bound = a, true
 	now := r.u.clock()
-	issuer := a.Issuer
-	if issuer == "" {
-		issuer = a.Account
+	issuer, name := a.Issuer, a.Account
+	if issuer == "" { // the account alone, not shown twice
+		issuer, name = a.Account, ""
 	}
 	problem := r.u.problems[a.ID]
-	name := a.Account
 	code := r.u.codes[a.ID]
-	real := false
 	switch {
 	case problem != "":
 		code = "⚠ missing"
-		name = a.Account + " — " + problem
+		name = strings.TrimPrefix(a.Account+" — "+problem, " — ")
+		if a.Issuer == "" {
+			name = problem
+		}
+	case r.u.trouble != nil:
+		code = "unavailable"
 	case a.Type == totp.TOTP && r.u.steps[a.ID] != totp.Step(now, a.Period):
-		code = placeholder(a.Digits) // being refreshed
+		code = placeholder(a.Digits) // being read
 	case code == "":
 		code = placeholder(a.Digits)
 	default:
-		code = totp.FormatCode(code)
-		real = true
+		code = groupCode(code)
 	}
-	r.setText(r.issuer, issuer)
-	r.setText(r.name, name)
-	r.setText(r.code, code)
-	if real {
-		r.u.codeShown()
+	if newAcc {
+		r.setAvatar(a)
+	}
+	setLabel(r.issuer, issuer)
+	setLabel(r.name, name)
+	if name == "" {
+		r.name.Hide()
+	} else {
+		r.name.Show()
+	}
+	if r.code.Text != code {
+		r.code.Text = code
+		if code == "unavailable" || problem != "" {
+			r.code.TextSize = theme.TextSize()
+		} else {
+			r.code.TextSize = codeTextSize
+		}
+		r.code.Color = theme.Color(theme.ColorNameForeground)
+		r.code.Refresh()
 	}
 	if a.Type == totp.HOTP {
-		if newAcc || r.bar.Visible() {
-			r.bar.Hide()
+		if newAcc || r.timer.Visible() {
+			r.timer.Hide()
 			r.next.Show()
-			r.u.rowChanges++
 		}
 		if (problem != "") != r.next.Disabled() {
 			if problem != "" {
@@ -136,34 +216,100 @@ func (r *row) set(a vault.Account) {
 			} else {
 				r.next.Enable()
 			}
-			r.u.rowChanges++
 		}
 		return
 	}
-	if newAcc || !r.bar.Visible() {
+	if newAcc || !r.timer.Visible() {
 		r.next.Hide()
-		r.bar.Show()
-		r.u.rowChanges++
+		r.timer.Show()
 	}
 	left := remainingSeconds(now, a.Period)
-	if max := float64(a.Period); r.bar.Max != max || r.left != left || r.bar.Value != float64(left) {
+	period := a.Period
+	if period <= 0 {
+		period = totp.DefaultPeriod
+	}
+	r.bar.set(float32(left)/float32(period), left <= nextCodeSecs)
+	secs := strconv.Itoa(left) + " s"
+	if n := r.u.nextCodes[a.ID]; left <= nextCodeSecs && n != "" && r.u.nextSteps[a.ID] == totp.Step(now, a.Period)+1 && problem == "" {
+		secs = "next " + groupCode(n)
+	}
+	if r.left != left || r.secs.Text != secs || newAcc {
 		r.left = left
-		r.bar.Max = max
-		r.bar.SetValue(float64(left))
-		r.u.rowChanges++
+		r.secs.Text = secs
+		r.showSecs()
+		r.secs.Refresh()
 	}
 }
 
-// setText changes a label only when its text differs: SetText always
-// refreshes, and a refresh repaints the window.
-func (r *row) setText(l *widget.Label, s string) {
+func (r *row) setAvatar(a vault.Account) {
+	name := a.Issuer
+	if name == "" {
+		name = a.Account
+	}
+	r.avatar.FillColor = avatarColor(name)
+	r.avatar.Refresh()
+	r.letter.Text = initial(name)
+	r.letter.Refresh()
+}
+
+// setLabel changes a label only when its text differs: SetText always
+// refreshes, and a refresh repaints.
+func setLabel(l *widget.Label, s string) {
 	if l.Text != s {
 		l.SetText(s)
-		r.u.rowChanges++
-		if l == r.code {
-			r.u.codeChanges++
+	}
+}
+
+// initial is the avatar's letter: the first letter or digit of name.
+func initial(name string) string {
+	for _, c := range name {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			return string(unicode.ToUpper(c))
 		}
 	}
+	if c, _ := utf8.DecodeRuneInString(name); c != utf8.RuneError {
+		return string(c)
+	}
+	return "?"
+}
+
+// avatarColor is a colour picked from name, the same every time: a hue
+// from its hash, saturated and dark enough for a white letter.
+func avatarColor(name string) color.Color {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(name))))
+	hue := float64(h.Sum32()%360) / 60
+	const c, l = 0.55, 0.42 // chroma and lightness offset
+	x := c * (1 - math.Abs(math.Mod(hue, 2)-1))
+	var r, g, b float64
+	switch int(hue) {
+	case 0:
+		r, g = c, x
+	case 1:
+		r, g = x, c
+	case 2:
+		g, b = c, x
+	case 3:
+		g, b = x, c
+	case 4:
+		r, b = x, c
+	default:
+		r, b = c, x
+	}
+	m := l - c/2
+	to := func(v float64) uint8 { return uint8(math.Round((v + m) * 255)) }
+	return color.NRGBA{R: to(r + 0.15), G: to(g + 0.15), B: to(b + 0.15), A: 0xff}
+}
+
+// groupCode splits a code as Google Authenticator does: 3+3, 4+3, 4+4.
+func groupCode(code string) string {
+	switch len(code) {
+	case 6:
+		return code[:3] + " " + code[3:]
+	case 7, 8:
+		return code[:4] + " " + code[4:]
+	}
+	return totp.FormatCode(code)
 }
 
 // remainingSeconds is the countdown shown: whole seconds left in the
@@ -185,5 +331,106 @@ func placeholder(digits int) string {
 	for i := range b {
 		b[i] = '-'
 	}
-	return totp.FormatCode(string(b))
+	return groupCode(string(b))
+}
+
+// countdown is a thin bar: the share of the time step left, in the
+// theme's primary colour, red in the last seconds.
+type countdown struct {
+	widget.BaseWidget
+	track, fill *canvas.Rectangle
+	frac        float32
+	late        bool
+}
+
+func newCountdown() *countdown {
+	c := &countdown{
+		track: canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)),
+		fill:  canvas.NewRectangle(theme.Color(theme.ColorNamePrimary)),
+	}
+	c.track.CornerRadius = barHeight / 2
+	c.fill.CornerRadius = barHeight / 2
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// set changes the bar, refreshing only the filled part and only when it
+// changed.
+func (c *countdown) set(frac float32, late bool) {
+	if c.frac == frac && c.late == late {
+		return
+	}
+	c.frac, c.late = frac, late
+	c.fill.FillColor = theme.Color(theme.ColorNamePrimary)
+	if late {
+		c.fill.FillColor = theme.Color(theme.ColorNameError)
+	}
+	c.layout(c.Size())
+	c.fill.Refresh()
+}
+
+func (c *countdown) layout(s fyne.Size) {
+	y := (s.Height - barHeight) / 2
+	c.track.Move(fyne.NewPos(0, y))
+	c.track.Resize(fyne.NewSize(s.Width, barHeight))
+	c.fill.Move(fyne.NewPos(0, y))
+	c.fill.Resize(fyne.NewSize(s.Width*c.frac, barHeight))
+}
+
+func (c *countdown) CreateRenderer() fyne.WidgetRenderer { return &countdownRenderer{c} }
+
+type countdownRenderer struct{ c *countdown }
+
+func (r *countdownRenderer) Layout(s fyne.Size) { r.c.layout(s) }
+func (r *countdownRenderer) MinSize() fyne.Size { return fyne.NewSize(60, barHeight) }
+func (r *countdownRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.track, r.c.fill}
+}
+func (r *countdownRenderer) Destroy() {}
+func (r *countdownRenderer) Refresh() {
+	r.c.track.FillColor = theme.Color(theme.ColorNameInputBackground)
+	r.c.track.Refresh()
+	r.c.layout(r.c.Size())
+	r.c.fill.Refresh()
+}
+
+// layoutSpacer is an empty object of a fixed height.
+func layoutSpacer(h float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(0, h))
+	return r
+}
+
+// vcentre centres its objects vertically at their own height, full width.
+type vcentre struct{}
+
+func (vcentre) MinSize(objs []fyne.CanvasObject) fyne.Size { return readable{}.MinSize(objs) }
+
+func (vcentre) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	for _, o := range objs {
+		h := min(o.MinSize().Height, s.Height)
+		o.Move(fyne.NewPos(0, (s.Height-h)/2))
+		o.Resize(fyne.NewSize(s.Width, h))
+	}
+}
+
+// readable lays out one object centred, no wider than max.
+type readable struct{ max float32 }
+
+func (l readable) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		if o.Visible() {
+			s = s.Max(o.MinSize())
+		}
+	}
+	return s
+}
+
+func (l readable) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	w := min(s.Width, l.max)
+	for _, o := range objs {
+		o.Move(fyne.NewPos((s.Width-w)/2, 0))
+		o.Resize(fyne.NewSize(w, s.Height))
+	}
 }

@@ -3,7 +3,9 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -22,16 +24,25 @@ func (u *UI) showAccountMenu(a vault.Account, anchor fyne.CanvasObject) {
 		fyne.NewMenuItem("Rename…", func() { u.showRename(a) }),
 		fyne.NewMenuItem("Move up", func() { u.move(a, -1) }),
 		fyne.NewMenuItem("Move down", func() { u.move(a, +1) }),
+		fyne.NewMenuItem("Move to top", func() { u.moveTo(a, 0) }),
+		fyne.NewMenuItem("Move to bottom", func() { u.moveTo(a, len(u.accounts)-1) }),
 		fyne.NewMenuItem("Show as QR code…", func() { u.confirmShowQR(a) }),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Delete…", func() { u.confirmDelete(a) }),
 	)
+	// Kept inside the window: the menu opens leftwards of a ⋮ at the
+	// right edge, and upwards near the bottom.
+	c := u.win.Canvas()
+	m := widget.NewPopUpMenu(menu, c)
 	pos := u.app.Driver().AbsolutePositionForObject(anchor).Add(fyne.NewPos(0, anchor.Size().Height))
-	widget.ShowPopUpMenuAtPosition(menu, u.win.Canvas(), pos)
+	ms := m.MinSize()
+	pos.X = max(0, min(pos.X, c.Size().Width-ms.Width))
+	pos.Y = max(0, min(pos.Y, c.Size().Height-ms.Height))
+	m.ShowAtPosition(pos)
 }
 
 func (u *UI) showRename(a vault.Account) {
-	issuer, account := widget.NewEntry(), widget.NewEntry()
+	issuer, account := u.newField(), u.newField()
 	issuer.SetText(a.Issuer)
 	account.SetText(a.Account)
 	problem := widget.NewLabel("")
@@ -43,7 +54,7 @@ func (u *UI) showRename(a vault.Account) {
 			return u.store.Rename(ctx, a.ID, issuer.Text, account.Text)
 		}, func(err error) {
 			if err != nil {
-				problem.SetText(vault.Message(err))
+				problem.SetText(userWords(vault.Message(err)))
 				problem.Show()
 				return
 			}
@@ -53,24 +64,31 @@ func (u *UI) showRename(a vault.Account) {
 	})
 	save.Importance = widget.HighImportance
 	form := widget.NewForm(widget.NewFormItem("Issuer", issuer), widget.NewFormItem("Account", account))
-	d = dialog.NewCustomWithoutButtons("Rename "+a.Label(), container.NewVBox(form, problem), u.win)
+	problem.Wrapping = fyne.TextWrapWord
+	d = dialog.NewCustomWithoutButtons("Rename", container.NewVScroll(container.NewVBox(wrapped(a.Label()), form, problem)), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), save})
-	d.Resize(fyne.NewSize(420, 220))
-	d.Show()
+	u.show(d, fyne.NewSize(440, 260), save.OnTapped)
+	u.win.Canvas().Focus(issuer)
 }
 
+// move steps an account past its neighbour among the accounts shown: with
+// a search active, past the next match, not past hidden accounts.
 func (u *UI) move(a vault.Account, by int) {
-	i := -1
-	for j, b := range u.accounts {
-		if b.ID == a.ID {
-			i = j
-		}
+	i := slices.IndexFunc(u.shown, func(b vault.Account) bool { return b.ID == a.ID })
+	if i < 0 || i+by < 0 || i+by >= len(u.shown) {
+		return
 	}
-	if i < 0 || i+by < 0 || i+by >= len(u.accounts) {
+	neighbour := u.shown[i+by].ID
+	u.moveTo(a, slices.IndexFunc(u.accounts, func(b vault.Account) bool { return b.ID == neighbour }))
+}
+
+// moveTo puts an account at position to of the whole list.
+func (u *UI) moveTo(a vault.Account, to int) {
+	if to < 0 {
 		return
 	}
 	u.background("reordering", func(ctx context.Context) error {
-		return u.store.Move(ctx, a.ID, i+by)
+		return u.store.Move(ctx, a.ID, to)
 	}, func(err error) {
 		if err != nil {
 			u.showError("Cannot move "+a.Label(), err)
@@ -109,14 +127,14 @@ func (u *UI) confirmShowQR(a vault.Account) {
 				if err != nil {
 					return err
 				}
-				m, err := qr.Image(k.URI(), 300)
+				m, err := qr.Image(k.URI(), 480)
 				if err != nil {
 					return err
 				}
 				ci := canvas.NewImageFromImage(m)
 				ci.FillMode = canvas.ImageFillContain
 				ci.ScaleMode = canvas.ImageScalePixels
-				ci.SetMinSize(fyne.NewSize(300, 300))
+				ci.SetMinSize(fyne.NewSize(220, 220)) // larger when the dialog is
 				img, secret = ci, k.SecretBase32()
 				return nil
 			}, func(err error) {
@@ -126,8 +144,8 @@ func (u *UI) confirmShowQR(a vault.Account) {
 				}
 				key := widget.NewLabelWithStyle(secret, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 				key.Wrapping = fyne.TextWrapBreak
-				d := dialog.NewCustom(a.Label(), "Close", container.NewVBox(img, key), u.win)
-				d.Show()
+				d := dialog.NewCustom("QR code", "Close", container.NewVScroll(container.NewVBox(wrapped(a.Label()), img, key)), u.win)
+				u.show(d, fyne.NewSize(420, 560), nil)
 			})
 		})
 }
@@ -144,10 +162,11 @@ func (u *UI) confirm(title, text, action string, fn func()) {
 	var d *dialog.CustomDialog
 	ok := widget.NewButton(action, func() { d.Hide(); fn() })
 	ok.Importance = widget.DangerImportance
-	d = dialog.NewCustomWithoutButtons(title, wrapped(text), u.win)
+	head := wrapped(title)
+	head.TextStyle = fyne.TextStyle{Bold: true}
+	d = dialog.NewCustomWithoutButtons("Are you sure?", container.NewVScroll(container.NewVBox(head, wrapped(text))), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), ok})
-	d.Resize(fyne.NewSize(440, 220))
-	d.Show()
+	u.show(d, fyne.NewSize(440, 280), nil)
 }
 
 // showError is the one place errors reach the user: a title saying what
@@ -156,11 +175,18 @@ func (u *UI) showError(title string, err error) {
 	u.showMessage(title, vault.Message(err))
 }
 
+// showMessage shows a title and a text in the user's words; the title is
+// the dialog's heading, kept short when long (titles do not wrap).
 func (u *UI) showMessage(title, text string) {
-	d := dialog.NewCustom(title, "OK", wrapped(fmt.Sprint(text)), u.win)
-	d.Resize(fyne.NewSize(460, 240))
-	u.withEnter(d, d.Hide)
-	d.Show()
+	body := container.NewVBox(wrapped(userWords(text)))
+	if utf8.RuneCountInString(title) > 26 {
+		head := wrapped(title)
+		head.TextStyle = fyne.TextStyle{Bold: true}
+		body.Objects = append([]fyne.CanvasObject{head}, body.Objects...)
+		title = "Twofold"
+	}
+	d := dialog.NewCustom(title, "OK", container.NewVScroll(body), u.win)
+	u.show(d, fyne.NewSize(460, 280), d.Hide)
 }
 
 // checkOrphans looks once, after the first load, for accounts the keyring

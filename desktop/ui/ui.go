@@ -25,7 +25,8 @@ import (
 	"twofold.dev/shared/totp"
 )
 
-// ClipboardClear is how long a copied code stays on the clipboard.
+// ClipboardClear is how long a copied code stays on the clipboard unless
+// Settings say otherwise.
 const ClipboardClear = 30 * time.Second
 
 // Options are the window's connections to the outside world; all optional.
@@ -46,11 +47,13 @@ type Options struct {
 	// SaveFile, if set, replaces the file-save dialog (tests): it calls
 	// save with a writer and the file's name, or nil when cancelled.
 	SaveFile func(name string, save func(w io.WriteCloser, name string, err error))
-	// FirstCode, if set, is called once on the UI thread right after the
-	// first real code is put in a row of the list (the next frame paints
-	// it); main uses it for the start-up trace `make bench` reads.
-	FirstCode func()
+	// Version and DataDir are shown in Settings (About).
+	Version, DataDir string
 }
+
+// slowKeyring is how long the codes may take before the status line says
+// the keyring is waiting (for its password, when it is locked).
+const slowKeyring = 750 * time.Millisecond
 
 // Shortcuts, as shown in the menus and the help text.
 var (
@@ -79,26 +82,32 @@ type UI struct {
 	loaded   bool // the first List has come back
 	checked  bool // the keyring was searched for orphans once
 
-	keyringTrouble string // the keyring error last shown, until codes come again
+	// The next step's codes, read in the last seconds of a step.
+	nextCodes    map[string]string
+	nextSteps    map[string]uint64
+	fetchingNext bool
 
-	enter func() // Enter's action while a dialog with a default button is open
+	// trouble is the keyring error that stopped the codes, said once in a
+	// banner with a Retry button; no code is read again until Retry.
+	trouble     error
+	troubleBox  *fyne.Container
+	troubleText *widget.Label
+
+	dialogs   []*shown      // open dialogs, the top one last
+	slowAfter time.Duration // see slowKeyring
+	enter     func()        // Enter's action while a dialog with a default button is open
 
 	selected string // id of the last copied/selected account
 	copied   string // code put on the clipboard, until cleared
 	copiedAt time.Time
 
-	search *widget.Entry
+	search *field
 	list   *accountList
 	rows   []*row // every row the list has created (visible or pooled)
 
-	// Counters for tests: widget changes made by rows, of which code
-	// label changes, and rows (re)bound by the list.
-	rowChanges, codeChanges, listUpdates int
-
-	firstCodeDone bool // FirstCode has been called
-	empty         *widget.Label
-	status        *widget.Label
-	busy          int
+	empty  *widget.Label
+	status *widget.Label
+	busy   int
 
 	do      func(func()) // runs a function on the UI thread: fyne.Do
 	pending int          // background calls whose results are not applied yet
@@ -120,8 +129,10 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	u := &UI{
 		app: a, store: store, clock: clock, opts: opts, do: do,
 		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{},
+		nextCodes: map[string]string{}, nextSteps: map[string]uint64{}, slowAfter: slowKeyring,
 	}
 	u.store = u.withAutoBackup(store)
+	u.applyTheme()
 	u.win = a.NewWindow("Twofold")
 	u.build()
 	u.reload()
@@ -150,9 +161,15 @@ func (u *UI) Run(ctx context.Context) {
 }
 
 func (u *UI) build() {
-	u.search = widget.NewEntry()
-	u.search.SetPlaceHolder(Keys("Search issuer or account (Ctrl+F)"))
+	u.search = u.newField()
+	u.search.SetPlaceHolder(Keys("Search (Ctrl+F)"))
 	u.search.OnChanged = func(string) { u.filter() }
+	u.search.OnSubmitted = func(string) { u.copySelected() }
+	u.search.onEscape = func() {
+		if u.search.Text != "" {
+			u.search.SetText("")
+		}
+	}
 
 	u.list = newAccountList(u)
 	u.empty = widget.NewLabel("")
@@ -161,12 +178,20 @@ func (u *UI) build() {
 	u.status = widget.NewLabel("")
 	u.status.Truncation = fyne.TextTruncateEllipsis
 
-	add := widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), u.showAdd)
+	u.troubleText = widget.NewLabel("")
+	u.troubleText.Wrapping = fyne.TextWrapWord
+	u.troubleText.Importance = widget.DangerImportance
+	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), u.retry)
+	u.troubleBox = container.NewBorder(nil, nil, nil, container.NewCenter(retry), u.troubleText)
+	u.troubleBox.Hide()
+
+	add := widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), u.showAdd)
 	add.Importance = widget.HighImportance
-	top := container.NewBorder(nil, nil, nil, add, u.search)
-	center := container.NewStack(u.list, container.NewCenter(container.NewPadded(u.empty)))
-	u.win.SetContent(container.NewBorder(top, u.status, nil, nil, center))
-	u.win.Resize(fyne.NewSize(460, 640))
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, add, u.search), u.troubleBox)
+	center := container.NewStack(u.list, container.New(&emptyLayout{}, u.empty))
+	main := container.New(readable{readableRows}, container.NewBorder(top, u.status, nil, nil, center))
+	u.win.SetContent(container.New(&rootLayout{u: u}, main))
+	u.win.Resize(fyne.NewSize(460, 600))
 
 	u.win.SetMainMenu(fyne.NewMainMenu(
 		fyne.NewMenu("Accounts",
@@ -179,6 +204,9 @@ func (u *UI) build() {
 			fyne.NewMenuItemSeparator(),
 			&fyne.MenuItem{Label: "Copy code", Shortcut: &fyne.ShortcutCopy{}, Action: u.copySelected},
 			&fyne.MenuItem{Label: "Search", Shortcut: ShortcutSearch, Action: u.focusSearch},
+			&fyne.MenuItem{Label: "Sort by name", Action: u.sortByName},
+			fyne.NewMenuItemSeparator(),
+			&fyne.MenuItem{Label: "Settings and about…", Action: u.showSettings},
 		),
 		u.backupMenu(),
 	))
@@ -191,14 +219,16 @@ func (u *UI) build() {
 	c.AddShortcut(&fyne.ShortcutCopy{}, func(fyne.Shortcut) { u.copySelected() })
 	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { u.paste() })
 	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
-		if e.Name != fyne.KeyReturn && e.Name != fyne.KeyEnter {
-			return
+		switch e.Name {
+		case fyne.KeyEscape:
+			u.escape()
+		case fyne.KeyReturn, fyne.KeyEnter:
+			if u.enter != nil {
+				u.enter() // the open dialog's default button
+				return
+			}
+			u.copySelected()
 		}
-		if u.enter != nil {
-			u.enter() // the open dialog's default button
-			return
-		}
-		u.copySelected()
 	})
 	u.refresh()
 }
@@ -225,9 +255,11 @@ func (u *UI) background(what string, work func(ctx context.Context) error, then 
 	u.backgroundStatus("Waiting for the keyring: "+what+"…", work, then)
 }
 
-// backgroundStatus is background with its own status text.
+// backgroundStatus is background with its own status text; the status
+// shown before comes back afterwards (e.g. "Copied …").
 func (u *UI) backgroundStatus(status string, work func(ctx context.Context) error, then func(error)) {
 	u.busy++
+	before := u.status.Text
 	u.setStatus(status)
 	u.pending++
 	go func() {
@@ -237,8 +269,8 @@ func (u *UI) backgroundStatus(status string, work func(ctx context.Context) erro
 		u.do(func() {
 			u.pending--
 			u.busy--
-			if u.busy == 0 && u.status.Text == status {
-				u.setStatus("")
+			if u.status.Text == status {
+				u.setStatus(before)
 			}
 			then(err)
 		})
@@ -256,6 +288,10 @@ func (u *UI) reload() {
 	}, func(err error) {
 		if errors.Is(err, vault.ErrIndexDamaged) {
 			u.offerRepair("The account list is damaged", vault.Message(err), "Repair")
+			return
+		}
+		if isKeyringTrouble(err) {
+			u.setTrouble(err)
 			return
 		}
 		if err != nil {
@@ -298,7 +334,7 @@ func (u *UI) refresh() {
 		u.empty.Show()
 	case len(u.accounts) == 0:
 		u.empty.SetText(Keys("No accounts yet.\n\nTo add your first one, open the service's two-factor set-up page " +
-			"so its QR code is on the screen, then choose Add account (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
+			"so its QR code is on the screen, then choose Add (Ctrl+N) → Scan QR from screen (Ctrl+Shift+S). " +
 			"You can also open a saved QR image (Ctrl+O), paste an otpauth:// link (Ctrl+V) or type the key by hand."))
 		u.empty.Show()
 	case len(u.shown) == 0:
@@ -314,25 +350,35 @@ func (u *UI) refresh() {
 // time step changed, and clears the clipboard when a copied code expires.
 func (u *UI) tick() {
 	now := u.clock()
-	if u.copied != "" && now.Sub(u.copiedAt) >= ClipboardClear {
+	if clear := u.clipboardClear(); u.copied != "" && clear > 0 && now.Sub(u.copiedAt) >= clear {
 		if u.app.Clipboard().Content() == u.copied {
 			u.app.Clipboard().SetContent("")
 			u.setStatus("Clipboard cleared.")
 		}
 		u.copied = ""
 	}
-	var stale []vault.Account
+	if u.trouble != nil { // said once; Retry reads again
+		u.updateRows()
+		return
+	}
+	var stale, soon []vault.Account
 	for _, a := range u.accounts {
 		if a.Type != totp.TOTP || u.problems[a.ID] != "" {
 			continue
 		}
-		if s, ok := u.steps[a.ID]; !ok || s != totp.Step(now, a.Period) {
+		step := totp.Step(now, a.Period)
+		if s, ok := u.steps[a.ID]; !ok || s != step {
 			stale = append(stale, a)
+		} else if remainingSeconds(now, a.Period) <= nextCodeSecs && u.nextSteps[a.ID] != step+1 {
+			soon = append(soon, a)
 		}
 	}
 	if len(stale) > 0 && !u.fetching {
 		ordered, inRows := u.visibleFirst(stale)
 		u.fetchCodes(ordered, inRows, now)
+	}
+	if len(soon) > 0 && !u.fetchingNext {
+		u.fetchNext(soon, now)
 	}
 	u.updateRows()
 }
@@ -345,17 +391,6 @@ func (u *UI) updateRows() {
 		if r.bound {
 			r.set(r.acc)
 		}
-	}
-}
-
-// codeShown is called by a row that shows a real code.
-func (u *UI) codeShown() {
-	if u.firstCodeDone {
-		return
-	}
-	u.firstCodeDone = true
-	if u.opts.FirstCode != nil {
-		u.opts.FirstCode()
 	}
 }
 
@@ -398,6 +433,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
 		first = firstBatch
 	}
 	u.fetching = true
+	u.whenSlow(func() bool { return u.fetching })
 	type result struct {
 		code string
 		err  error
@@ -407,6 +443,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
 		u.pending--
 		if last {
 			u.fetching = false
+			u.slowDone()
 		}
 		var fatal error
 		for i := lo; i < hi; i++ {
@@ -423,15 +460,8 @@ func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
 				fatal = err
 			}
 		}
-		switch {
-		case fatal == nil:
-			if last {
-				u.keyringTrouble = ""
-			}
-		case vault.Message(fatal) != u.keyringTrouble:
-			// Said once, not every second while it lasts.
-			u.keyringTrouble = vault.Message(fatal)
-			u.showError("Cannot show the codes", fatal)
+		if fatal != nil {
+			u.setTrouble(fatal)
 		}
 		u.updateRows()
 	}
@@ -515,7 +545,7 @@ func (u *UI) copyAccount(a vault.Account) {
 func (u *UI) putOnClipboard(a vault.Account, code string) {
 	u.app.Clipboard().SetContent(code)
 	u.copied, u.copiedAt = code, u.clock()
-	u.setStatus("Copied the code of " + a.Label() + "; the clipboard clears in 30 s.")
+	u.setStatus("Copied the code of " + a.Label() + "; " + u.clearsIn() + ".")
 }
 
 // copySelected copies the code of the selected account (Ctrl+C, Enter), or

@@ -89,9 +89,6 @@ Secrets are kept in the OS keyring (service "twofold"), never in files.
 type config struct {
 	dir     string
 	timeout time.Duration
-	// traceFirstCode is $TWOFOLD_TRACE_FIRST_CODE: a file the window writes
-	// the time of its first painted code to (for `make bench`).
-	traceFirstCode string
 	// crashAt names a step inside the account list's lock at which the
 	// process kills itself (keyring.Options.Crash), to show a crash there
 	// loses nothing: $TWOFOLD_TEST_CRASH, read only by a binary built with
@@ -168,7 +165,7 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 func parseConfig(args []string, getenv func(string) string) (*config, []string, error) {
 	fs := flag.NewFlagSet("twofold", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg := &config{timeout: 10 * time.Second, traceFirstCode: getenv("TWOFOLD_TRACE_FIRST_CODE"), crashAt: crashStep(getenv)}
+	cfg := &config{timeout: 10 * time.Second, crashAt: crashStep(getenv)}
 	if v := getenv("TWOFOLD_KEYRING_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

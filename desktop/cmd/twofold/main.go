@@ -8,16 +8,16 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-
-	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"github.com/kbinani/screenshot"
 
 	"twofold.dev/desktop/instance"
 	"twofold.dev/desktop/keyring"
@@ -59,7 +59,8 @@ func window(ctx context.Context, cfg *config, link string) error {
 	u := ui.New(a, store, time.Now, ui.Options{
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImageReader(),
-		FirstCode:      traceFirstCode(cfg.traceFirstCode, os.Stderr),
+		Version:        version(),
+		DataDir:        cfg.dir,
 		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
 	})
 	ctx, cancel := context.WithCancel(ctx)
@@ -79,6 +80,7 @@ func window(ctx context.Context, cfg *config, link string) error {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
+	fitScreen(u.Window(), os.Getenv("FYNE_SCALE"))
 	if link != "" {
 		u.OpenLink(link)
 	}
@@ -86,33 +88,40 @@ func window(ctx context.Context, cfg *config, link string) error {
 	return nil
 }
 
-// frame is the driver's repaint interval: Fyne's GLFW loop checks for
-// changed canvases and paints them 60 times a second.
-const frame = time.Second / 60
+// fitScreen keeps the first window inside the primary display: at
+// FYNE_SCALE=2 the 460×600 window would be 1200 pixels tall on a
+// 1000-pixel screen. Without a display it leaves the size alone.
+func fitScreen(w fyne.Window, scaleEnv string) {
+	if screenshot.NumActiveDisplays() == 0 {
+		return
+	}
+	scale, err := strconv.ParseFloat(scaleEnv, 32)
+	if err != nil || scale <= 0 {
+		scale = 1
+	}
+	b := screenshot.GetDisplayBounds(0)
+	size := w.Canvas().Size()
+	if size.Width == 0 {
+		size = w.Content().MinSize()
+	}
+	maxW, maxH := float32(float64(b.Dx())/scale*0.9), float32(float64(b.Dy())/scale*0.85)
+	if size.Width > maxW || size.Height > maxH {
+		w.Resize(fyne.NewSize(min(size.Width, maxW), min(size.Height, maxH)))
+	}
+}
 
-// traceFirstCode returns the UI's FirstCode hook for the start-up trace
-// (TWOFOLD_TRACE_FIRST_CODE=path, read by `make bench`), or nil without a
-// path. It writes the wall-clock time, in Unix nanoseconds, at which the UI
-// thread runs a function posted one frame after the first code was put in
-// a row. The driver runs posted functions and repaints on the same thread,
-// so the frame that shows the code has been painted by then: the time is at
-// most about one frame (17 ms) late, never early. Nothing else is written,
-// never a code.
-func traceFirstCode(path string, stderr io.Writer) func() {
-	if path == "" {
-		return nil
+// version is the release (FyneApp.toml) and the commit the binary was
+// built from, for the About box.
+func version() string {
+	v := release.Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
 	}
-	return func() {
-		go func() {
-			time.Sleep(frame + time.Millisecond)
-			fyne.Do(func() {
-				stamp := strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"
-				go func() {
-					if err := os.WriteFile(path, []byte(stamp), 0o600); err != nil {
-						fmt.Fprintln(stderr, "twofold: first-code trace:", err)
-					}
-				}()
-			})
-		}()
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
 	}
+	return v
 }
