@@ -35,7 +35,7 @@ shows() { # shows TEXT: the screen reads TEXT (OCR), within about 10 s
 # enter LABEL: Enter in the window's preview adds the account LABEL.
 enter() {
   xdotool search --onlyvisible --name '^Twofold$' windowactivate --sync key Return 2>/dev/null || xdotool key Return
-  for _ in $(seq 20); do "$bin" list | grep -q "^$1" && return 0; sleep 0.5; done
+  for _ in $(seq 20); do "$bin" list | cut -f2 | grep -q "^$1" && return 0; sleep 0.5; done
   fail "Enter in the preview did not add $1"
 }
 

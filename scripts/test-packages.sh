@@ -72,7 +72,7 @@ export TWOFOLD_CONFIG_DIR=$tmp/config
 secret=JBSWY3DPEHPK3PXPTESTPKGS
 uri="otpauth://totp/PkgTest:deb@example.com?secret=$secret&issuer=PkgTest"
 "$bin" add "$uri" | grep -qx 'added PkgTest:deb@example.com' || fail "add"
-"$bin" list | grep -q '^PkgTest:deb@example.com	totp SHA1 6 digits 30s$' || fail "list: $("$bin" list)"
+"$bin" list | grep -qE '^[0-9a-f]{8}	PkgTest:deb@example.com	totp SHA1 6 digits 30s$' || fail "list: $("$bin" list)"
 # A code is compared with oathtool at the same second; retry once if the
 # 30-second step turned between the two.
 for _ in 1 2; do
