@@ -6,6 +6,7 @@ require (
 	fyne.io/fyne/v2 v2.7.1
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
+	github.com/jezek/xgb v1.1.1
 	twofold.dev/server v0.0.0
 	twofold.dev/shared v0.0.0
 )

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"image"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
@@ -82,5 +84,31 @@ func TestBenchLineParses(t *testing.T) {
 	m := benchLine.FindStringSubmatch("BenchmarkVerify-2        	 2424271	       479.2 ns/op	       0 B/op	       0 allocs/op")
 	if m == nil || m[2] != "479.2" || m[4] != "0" {
 		t.Errorf("parsed %q", m)
+	}
+}
+
+// The first-code watch tells digits from the placeholder dash.
+func TestDigitsPainted(t *testing.T) {
+	area := func(ink func(x, y int) bool) *image.RGBA {
+		img := image.NewRGBA(image.Rect(0, 0, codeArea.Dx(), codeArea.Dy()))
+		for y := 0; y < img.Bounds().Dy(); y++ {
+			for x := 0; x < img.Bounds().Dx(); x++ {
+				c := color.RGBA{0x1e, 0x1e, 0x22, 0xff} // dark theme background
+				if ink(x, y) {
+					c = color.RGBA{0xf0, 0xf0, 0xf0, 0xff}
+				}
+				img.SetRGBA(x, y, c)
+			}
+		}
+		return img
+	}
+	dash := area(func(x, y int) bool { return y >= 14 && y <= 15 && x%16 < 10 })
+	digits := area(func(x, y int) bool { return y >= 5 && y <= 25 && x%16 < 2 || (y == 5 || y == 25) && x%16 < 10 })
+	blank := area(func(x, y int) bool { return false })
+	if digitsPainted(dash) || digitsPainted(blank) {
+		t.Error("the placeholder dash or an empty area read as a code")
+	}
+	if !digitsPainted(digits) {
+		t.Error("digits 20 px tall not seen")
 	}
 }
