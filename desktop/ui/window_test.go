@@ -102,7 +102,7 @@ func (h *harness) closeAll() {
 // window never grows to fit a dialog), writing screenshots when
 // TWOFOLD_UI_SHOTS is set.
 func TestEveryDialogFitsTheWindow(t *testing.T) {
-	themes := map[string]fyne.Theme{"light": theme.LightTheme(), "dark": theme.DarkTheme()} //nolint:staticcheck // the fixed variants, for screenshots of both
+	themes := map[string]fyne.Theme{"light": variantTheme{theme.DefaultTheme(), theme.VariantLight}, "dark": variantTheme{theme.DefaultTheme(), theme.VariantDark}}
 	for tname, th := range themes {
 		for _, px := range screenSizes {
 			for _, scale := range scales {
