@@ -222,41 +222,11 @@ func TestGoogleAuthenticatorExportFromWindow(t *testing.T) {
 	}
 }
 
-// memPasswords is the backup password keeper in memory (the keyring one is
-// tested through the command line).
-type memPasswords struct {
-	mu sync.Mutex
-	pw []byte
-}
-
-func (m *memPasswords) Get(context.Context) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.pw == nil {
-		return nil, vault.ErrNoBackupPassword
-	}
-	return m.pw, nil
-}
-
-func (m *memPasswords) Set(_ context.Context, pw []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pw = append([]byte(nil), pw...)
-	return nil
-}
-
-func (m *memPasswords) Delete(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pw = nil
-	return nil
-}
-
 func TestBackupFolderFromWindow(t *testing.T) {
 	folder := filepath.Join(t.TempDir(), "backups")
 	var mu sync.Mutex
 	at := time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
-	b := &vault.AutoBackup{ConfigDir: t.TempDir(), Passwords: &memPasswords{}, Rand: rand.Reader,
+	b := &vault.AutoBackup{ConfigDir: t.TempDir(), Passwords: &vaulttest.Passwords{}, Rand: rand.Reader,
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); at = at.Add(time.Second); return at }}
 	h := newHarness(t, Options{Backups: b})
 	h.add(aliceURI)

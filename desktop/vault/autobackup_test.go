@@ -15,38 +15,9 @@ import (
 	"time"
 
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/totp"
 )
-
-// memPasswords is a PasswordKeeper in memory (the keyring one is tested
-// through the command line against the real Secret Service).
-type memPasswords struct {
-	mu sync.Mutex
-	pw []byte
-}
-
-func (m *memPasswords) Get(context.Context) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.pw == nil {
-		return nil, vault.ErrNoBackupPassword
-	}
-	return m.pw, nil
-}
-
-func (m *memPasswords) Set(_ context.Context, pw []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pw = append([]byte(nil), pw...)
-	return nil
-}
-
-func (m *memPasswords) Delete(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pw = nil
-	return nil
-}
 
 // stepClock moves one second at each call.
 type stepClock struct {
@@ -66,7 +37,7 @@ const backupPassword = "backup pass"
 func newAutoBackup(t *testing.T, keep int) (*vault.AutoBackup, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "backups")
-	b := &vault.AutoBackup{ConfigDir: t.TempDir(), Passwords: &memPasswords{}, Rand: rand.Reader,
+	b := &vault.AutoBackup{ConfigDir: t.TempDir(), Passwords: &vaulttest.Passwords{}, Rand: rand.Reader,
 		Now: (&stepClock{t: time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)}).Now}
 	if err := b.Enable(context.Background(), vault.BackupSettings{Dir: dir, Keep: keep}, []byte(backupPassword)); err != nil {
 		t.Fatal(err)
@@ -304,7 +275,7 @@ func TestAutoBackupKill9(t *testing.T) {
 // kill9Helper writes one backup and stops before its rename until killed.
 func kill9Helper(t *testing.T, dir string) {
 	cfg := t.TempDir()
-	b := &vault.AutoBackup{ConfigDir: cfg, Passwords: &memPasswords{}, Rand: rand.Reader, Now: time.Now,
+	b := &vault.AutoBackup{ConfigDir: cfg, Passwords: &vaulttest.Passwords{}, Rand: rand.Reader, Now: time.Now,
 		BeforeRename: func(tmp string) {
 			os.Stdout.WriteString("TEMP " + tmp + "\n")
 			select {} // killed here
