@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -120,4 +121,44 @@ func LoadOrCreateKeyFile(rand io.Reader, path string, create bool) ([]byte, erro
 		return nil, fmt.Errorf("secret key file %s: want %d bytes in hex", path, MasterKeySize)
 	}
 	return key, nil
+}
+
+// ErrKeyMismatch: the secret key does not open the secrets in the database.
+var ErrKeyMismatch = errors.New("the secret key does not open the two-factor secrets in the database")
+
+// HasSealedSecrets reports whether any user has an active or pending
+// sealed secret: such a database is useless without its key.
+func HasSealedSecrets(ctx context.Context, store Store) (bool, error) {
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("listing users: %w", err)
+	}
+	for _, u := range users {
+		if len(u.TOTPSecret) > 0 || len(u.TOTPPending) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CheckKeys opens the first sealed secret in the store with keys: a key
+// file from another installation is refused at start, not found out by
+// every user's next sign-in.
+func CheckKeys(ctx context.Context, store Store, keys *Keys) error {
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("listing users: %w", err)
+	}
+	for _, u := range users {
+		for _, sealed := range [][]byte{u.TOTPSecret, u.TOTPPending} {
+			if len(sealed) == 0 {
+				continue
+			}
+			if _, err := keys.Open(u.ID, sealed); err != nil {
+				return ErrKeyMismatch
+			}
+			return nil
+		}
+	}
+	return nil
 }

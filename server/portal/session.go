@@ -136,8 +136,13 @@ func (s *Service) Logout(ctx context.Context, sess *Session, ip string) error {
 	return nil
 }
 
-// LogoutOthers ends every other session of the user.
+// LogoutOthers ends every other session of the user. It needs a recent
+// password, like the other security changes: a stolen session must not
+// sign its owner out.
 func (s *Service) LogoutOthers(ctx context.Context, sess *Session, ip string) (int, error) {
+	if err := s.sudo(sess); err != nil {
+		return 0, err
+	}
 	n, err := s.store.DeleteUserSessions(ctx, sess.UserID, sess.ID)
 	if err != nil {
 		return 0, fmt.Errorf("ending other sessions: %w", err)

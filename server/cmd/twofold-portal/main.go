@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -171,7 +172,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+	if cfg.Issuer == "" || strings.Contains(cfg.Issuer, ":") {
+		return fmt.Errorf("--issuer %q: want a non-empty name without ':' (authenticator apps read ':' as the end of the issuer)", cfg.Issuer)
+	}
+	admin := len(rest) > 0
+	if admin {
+		// An admin command on a mistyped --data must not answer from a
+		// new, empty database: it creates no directory, database or key.
+		if err := checkExistingData(cfg); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
 	store, closeStore, err := openStore(ctx, cfg)
@@ -179,15 +190,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer closeStore()
-	keyFile, create := cfg.SecretKeyFile, false
-	if keyFile == "" {
-		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
-	}
-	master, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, create)
-	if err != nil {
-		return err
-	}
-	keys, err := portal.NewKeys(master)
+	keys, err := loadKeys(ctx, cfg, store, admin, rest)
 	if err != nil {
 		return err
 	}
@@ -209,6 +212,74 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
 	return serve(ctx, cfg, svc, logger)
+}
+
+// loadKeys reads the secret key file. The server creates DATA/secret.key
+// on first run, but only while the database holds no sealed secret: a
+// database with secrets and no key is a lost or misplaced key file, and a
+// new key would turn every two-factor sign-in into an error. Admin
+// commands never create a key; "user reset-2fa" alone runs without one,
+// as it is how an operator recovers from a key that is lost for good.
+func loadKeys(ctx context.Context, cfg *Config, store portal.Store, admin bool, rest []string) (*portal.Keys, error) {
+	keyFile, create := cfg.SecretKeyFile, false
+	if keyFile == "" {
+		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
+	}
+	master, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case admin && len(rest) >= 2 && rest[1] == "reset-2fa":
+			// A key in memory only: reset-2fa seals nothing.
+			master = make([]byte, portal.MasterKeySize)
+			if _, err := io.ReadFull(rand.Reader, master); err != nil {
+				return nil, fmt.Errorf("making a temporary key: %w", err)
+			}
+		case admin || !create:
+			return nil, fmt.Errorf("secret key file %s does not exist: check --data and --secret-key-file, or restore it from a backup", keyFile)
+		default:
+			sealed, err := portal.HasSealedSecrets(ctx, store)
+			if err != nil {
+				return nil, err
+			}
+			if sealed {
+				return nil, fmt.Errorf("secret key file %s is missing but the database holds two-factor secrets sealed with it: "+
+					"restore the key file from a backup (or check --data); if it is lost for good, run \"user reset-2fa NAME\" for every user with 2FA on (see \"user list\"), then start again", keyFile)
+			}
+			master, err = portal.LoadOrCreateKeyFile(rand.Reader, keyFile, true)
+			if err != nil {
+				return nil, err
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	keys, err := portal.NewKeys(master)
+	if err != nil {
+		return nil, err
+	}
+	if !admin {
+		if err := portal.CheckKeys(ctx, store, keys); errors.Is(err, portal.ErrKeyMismatch) {
+			return nil, fmt.Errorf("secret key file %s: %w (a key file from another installation?): use the key this database was made with", keyFile, err)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// checkExistingData refuses an admin command on a data directory or
+// SQLite database that does not exist.
+func checkExistingData(cfg *Config) error {
+	if cfg.Database != "" {
+		return nil
+	}
+	db := filepath.Join(cfg.Data, "portal.db")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no portal database at %s: check --data (TWOFOLD_DATA), or start the portal once to create it", db)
+	} else if err != nil {
+		return fmt.Errorf("checking the database: %w", err)
+	}
+	return nil
 }
 
 // openStore opens PostgreSQL when --database is set, else SQLite in the
