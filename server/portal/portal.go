@@ -72,6 +72,7 @@ const (
 	EventPasswordConfirmed   EventKind = "password_confirmed"
 	EventSignOut             EventKind = "signout"
 	EventOtherSessionsEnded  EventKind = "other_sessions_ended"
+	EventPasswordChanged     EventKind = "password_changed"
 )
 
 // Label is the human wording of an event kind.
@@ -105,6 +106,8 @@ func (k EventKind) Label() string {
 		return "Signed out"
 	case EventOtherSessionsEnded:
 		return "Other sessions signed out"
+	case EventPasswordChanged:
+		return "Password changed (other sessions signed out)"
 	}
 	return string(k)
 }

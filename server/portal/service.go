@@ -62,6 +62,8 @@ type Service struct {
 	// takes Password.Memory), so a burst of sign-ins cannot exhaust memory
 	// nor starve the other requests of CPU.
 	hashing *hasher
+	// common is the common-password list, loaded on first use.
+	common *commonPasswords
 }
 
 // NewService builds a Service. now and rand may be nil for the real clock
@@ -78,7 +80,7 @@ func NewService(store Store, keys *Keys, cfg Config, now func() time.Time, rando
 		return nil, err
 	}
 	return &Service{store: store, keys: keys, cfg: cfg, now: now, rand: random, dummyHash: dummy,
-		hashing: newHasher(cfg.HashSlots)}, nil
+		hashing: newHasher(cfg.HashSlots), common: &commonPasswords{}}, nil
 }
 
 func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
@@ -143,20 +145,6 @@ func validDisplayName(s string) error {
 	return nil
 }
 
-func validPassword(p string) error {
-	if !utf8.ValidString(p) {
-		return Errorf(EINVALID, "The password is not valid text.")
-	}
-	n := utf8.RuneCountInString(p)
-	if n < MinPasswordLen {
-		return Errorf(EINVALID, "Choose a password of at least %d characters.", MinPasswordLen)
-	}
-	if n > MaxPasswordLen {
-		return Errorf(EINVALID, "A password has at most %d characters.", MaxPasswordLen)
-	}
-	return nil
-}
-
 // SignUp creates an account (when sign-up is open).
 func (s *Service) SignUp(ctx context.Context, username, displayName, password, confirm, ip string) (*User, error) {
 	if !s.cfg.Signup {
@@ -188,10 +176,10 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 	if err := validDisplayName(displayName); err != nil {
 		return nil, err
 	}
-	if err := validPassword(password); err != nil {
+	if err := s.checkNewPassword(password, username, displayName); err != nil {
 		return nil, err
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, NormalizePassword(password))
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +240,12 @@ func (s *Service) checkPassword(ctx context.Context, username, password, ip stri
 	} else if err != nil {
 		return nil, fmt.Errorf("finding user: %w", err)
 	}
-	ok, err := s.checkHash(ctx, u.PasswordHash, password)
+	// Hashes are of the NFKC form; one made before normalisation holds
+	// the password as typed, so that is tried too when it differs.
+	ok, err := s.checkHash(ctx, u.PasswordHash, NormalizePassword(password))
+	if err == nil && !ok && NormalizePassword(password) != password {
+		ok, err = s.checkHash(ctx, u.PasswordHash, password)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checking password of user %d: %w", u.ID, err)
 	}

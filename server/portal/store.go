@@ -24,6 +24,10 @@ type Store interface {
 	// DeleteUser removes the user and everything that belongs to it.
 	DeleteUser(ctx context.Context, id int64) error
 
+	// SetPassword replaces the user's password hash; ErrNotFound if there
+	// is no such user.
+	SetPassword(ctx context.Context, userID int64, hash string) error
+
 	// SetPendingTOTP stores the sealed secret of an enrollment in progress.
 	SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error
 	// EnableTOTP makes the pending secret active in one transaction: only

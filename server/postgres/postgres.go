@@ -227,6 +227,14 @@ func oneRow(tag pgconn.CommandTag, otherwise error) error {
 
 // Two-factor.
 
+func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	if err != nil {
+		return wrap("storing password", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	tag, err := d.q.Exec(ctx, `UPDATE users SET totp_pending = $1 WHERE id = $2`, sealed, userID)
 	if err != nil {

@@ -420,6 +420,14 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 
 // Two-factor.
 
+func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err != nil {
+		return wrap("storing password", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	res, err := d.wq.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
 	if err != nil {

@@ -129,6 +129,25 @@ func (s *Server) apiConfirm(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"sudo_until": sess.AuthAt.Add(s.svc.Config().SudoWindow).UTC().Format(time.RFC3339)})
 }
 
+func (s *Server) apiChangePassword(c *gin.Context) {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	// One new password in JSON: a program does not mistype it twice.
+	token, _, err := s.svc.ChangePassword(c.Request.Context(), session(c), in.Current, in.New, in.New, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusOK, gin.H{"password_changed": true})
+}
+
 func (s *Server) apiTOTPStart(c *gin.Context) {
 	k, err := s.svc.StartEnrollment(c.Request.Context(), session(c))
 	if err != nil {

@@ -168,6 +168,7 @@ func (s *Server) logout(c *gin.Context) {
 // Security Settings.
 
 var notices = map[string]string{
+	"password": "Your password was changed. Every other session of your account was signed out.",
 	"off":      "Two-factor authentication is off. Your other sessions were logged out.",
 	"others":   "Your other sessions were logged out.",
 	"recovery": "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes.",
@@ -223,6 +224,21 @@ func (s *Server) confirm(c *gin.Context) {
 	}
 	s.setSessionCookie(c, token)
 	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) changePassword(c *gin.Context) {
+	f, err := form(c, "current_password", "new_password", "new_password_confirm")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	token, _, err := s.svc.ChangePassword(c.Request.Context(), session(c), f["current_password"], f["new_password"], f["new_password_confirm"], c.ClientIP())
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=password")
 }
 
 func (s *Server) logoutOthers(c *gin.Context) {

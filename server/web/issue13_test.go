@@ -2,10 +2,14 @@ package web_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"twofold.dev/server/portal"
 	"twofold.dev/shared/totp"
 )
 
@@ -73,4 +77,113 @@ func TestIssuerEscaped(t *testing.T) {
 			t.Errorf("issuer %q: enrollment failed", issuer)
 		}
 	}
+}
+
+// Change password: current, new twice; other sessions end, this one stays
+// (rotated), the activity says so; the old password stops working.
+func TestChangePassword(t *testing.T) {
+	h := newHarness(t)
+	joe := h.signup("joe", "Joe")
+	other := h.client()
+	expect(t, other.post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/")
+	const next = "violet-anchor-52 quietly"
+	page := joe.get("/settings/security")
+	contains(t, page, `action="/settings/security/password"`, `name="current_password"`, `name="new_password_confirm"`)
+	for _, tc := range []struct{ cur, n1, n2, want string }{
+		{"wrong password here", next, next, "current password is not right"},
+		{password, next, next + "x", "do not match"},
+		{password, "password1", "password1", "most common"},
+		{password, "joejoejoe1", "joejoejoe1", "close to your username"},
+	} {
+		r := joe.post("/settings/security/password", "current_password", tc.cur, "new_password", tc.n1, "new_password_confirm", tc.n2)
+		if r.Status < 400 || !strings.Contains(r.Body, tc.want) || strings.Contains(r.Body, tc.n1) {
+			t.Errorf("change %q: %d, want a refusal saying %q\n%s", tc.n1, r.Status, tc.want, clipBody(r.Body))
+		}
+	}
+	expect(t, other.get("/"), http.StatusOK) // refusals ended nothing
+	before := joe.c.Jar.Cookies(mustURL(t, h.ts.URL))
+	r := joe.post("/settings/security/password", "current_password", password, "new_password", next, "new_password_confirm", next)
+	expect(t, r, http.StatusSeeOther, "/settings/security?notice=password")
+	after := joe.c.Jar.Cookies(mustURL(t, h.ts.URL))
+	if len(before) == 0 || len(after) == 0 || before[0].Value == after[0].Value {
+		t.Error("the session was not rotated")
+	}
+	contains(t, joe.get("/settings/security?notice=password"), "Your password was changed", "Password changed")
+	expect(t, other.get("/"), http.StatusSeeOther, "/login")
+	expect(t, h.client().post("/login", "username", "joe", "password", password), http.StatusUnauthorized)
+	expect(t, h.client().post("/login", "username", "joe", "password", next), http.StatusSeeOther, "/")
+	if strings.Contains(h.logs.String(), next) || strings.Contains(h.logs.String(), password) {
+		t.Error("a password is in the log")
+	}
+
+	// The JSON API does the same.
+	api := h.client()
+	expect(t, api.post("/login", "username", "joe", "password", next), http.StatusSeeOther, "/")
+	r, body := api.postJSON("/api/v1/password", map[string]any{"current_password": next, "new_password": "12345678"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(body["error"].(string), "sequence") {
+		t.Errorf("API weak password: %d %v", r.Status, body)
+	}
+	r, body = api.postJSON("/api/v1/password", map[string]any{"current_password": next, "new_password": "granite owl 7 ferns"})
+	if r.Status != http.StatusOK || body["password_changed"] != true {
+		t.Errorf("API change: %d %v", r.Status, body)
+	}
+	expect(t, joe.get("/"), http.StatusSeeOther, "/login")
+	expect(t, api.get("/"), http.StatusOK)
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Weak passwords are refused at sign-up in words a customer understands;
+// an existing account with a weak password still signs in.
+func TestWeakPasswordsRefused(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	for pw, want := range map[string]string{
+		"weak3weak3": "close to your username", "aaaaaaaa": "repeated", "12345678": "sequence",
+		"        ": "repeated", "iloveyou": "most common", "short": "at least 8",
+	} {
+		r := c.post("/signup", "username", "weak3", "display_name", "Weak", "password", pw, "password_confirm", pw)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, want) {
+			t.Errorf("sign-up with %q: %d, want 400 saying %q", pw, r.Status, want)
+		}
+	}
+	r, body := c.postJSON("/api/v1/signup", map[string]any{"username": "weak3", "password": "weak3weak3", "display_name": "W"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(body["error"].(string), "username") {
+		t.Errorf("API sign-up weak3weak3: %d %v", r.Status, body)
+	}
+	// An account made before the rule, with a weak password, keeps working.
+	hash, err := portal.HashPassword(rand.Reader, portal.OWASPParams, "aaaaaaaa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.CreateUser(t.Context(), &portal.User{Username: "old", DisplayName: "Old", PasswordHash: hash, CreatedAt: h.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, h.client().post("/login", "username", "old", "password", "aaaaaaaa"), http.StatusSeeOther, "/")
+}
+
+// Passwords are NFKC-normalised: the full-width form signs in as the
+// ASCII form; a hash made before normalisation still matches.
+func TestPasswordNormalised(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	const fullWidth = "Ｔｕｌｉｐ－ｏｒｂｉｔ－９３"
+	expect(t, c.post("/signup", "username", "ann", "display_name", "Ann", "password", fullWidth, "password_confirm", fullWidth), http.StatusSeeOther, "/")
+	expect(t, h.client().post("/login", "username", "ann", "password", "Tulip-orbit-93"), http.StatusSeeOther, "/")
+	expect(t, h.client().post("/login", "username", "ann", "password", fullWidth), http.StatusSeeOther, "/")
+	hash, err := portal.HashPassword(rand.Reader, portal.OWASPParams, "ｏｌｄ ｐａｓｓ ｗｏｒｄ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.CreateUser(t.Context(), &portal.User{Username: "old", DisplayName: "Old", PasswordHash: hash, CreatedAt: h.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, h.client().post("/login", "username", "old", "password", "ｏｌｄ ｐａｓｓ ｗｏｒｄ"), http.StatusSeeOther, "/")
 }

@@ -98,6 +98,13 @@ const usage = `Usage:
   twofold-portal [flags] user list
   twofold-portal [flags] user delete NAME
   twofold-portal [flags] user reset-2fa NAME turn off two-factor authentication
+                                             (runs without the key file: see README)
+  twofold-portal [flags] user set-password NAME [--password PASSWORD]
+                                             new password, read as "user add" reads it;
+                                             ends the user's sessions
+
+Admin commands never create the data directory, database or key file:
+start the portal once first.
 
 Every flag has an environment variable: --addr is TWOFOLD_ADDR, and so on.
 
@@ -410,13 +417,13 @@ func adminError(what string, err error) error {
 
 func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, list, delete or reset-2fa")
+		return errors.New("user: want add, list, delete, set-password or reset-2fa")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	display := fs.String("display-name", "", "display name (add; default: the username)")
-	password := fs.String("password", "", "password (add; default: read the first line of stdin; a flag is visible to other local users)")
+	password := fs.String("password", "", "password (add, set-password; default: read the first line of stdin; a flag is visible to other local users)")
 	// Accept the name before or after the flags.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -465,13 +472,25 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			return adminError("user delete", err)
 		}
 		fmt.Fprintf(stdout, "deleted user %s\n", portal.NormalizeUsername(name))
+	case "set-password":
+		pw := *password
+		if pw == "" {
+			var err error
+			if pw, err = readPassword(stdin, stderr); err != nil {
+				return fmt.Errorf("user set-password: %w", err)
+			}
+		}
+		if err := svc.SetPassword(ctx, name, pw); err != nil {
+			return adminError("user set-password", err)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", portal.NormalizeUsername(name))
 	case "reset-2fa":
 		if err := svc.ResetTwoFactor(ctx, name); err != nil {
 			return adminError("user reset-2fa", err)
 		}
 		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended\n", portal.NormalizeUsername(name))
 	default:
-		return fmt.Errorf("user: unknown command %q (want add, list, delete or reset-2fa)", cmd)
+		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password or reset-2fa)", cmd)
 	}
 	return nil
 }

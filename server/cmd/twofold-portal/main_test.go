@@ -333,3 +333,55 @@ func TestIssuerWithColonRefused(t *testing.T) {
 		t.Errorf("--issuer with a colon: %v", err)
 	}
 }
+
+// set-password reads the password as "user add" does, applies the password
+// rule, ends the user's sessions and never echoes the password.
+func TestSetPassword(t *testing.T) {
+	dir := t.TempDir()
+	initData(t, dir)
+	cli := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if _, err := cli("a long enough password\n", "user", "add", "weak3"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByName(t.Context(), "weak3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.CreateSession(t.Context(), &portal.Session{ID: []byte("session-hash-0123456789abcdef012"), UserID: u.ID, Stage: portal.StageFull, CreatedAt: now, LastSeenAt: now, AuthAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for pw, want := range map[string]string{"weak3weak3": "close to your username", "12345678": "sequence", "password1": "most common"} {
+		if out, err := cli(pw+"\n", "user", "set-password", "weak3"); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(out+err.Error(), pw) && pw != "12345678" {
+			t.Errorf("set-password %q: %v %q", pw, err, out)
+		}
+	}
+	const pw = "slate harbour 41 kites"
+	out, err := cli(pw+"\n", "user", "set-password", "WEAK3")
+	if err != nil || !strings.Contains(out, "password of weak3 changed") || strings.Contains(out, pw) {
+		t.Fatalf("set-password: %v %q", err, out)
+	}
+	got, err := db.UserByName(t.Context(), "weak3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := portal.CheckPassword(got.PasswordHash, pw); err != nil || !ok {
+		t.Errorf("new password does not match the stored hash: %v", err)
+	}
+	if _, err := db.Session(t.Context(), []byte("session-hash-0123456789abcdef012")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("the user's session survived set-password: %v", err)
+	}
+	if _, err := cli(pw+"\n", "user", "set-password", "nobody"); err == nil || !strings.Contains(err.Error(), "No user") {
+		t.Errorf("set-password of an unknown user: %v", err)
+	}
+}

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		fn   func(t *testing.T, s portal.Store)
 	}{
 		{"Users", testUsers},
+		{"SetPassword", testSetPassword},
 		{"Enrollment", testEnrollment},
 		{"EnableConcurrent", testEnableConcurrent},
 		{"ConsumeStep", testConsumeStep},
@@ -594,5 +595,23 @@ func testAtomicSerialises(t *testing.T, s portal.Store) {
 	}
 	if ev, err := s.Events(ctx, u.ID, 100); err != nil || len(ev) != 30 {
 		t.Errorf("%d events, %v; want 30", len(ev), err)
+	}
+}
+
+func testSetPassword(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	ann := newUser(t, s, "ann")
+	if err := s.SetPassword(ctx, joe.ID, "$argon2id$new"); err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	if got := get(t, s, joe.ID).PasswordHash; got != "$argon2id$new" {
+		t.Errorf("hash after SetPassword = %q", got)
+	}
+	if got := get(t, s, ann.ID).PasswordHash; got != ann.PasswordHash {
+		t.Errorf("SetPassword changed another user's hash: %q", got)
+	}
+	if err := s.SetPassword(ctx, 999999, "x"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SetPassword of no user: %v, want ErrNotFound", err)
 	}
 }
