@@ -27,7 +27,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if len(current) > 4*MaxPasswordLen {
 		return "", nil, Errorf(EUNAUTHORIZED, "Your current password is not right.")
 	}
-	if _, err := s.checkPassword(ctx, u.Username, current, ip); err != nil {
+	if err := s.checkSignedIn(ctx, u, current, ip); err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
 			return "", nil, Errorf(EUNAUTHORIZED, "Your current password is not right.")
 		}

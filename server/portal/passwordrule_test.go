@@ -82,3 +82,20 @@ func BenchmarkCommonPasswordLookup(b *testing.B) {
 		c.contains("tulip-orbit-93")
 	}
 }
+
+// Every per-address counter takes an IPv6 client's /64, an IPv4 client's
+// address.
+func TestClientKey(t *testing.T) {
+	for ip, want := range map[string]string{
+		"203.0.113.9":                "203.0.113.9",
+		"::ffff:203.0.113.9":         "203.0.113.9",
+		"2001:db8:1:2:aaaa::1":       "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff:0:9": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":            "2001:db8:1:3::/64",
+		"not an address":             "not an address",
+	} {
+		if got := clientKey(ip); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", ip, got, want)
+		}
+	}
+}

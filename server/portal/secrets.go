@@ -26,6 +26,7 @@ const MasterKeySize = 32
 type Keys struct {
 	aead     cipher.AEAD
 	recovery []byte
+	device   []byte // signs device cookies
 }
 
 // NewKeys derives the keys from a 32-byte master key.
@@ -41,7 +42,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating GCM: %w", err)
 	}
-	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1")}, nil
+	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1"), device: derive(master, "twofold device cookie v1")}, nil
 }
 
 func derive(master []byte, label string) []byte {

@@ -50,6 +50,7 @@ var (
 	errWrongCode     = Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code.")
 	errReplayedCode  = Errorf(EUNAUTHORIZED, "That code was already used. Wait for the next code in your app.")
 	errWrongRecovery = Errorf(EUNAUTHORIZED, "That recovery code is not right or was already used.")
+	errUsedRecovery  = Errorf(EUNAUTHORIZED, "That recovery code was already used. Each recovery code works once.")
 )
 
 // checkCode verifies a TOTP code of an enabled account and consumes its
@@ -75,7 +76,12 @@ func (s *Service) checkCode(ctx context.Context, u *User, code, ip string) error
 		return errWrongCode
 	}
 	if err := s.store.ConsumeTOTPStep(ctx, u.ID, step); errors.Is(err, ErrReplay) {
-		if err := s.failed(ctx, u.ID, EventCodeReplayed, ip, a, now); err != nil {
+		// A right code already accepted (a double submit, a second tab):
+		// refused as used, and not a failure that could lock the owner.
+		if err := s.store.RefundAttempt(ctx, codeKey(u.ID)); err != nil {
+			return fmt.Errorf("refunding attempt: %w", err)
+		}
+		if err := s.event(ctx, u.ID, EventCodeReplayed, ip); err != nil {
 			return err
 		}
 		return errReplayedCode
@@ -96,7 +102,16 @@ func (s *Service) checkRecovery(ctx context.Context, u *User, code, ip string) e
 	if err != nil {
 		return err
 	}
-	if err := s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now); errors.Is(err, ErrNotFound) {
+	err = s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now)
+	if errors.Is(err, ErrReplay) {
+		// A right code already used (a double submit): refused as used,
+		// not counted as a failure.
+		if err := s.store.RefundAttempt(ctx, codeKey(u.ID)); err != nil {
+			return fmt.Errorf("refunding attempt: %w", err)
+		}
+		return errUsedRecovery
+	}
+	if errors.Is(err, ErrNotFound) {
 		if err := s.failed(ctx, u.ID, EventRecoveryFailed, ip, a, now); err != nil {
 			return err
 		}
@@ -381,7 +396,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if len(password) > 4*MaxPasswordLen {
 		return Errorf(EUNAUTHORIZED, "Wrong password.")
 	}
-	if _, err := s.checkPassword(ctx, u.Username, password, ip); err != nil {
+	if err := s.checkSignedIn(ctx, u, password, ip); err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
 			return Errorf(EUNAUTHORIZED, "Wrong password.")
 		}

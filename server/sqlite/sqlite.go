@@ -513,7 +513,17 @@ func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte,
 	if err != nil {
 		return wrap("consuming recovery code", err)
 	}
-	return oneRow(res, portal.ErrNotFound)
+	if err := oneRow(res, portal.ErrNotFound); !errors.Is(err, portal.ErrNotFound) {
+		return err
+	}
+	var n int
+	if err := d.wq.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND code_hash = ?`, userID, hash).Scan(&n); err != nil {
+		return wrap("consuming recovery code", err)
+	}
+	if n > 0 {
+		return portal.ErrReplay
+	}
+	return portal.ErrNotFound
 }
 
 func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
@@ -591,19 +601,22 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 
 // Attempts.
 
-func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
 	a := portal.Attempt{Key: key}
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
 	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
-		var locked int64
-		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
+		var locked, last int64
+		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return wrap("counting attempt", err)
 		}
 		a.LockedUntil = fromUnix(locked)
 		if err == nil && a.LockedUntil.After(now) {
 			return &portal.LockedError{Until: a.LockedUntil}
+		}
+		if window > 0 && now.Sub(fromUnix(last)) > window {
+			a.Failures = 0 // decayed: the earlier failures are too old to count
 		}
 		a.Failures++
 		wait := delay(a.Failures)
@@ -615,9 +628,10 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 			stored = unix(a.LockedUntil)
 		}
 		_, err = t.wq.ExecContext(ctx,
-			`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
-			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-			key, a.Failures, stored)
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+			 last_at = max(attempts.last_at, excluded.last_at)`,
+			key, a.Failures, stored, unix(now))
 		return wrap("counting attempt", err)
 	})
 	return a, err
@@ -631,10 +645,32 @@ func (d *DB) ResetAttempts(ctx context.Context, key string) error {
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
-	if _, err := d.wq.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `UPDATE attempts SET failures = max(failures - 1, 0), locked_until = 0 WHERE key = ?`, key); err != nil {
 		return wrap("refunding attempt", err)
 	}
 	return nil
+}
+
+func (d *DB) DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error {
+	if _, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE substr(key, 1, length(?)) = ?`, prefix, prefix); err != nil {
+		return wrap("deleting attempts", err)
+	}
+	return nil
+}
+
+func (d *DB) PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error) {
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE last_at < ? AND locked_until <= ?`, unix(lastBefore), unix(now))
+	if err != nil {
+		return 0, wrap("pruning attempts", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("pruning attempts", err)
+}
+
+func (d *DB) CountAttempts(ctx context.Context) (int, error) {
+	var n int
+	err := d.wq.QueryRowContext(ctx, `SELECT COUNT(*) FROM attempts`).Scan(&n)
+	return n, wrap("counting attempts", err)
 }
 
 // Activity.

@@ -99,7 +99,7 @@ func BenchmarkCodeCheck(b *testing.B) {
 				b.Fatal(err)
 			}
 			err := db.Atomic(ctx, func(tx portal.Store) error {
-				if _, err := tx.TakeAttempt(ctx, "k", time.Now(), func(int) time.Duration { return 0 }); err != nil {
+				if _, err := tx.TakeAttempt(ctx, "k", time.Now(), 0, func(int) time.Duration { return 0 }); err != nil {
 					return err
 				}
 				return tx.AddEvent(ctx, &portal.Event{UserID: u.ID, Kind: portal.EventCodeFailed, IP: "127.0.0.1", At: time.Now()})

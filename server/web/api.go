@@ -62,7 +62,7 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	u, err := s.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP(), s.deviceToken(c))
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -85,17 +85,22 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 		return
 	}
 	var token string
+	var ns *portal.Session
 	var err error
 	if in.RecoveryCode != "" {
-		token, _, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
+		token, ns, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		token, _, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
+		token, ns, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"signed_in": true})
 }
 

@@ -108,7 +108,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	v.Form = map[string]string{"username": f["username"]}
-	u, err := s.svc.Login(c.Request.Context(), f["username"], f["password"], c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), f["username"], f["password"], c.ClientIP(), s.deviceToken(c))
 	if err != nil {
 		s.fail(c, "login", v, err)
 		return
@@ -127,12 +127,16 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
+	token, ns, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "code", v, err)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/")
 }
 
@@ -147,12 +151,16 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
+	token, ns, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "recovery", v, err)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=recovery")
 }
 

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -186,4 +187,149 @@ func TestPasswordNormalised(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, h.client().post("/login", "username", "old", "password", "ｏｌｄ ｐａｓｓ ｗｏｒｄ"), http.StatusSeeOther, "/")
+}
+
+// NIST SP 800-63B 5.2.2: a right password never sets or keeps a lock for
+// its client (19 failures from one address for unknown names, then the
+// right password, twice).
+func TestRightPasswordNeverLocksItsClient(t *testing.T) {
+	h := newHarness(t)
+	h.signup("joe", "Joe")
+	c := h.client()
+	for i := range 19 {
+		r := c.post("/login", "username", fmt.Sprintf("nobody%d", i), "password", "wrong password")
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, r.Status)
+		}
+	}
+	for i := range 3 {
+		if r := h.client().post("/login", "username", "joe", "password", password); r.Status != http.StatusSeeOther {
+			t.Fatalf("right password %d after 19 failures from the address: %d\n%s", i+1, r.Status, clipBody(r.Body))
+		}
+	}
+}
+
+// Failures decay: after the window without attempts, the counter starts
+// again.
+func TestFailuresDecay(t *testing.T) {
+	h := newHarness(t)
+	h.signup("joe", "Joe")
+	c := h.client()
+	for range 5 {
+		c.post("/login", "username", "joe", "password", "wrong password")
+	}
+	expect(t, c.post("/login", "username", "joe", "password", "wrong password"), http.StatusTooManyRequests)
+	h.clock.Add(25 * time.Hour)
+	expect(t, c.post("/login", "username", "joe", "password", "wrong password"), http.StatusUnauthorized)
+	for range 3 {
+		expect(t, c.post("/login", "username", "joe", "password", "wrong password"), http.StatusUnauthorized)
+	}
+}
+
+// The device cookie: guesses from unknown clients lock unknown clients
+// only; the owner's browser, which signed in before, still gets in, and
+// the owner's signed-in session can still confirm the password.
+func TestDeviceCookieKeepsOwnerIn(t *testing.T) {
+	h := newHarness(t)
+	owner := h.signup("joe", "Joe")
+	var device *http.Cookie
+	for _, ck := range owner.c.Jar.Cookies(mustURL(t, h.ts.URL)) {
+		if ck.Name == "twofold_device" {
+			device = ck
+		}
+	}
+	if device == nil || !strings.HasPrefix(device.Value, "v1.") {
+		t.Fatalf("no device cookie after sign-up: %v", owner.c.Jar.Cookies(mustURL(t, h.ts.URL)))
+	}
+	signedIn := h.client()
+	expect(t, signedIn.post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/")
+	expect(t, owner.post("/logout"), http.StatusSeeOther, "/login")
+
+	attacker := h.client()
+	for range 5 {
+		expect(t, attacker.post("/login", "username", "joe", "password", "guess guess"), http.StatusUnauthorized)
+	}
+	expect(t, attacker.post("/login", "username", "joe", "password", "guess guess"), http.StatusTooManyRequests)
+	expect(t, h.client().post("/login", "username", "joe", "password", password), http.StatusTooManyRequests) // unknown client
+	expect(t, owner.post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/")        // known device
+	// A forged cookie is an unknown client.
+	forged := h.client()
+	forged.c.Jar.SetCookies(mustURL(t, h.ts.URL), []*http.Cookie{{Name: "twofold_device", Value: device.Value[:len(device.Value)-2] + "AA", Path: "/"}})
+	expect(t, forged.post("/login", "username", "joe", "password", password), http.StatusTooManyRequests)
+	h.clock.Add(11 * time.Minute)
+	expect(t, signedIn.post("/settings/security/confirm", "password", password, "next", "/settings/security"), http.StatusSeeOther, "/settings/security")
+
+	// The known device has its own budget too.
+	for range 10 {
+		expect(t, owner.post("/login", "username", "joe", "password", "owner typo"), http.StatusUnauthorized)
+	}
+	expect(t, owner.post("/login", "username", "joe", "password", password), http.StatusTooManyRequests)
+}
+
+// Sign-up is limited per address, taken names included.
+func TestSignupLimitedPerAddress(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	for i := range 10 {
+		r := c.post("/signup", "username", "user"+string(rune('a'+i)), "display_name", "U", "password", password, "password_confirm", password)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("sign-up %d: %d", i+1, r.Status)
+		}
+	}
+	r := h.client().post("/signup", "username", "usera", "display_name", "U", "password", password, "password_confirm", password)
+	expect(t, r, http.StatusTooManyRequests)
+	contains(t, r, "Too many attempts")
+	h.clock.Add(2 * time.Hour)
+	expect(t, h.client().post("/signup", "username", "userz", "display_name", "U", "password", password, "password_confirm", password), http.StatusSeeOther, "/")
+}
+
+// A used recovery code submitted again is refused as used and never
+// counted as a failure: ten duplicates do not lock the owner.
+func TestDuplicateRecoveryCodeNotAFailure(t *testing.T) {
+	h := newHarness(t)
+	joe := h.signup("joe", "Joe")
+	_, codes, _ := joe.enable()
+	a := h.loginPending("joe")
+	expect(t, a.post("/login/recovery", "recovery_code", codes[0]), http.StatusSeeOther)
+	b := h.loginPending("joe")
+	for range 10 {
+		r := b.post("/login/recovery", "recovery_code", codes[0])
+		expect(t, r, http.StatusUnauthorized)
+		contains(t, r, "already used")
+	}
+	expect(t, b.post("/login/recovery", "recovery_code", codes[1]), http.StatusSeeOther)
+}
+
+// A deleted user's counters go with it: a new account of the same name
+// starts unlocked; the server prunes stale counters.
+func TestCountersGoWithUserAndArePruned(t *testing.T) {
+	h := newHarness(t)
+	h.signup("joe", "Joe")
+	c := h.client()
+	for range 6 {
+		c.post("/login", "username", "joe", "password", "wrong password")
+	}
+	if err := h.svc.DeleteUser(t.Context(), "joe"); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Add(2 * time.Hour) // past the sign-up limit's window
+	h.signup("joe", "Joe again")
+	expect(t, h.client().post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/")
+	// Distinct names from distinct addresses: two counters each.
+	for i := range 120 {
+		if _, err := h.svc.Login(t.Context(), fmt.Sprintf("ghost%d", i), "wrong password", fmt.Sprintf("2001:db8:%x::1", i), ""); portal.ErrorCode(err) != portal.EUNAUTHORIZED {
+			t.Fatalf("ghost %d: %v", i, err)
+		}
+	}
+	before, err := h.db.CountAttempts(t.Context())
+	if err != nil || before < 100 {
+		t.Fatalf("counters before pruning: %d %v", before, err)
+	}
+	h.clock.Add(25 * time.Hour)
+	if err := h.svc.DeleteExpiredSessions(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := h.db.CountAttempts(t.Context()); err != nil || after != 0 {
+		t.Errorf("counters after a day: %d %v, want 0 (was %d)", after, err, before)
+	}
 }

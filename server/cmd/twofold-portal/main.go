@@ -89,6 +89,7 @@ type Config struct {
 	Database       string // postgres:// URL; empty: SQLite in Data
 	DebugAddr      string // listener for /debug/vars; empty: none
 	HashSlots      int    // password hashes at once; 0: GOMAXPROCS
+	SignupRate     int    // sign-ups per hour per address; 0: no limit
 }
 
 const usage = `Usage:
@@ -141,6 +142,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, nil, fmt.Errorf("TWOFOLD_HASH_SLOTS: want a number of hashes, 0 or more, not %q", getenv("TWOFOLD_HASH_SLOTS"))
 	}
 	fs.IntVar(&cfg.HashSlots, "hash-slots", slots, "password hashes computed at once, each using one core and 19 MiB (default: one per core) (TWOFOLD_HASH_SLOTS)")
+	rate, err := strconv.Atoi(env("TWOFOLD_SIGNUP_RATE", "10"))
+	if err != nil || rate < 0 {
+		return nil, nil, fmt.Errorf("TWOFOLD_SIGNUP_RATE: want a number of sign-ups an hour, 0 or more, not %q", getenv("TWOFOLD_SIGNUP_RATE"))
+	}
+	fs.IntVar(&cfg.SignupRate, "signup-rate", rate, "sign-ups an hour from one address (an IPv6 /64), accepted or not, before a wait; 0: no limit, for load tests only (TWOFOLD_SIGNUP_RATE)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -207,6 +213,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("--hash-slots %d: want 0 (one per core) or more", cfg.HashSlots)
 	}
 	pcfg.HashSlots = cfg.HashSlots
+	if cfg.SignupRate < 0 {
+		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)
+	}
+	if cfg.SignupRate == 0 {
+		pcfg.SignupLimit = portal.Limit{} // never locks
+	} else {
+		pcfg.SignupLimit.Free = cfg.SignupRate
+	}
 	svc, err := portal.NewService(store, keys, pcfg, time.Now, rand.Reader)
 	if err != nil {
 		return err
