@@ -14,13 +14,55 @@ import (
 
 // key opens a sealed otpauth URI.
 func (s *Service) key(userID int64, sealed []byte) (*totp.Key, error) {
-	uri, err := s.keys.Open(userID, sealed)
+	k, _, err := s.openKey(userID, sealed)
+	return k, err
+}
+
+// pendingPrefix starts a sealed pending key: "pending-v1 <unix ns>\n"
+// then the URI, so the key's age travels with it (and, once enabled, the
+// active key keeps the prefix, which openKey skips).
+const pendingPrefix = "pending-v1 "
+
+// openKey opens a sealed key and returns when it was created as a pending
+// key (zero for a key sealed without its age).
+func (s *Service) openKey(userID int64, sealed []byte) (*totp.Key, time.Time, error) {
+	plain, err := s.keys.Open(userID, sealed)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	uri, created := string(plain), time.Time{}
+	if rest, ok := strings.CutPrefix(uri, pendingPrefix); ok {
+		stamp, u, found := strings.Cut(rest, "\n")
+		ns, perr := strconv.ParseInt(stamp, 10, 64)
+		if !found || perr != nil {
+			return nil, time.Time{}, fmt.Errorf("parsing stored key of user %d: bad pending header", userID)
+		}
+		uri, created = u, time.Unix(0, ns)
+	}
+	k, err := totp.ParseURI(uri)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("parsing stored key of user %d: %w", userID, err)
+	}
+	return k, created, nil
+}
+
+// PendingKeyTTL is how long an unfinished set-up keeps its key: after it,
+// "Get Started" makes a new one.
+const PendingKeyTTL = time.Hour
+
+var errPendingExpired = Errorf(ENOTFOUND, "The set-up key expired after an hour. Start again from Security Settings: you will get a new key to scan.")
+
+// pendingKey returns the user's pending key while it is fresh.
+func (s *Service) pendingKey(u *User) (*totp.Key, error) {
+	if u.TOTPPending == nil {
+		return nil, errNoEnrollment
+	}
+	k, created, err := s.openKey(u.ID, u.TOTPPending)
 	if err != nil {
 		return nil, err
 	}
-	k, err := totp.ParseURI(string(uri))
-	if err != nil {
-		return nil, fmt.Errorf("parsing stored key of user %d: %w", userID, err)
+	if s.now().Sub(created) > PendingKeyTTL {
+		return nil, errPendingExpired
 	}
 	return k, nil
 }
@@ -244,16 +286,15 @@ func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key
 	if err != nil {
 		return nil, err
 	}
-	if u.TOTPPending != nil {
-		if k, err := s.key(u.ID, u.TOTPPending); err == nil {
-			return k, nil
-		}
+	if k, err := s.pendingKey(u); err == nil {
+		return k, nil
 	}
 	k, err := totp.Generate(s.rand, s.cfg.Issuer, u.Username)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(k.URI()))
+	plain := pendingPrefix + strconv.FormatInt(s.now().UnixNano(), 10) + "\n" + k.URI()
+	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(plain))
 	if err != nil {
 		return nil, err
 	}
@@ -271,10 +312,7 @@ func (s *Service) PendingEnrollment(ctx context.Context, sess *Session) (*totp.K
 	if err != nil {
 		return nil, err
 	}
-	if u.TOTPPending == nil {
-		return nil, errNoEnrollment
-	}
-	return s.key(u.ID, u.TOTPPending)
+	return s.pendingKey(u)
 }
 
 // CompleteEnrollment verifies the first code of the pending key, turns
@@ -291,44 +329,48 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 	if u.TwoFactor() {
 		return nil, "", nil, ErrAlreadyOn
 	}
-	if u.TOTPPending == nil {
-		return nil, "", nil, errNoEnrollment
-	}
-	k, err := s.key(u.ID, u.TOTPPending)
+	k, err := s.pendingKey(u)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	if code, err = cleanCode(code, k.Digits); err != nil {
 		return nil, "", nil, err
 	}
-	now := s.now()
-	a, err := s.take(ctx, codeKey(u.ID), now, s.cfg.CodeLimit)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	step, ok := k.Verify(code, now, totp.DefaultSkew)
-	if !ok {
-		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
-			return nil, "", nil, err
-		}
-		return nil, "", nil, Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
-	}
 	codes, hashes, err := s.newRecovery(u.ID)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if err := s.store.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); errors.Is(err, ErrConflict) {
-		return nil, "", nil, Errorf(ECONFLICT, "Two-factor authentication was changed in the meantime. Reload Security Settings.")
-	} else if err != nil {
-		return nil, "", nil, fmt.Errorf("enabling two-factor: %w", err)
-	}
-	if err := s.resetCode(ctx, u.ID); err != nil {
-		return nil, "", nil, err
-	}
-	if err := s.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
-		return nil, "", nil, err
-	}
-	token, ns, err := s.rotate(ctx, sess, StageFull, sess.AuthAt)
+	// The attempt, the switch, the recovery codes, the counter reset, the
+	// activity entry and the new session commit together or not at all.
+	var token string
+	var ns *Session
+	err = s.atomic(ctx, func(t *Service) error {
+		now := t.now()
+		a, err := t.take(ctx, codeKey(u.ID), now, t.cfg.CodeLimit)
+		if err != nil {
+			return err
+		}
+		step, ok := k.Verify(code, now, totp.DefaultSkew)
+		if !ok {
+			if err := t.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+				return err
+			}
+			return Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
+		}
+		if err := t.store.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); errors.Is(err, ErrConflict) {
+			return Errorf(ECONFLICT, "Two-factor authentication was changed in the meantime. Reload Security Settings.")
+		} else if err != nil {
+			return fmt.Errorf("enabling two-factor: %w", err)
+		}
+		if err := t.resetCode(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := t.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
+			return err
+		}
+		token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt)
+		return err
+	})
 	if err != nil {
 		return nil, "", nil, err
 	}

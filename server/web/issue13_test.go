@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,4 +335,92 @@ func TestCountersGoWithUserAndArePruned(t *testing.T) {
 	if after, err := h.db.CountAttempts(t.Context()); err != nil || after != 0 {
 		t.Errorf("counters after a day: %d %v, want 0 (was %d)", after, err, before)
 	}
+}
+
+// The pending key of an unfinished set-up expires after an hour; "Get
+// Started" then gives a new key, and the old one no longer verifies.
+func TestPendingKeyExpires(t *testing.T) {
+	h := newHarness(t)
+	joe := h.signup("joe", "Joe")
+	k1 := joe.startEnrollment()
+	// Move the clock in steps the session survives (idle timeout 30 min).
+	wait := func(d time.Duration) {
+		for ; d > 0; d -= 20 * time.Minute {
+			h.clock.Add(min(d, 20*time.Minute))
+			expect(t, joe.get("/"), http.StatusOK)
+		}
+	}
+	wait(30 * time.Minute)
+	expect(t, joe.post("/settings/security/confirm", "password", password, "next", "/settings/security"), http.StatusSeeOther)
+	if k := joe.startEnrollment(); !bytes.Equal(k.Secret, k1.Secret) {
+		t.Fatal("the key changed within the hour")
+	}
+	wait(31 * time.Minute)
+	expect(t, joe.post("/settings/security/confirm", "password", password, "next", "/settings/security"), http.StatusSeeOther)
+	r := joe.post("/settings/security/2fa/totp/verify", "code", h.code(k1))
+	expect(t, r, http.StatusNotFound)
+	contains(t, r, "expired after an hour")
+	k2 := joe.startEnrollment()
+	if bytes.Equal(k2.Secret, k1.Secret) {
+		t.Fatal("the same key after it expired")
+	}
+	h.nextStep()
+	r = joe.post("/settings/security/2fa/totp/verify", "code", h.code(k2))
+	expect(t, r, http.StatusOK)
+	if len(recoveryCodes(t, r)) != 10 {
+		t.Error("no recovery codes")
+	}
+}
+
+// Finishing enrollment is one transaction: a failure after the switch
+// (here, writing the activity entry) leaves two-factor authentication off
+// and no recovery codes, and the same key still verifies afterwards.
+func TestEnrollmentIsOneTransaction(t *testing.T) {
+	var failEvents bool
+	var mu sync.Mutex
+	h := newHarnessStore(t, func(s portal.Store) portal.Store {
+		return &failingEvents{Store: s, fail: func() bool { mu.Lock(); defer mu.Unlock(); return failEvents }}
+	})
+	joe := h.signup("joe", "Joe")
+	k := joe.startEnrollment()
+	mu.Lock()
+	failEvents = true
+	mu.Unlock()
+	r := joe.post("/settings/security/2fa/totp/verify", "code", h.code(k))
+	expect(t, r, http.StatusInternalServerError)
+	u, err := h.db.UserByName(t.Context(), "joe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.TwoFactor() || u.TOTPPending == nil {
+		t.Fatalf("after a failed finish: 2FA on %v, pending %v", u.TwoFactor(), u.TOTPPending != nil)
+	}
+	if n, err := h.db.CountRecoveryCodes(t.Context(), u.ID); err != nil || n != 0 {
+		t.Errorf("recovery codes after a failed finish: %d %v", n, err)
+	}
+	mu.Lock()
+	failEvents = false
+	mu.Unlock()
+	r = joe.post("/settings/security/2fa/totp/verify", "code", h.code(k))
+	expect(t, r, http.StatusOK)
+	if len(recoveryCodes(t, r)) != 10 {
+		t.Error("no recovery codes on the retry")
+	}
+}
+
+// failingEvents fails AddEvent when fail says so, inside transactions too.
+type failingEvents struct {
+	portal.Store
+	fail func() bool
+}
+
+func (f *failingEvents) AddEvent(ctx context.Context, e *portal.Event) error {
+	if f.fail() {
+		return errors.New("injected: activity write failed")
+	}
+	return f.Store.AddEvent(ctx, e)
+}
+
+func (f *failingEvents) Atomic(ctx context.Context, fn func(portal.Store) error) error {
+	return f.Store.Atomic(ctx, func(tx portal.Store) error { return fn(&failingEvents{Store: tx, fail: f.fail}) })
 }
