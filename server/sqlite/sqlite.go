@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,8 +282,30 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// foreignKeysOff marks a migration that rebuilds a table other tables
+// refer to: it runs with foreign keys off, on one connection, and the
+// keys are checked before the commit.
+const foreignKeysOff = "-- twofold: foreign_keys off"
+
 func (d *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	conn, err := d.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fkOff := strings.HasPrefix(string(body), foreignKeysOff)
+	if fkOff {
+		// Only outside a transaction does this pragma take effect.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -293,12 +316,19 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 	} else if n > 0 {
 		return nil
 	}
-	body, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
+	}
+	if fkOff {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return err
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return errors.New("foreign key check failed after the migration")
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
 		return err
