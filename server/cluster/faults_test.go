@@ -275,9 +275,13 @@ func checkJourneys(t *testing.T, base string, journeys []*journey, rows *sqlRows
 			wantStatus(t, j.name+": recovery code after the restart", r, err, http.StatusOK)
 		default:
 			// The enrollment committed but its answer was lost with the
-			// process: the key the user scanned works.
+			// process: the key the user scanned works, and this sign-in
+			// brings the recovery codes the user never saw.
 			r, err := c.LoginCode(ctx, base, Code(j.key, j.step+1))
 			wantStatus(t, j.name+": code after the restart", r, err, http.StatusOK)
+			if codes, _ := r.Body["recovery_codes"].([]any); len(codes) != 10 {
+				t.Errorf("%s: enrollment's answer lost in the kill; the next sign-in shows %d recovery codes, want 10", j.name, len(codes))
+			}
 		}
 		if got := me(t, c, base); got != http.StatusOK {
 			t.Errorf("%s: not signed in after the restart: %d", j.name, got)

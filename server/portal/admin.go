@@ -53,6 +53,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
 		return fmt.Errorf("disabling two-factor: %w", err)
 	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return fmt.Errorf("clearing undelivered recovery codes: %w", err)
+	}
 	if _, err := s.store.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 		return fmt.Errorf("ending sessions: %w", err)
 	}

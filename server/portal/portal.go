@@ -23,6 +23,11 @@ type User struct {
 	// later step is accepted again.
 	TOTPLastStep uint64
 	CreatedAt    time.Time
+	// RecoveryUnseen holds, sealed, the recovery codes of the last
+	// enrollment and the session that finished it, so that an answer lost
+	// to a crash or the network can be shown again to that session for a
+	// few minutes. Cleared at the next sign-in with a code.
+	RecoveryUnseen []byte
 }
 
 // TwoFactor reports whether two-factor authentication is on.

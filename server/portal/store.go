@@ -28,6 +28,9 @@ type Store interface {
 	// is no such user.
 	SetPassword(ctx context.Context, userID int64, hash string) error
 
+	// SetUnseenRecovery stores (nil: clears) the sealed recovery codes of
+	// the last enrollment, read back as User.RecoveryUnseen.
+	SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error
 	// SetPendingTOTP stores the sealed secret of an enrollment in progress.
 	SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error
 	// EnableTOTP makes the pending secret active in one transaction: only

@@ -202,27 +202,29 @@ func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error)
 
 // LoginCode finishes sign-in with a TOTP code; the session is replaced.
 // The attempt, the step, the activity and the new session are written in
-// one transaction.
-func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+// one transaction. It also returns the recovery codes of an enrollment
+// whose answer never arrived (nil almost always): show them.
+func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
 	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
 // replaced, as in LoginCode.
-func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
 	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip)
 }
 
 // loginSecond runs check and, when it passes, records the sign-in and
 // replaces the session, all in one transaction; a refused check commits
 // what it recorded (the attempt, the failure).
-func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, error) {
+func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, []string, error) {
 	u, err := s.pendingUser(ctx, sess)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var token string
 	var ns *Session
+	var unseen []string
 	err = s.atomic(ctx, func(t *Service) error {
 		if err := check(t, u); err != nil {
 			return err
@@ -231,13 +233,20 @@ func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *
 			return err
 		}
 		var err error
-		token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt)
-		return err
+		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
+			return err
+		}
+		// Recovery codes whose answer was lost: shown on this sign-in,
+		// and kept until this new session's first request.
+		if unseen, _ = t.openUnseen(u); unseen != nil {
+			return t.keepUnseen(ctx, u.ID, ns, unseen)
+		}
+		return nil
 	})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return token, ns, nil
+	return token, ns, unseen, nil
 }
 
 // fullUser returns the user of a signed-in session.
@@ -368,13 +377,28 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 		if err := t.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
 			return err
 		}
-		token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt)
-		return err
+		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
+			return err
+		}
+		return t.keepUnseen(ctx, u.ID, ns, codes)
 	})
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return codes, token, ns, nil
+}
+
+// keepUnseen keeps codes, sealed, until the session they are sent to
+// makes its next request.
+func (s *Service) keepUnseen(ctx context.Context, userID int64, to *Session, codes []string) error {
+	sealed, err := s.sealUnseen(userID, to.ID, codes)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetUnseenRecovery(ctx, userID, sealed); err != nil {
+		return fmt.Errorf("keeping recovery codes until delivered: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) newRecovery(userID int64) ([]string, [][]byte, error) {
@@ -411,6 +435,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, co
 	}
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, fmt.Errorf("replacing recovery codes: %w", err)
+	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return nil, fmt.Errorf("clearing undelivered recovery codes: %w", err)
 	}
 	if err := s.event(ctx, u.ID, EventRecoveryRegenerated, ip); err != nil {
 		return nil, err
@@ -454,6 +481,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	}
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
 		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return fmt.Errorf("clearing undelivered recovery codes: %w", err)
 	}
 	if err := s.event(ctx, u.ID, EventTwoFactorOff, ip); err != nil {
 		return err

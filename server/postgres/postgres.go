@@ -154,12 +154,12 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
 
 func scanUser(row pgx.Row) (*portal.User, error) {
 	var u portal.User
 	var step int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep = uint64(step)
@@ -231,6 +231,14 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 	tag, err := d.q.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
 	if err != nil {
 		return wrap("storing password", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+func (d *DB) SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET recovery_unseen = $1 WHERE id = $2`, sealed, userID)
+	if err != nil {
+		return wrap("storing unseen recovery codes", err)
 	}
 	return oneRow(tag, portal.ErrNotFound)
 }

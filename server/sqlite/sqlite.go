@@ -373,12 +373,12 @@ func isUnique(err error) bool {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
 
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 	var u portal.User
 	var step, created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
@@ -454,6 +454,14 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 	res, err := d.wq.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
 	if err != nil {
 		return wrap("storing password", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+func (d *DB) SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET recovery_unseen = ? WHERE id = ?`, sealed, userID)
+	if err != nil {
+		return wrap("storing unseen recovery codes", err)
 	}
 	return oneRow(res, portal.ErrNotFound)
 }

@@ -86,11 +86,12 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 	}
 	var token string
 	var ns *portal.Session
+	var unseen []string
 	var err error
 	if in.RecoveryCode != "" {
-		token, ns, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
+		token, ns, unseen, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		token, ns, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
+		token, ns, unseen, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)
@@ -99,6 +100,11 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 	s.setSessionCookie(c, token)
 	if err := s.rememberDevice(c, ns); err != nil {
 		s.fail(c, "", nil, err)
+		return
+	}
+	if unseen != nil {
+		// The enrollment's answer never arrived: its codes, once more.
+		c.JSON(http.StatusOK, gin.H{"signed_in": true, "recovery_codes": unseen})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"signed_in": true})

@@ -127,7 +127,7 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
-	token, ns, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
+	token, ns, unseen, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
@@ -137,8 +137,16 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
+	if unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/")
 }
+
+// unseenNotice heads recovery codes shown again at sign-in because the
+// answer that first carried them never arrived.
+const unseenNotice = "When you turned on two-factor authentication, your recovery codes may not have reached you. Here they are again: save them now."
 
 func (s *Server) recoveryPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "recovery", &view{Title: "Use a recovery code"})
@@ -151,7 +159,7 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	token, ns, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
+	token, ns, unseen, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return
@@ -159,6 +167,10 @@ func (s *Server) loginRecovery(c *gin.Context) {
 	s.setSessionCookie(c, token)
 	if err := s.rememberDevice(c, ns); err != nil {
 		s.fail(c, "recovery", v, err)
+		return
+	}
+	if unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=recovery")

@@ -424,3 +424,52 @@ func (f *failingEvents) AddEvent(ctx context.Context, e *portal.Event) error {
 func (f *failingEvents) Atomic(ctx context.Context, fn func(portal.Store) error) error {
 	return f.Store.Atomic(ctx, func(tx portal.Store) error { return fn(&failingEvents{Store: tx, fail: f.fail}) })
 }
+
+// The answer that turns two-factor authentication on is lost (the browser
+// never gets it): the next sign-in with a code shows the same recovery
+// codes, once; after a delivered answer, sign-in shows none.
+func TestLostEnrollmentAnswerShowsCodesAtNextSignIn(t *testing.T) {
+	h := newHarness(t)
+	joe := h.signup("joe", "Joe")
+	k := joe.startEnrollment()
+	// The verify request is sent without the browser's cookie jar seeing
+	// the answer: as if the connection dropped after the commit.
+	lost := &client{h: h, c: &http.Client{Transport: joe.c.Transport, CheckRedirect: joe.c.CheckRedirect}, url: joe.url} // no jar
+	req, err := http.NewRequest(http.MethodPost, h.ts.URL+"/settings/security/2fa/totp/verify", strings.NewReader(url.Values{"code": {h.code(k)}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, ck := range joe.c.Jar.Cookies(mustURL(t, h.ts.URL)) {
+		req.AddCookie(ck)
+	}
+	r := lost.do(req)
+	expect(t, r, http.StatusOK)
+	sent := recoveryCodes(t, r) // what the server sent; the user never saw it
+
+	// The old session was replaced: the browser signs in again.
+	expect(t, joe.get("/"), http.StatusSeeOther, "/login")
+	h.nextStep()
+	expect(t, joe.post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/login/code")
+	r = joe.post("/login/code", "code", h.code(k))
+	expect(t, r, http.StatusOK)
+	contains(t, r, "may not have reached you")
+	if got := recoveryCodes(t, r); strings.Join(got, ",") != strings.Join(sent, ",") {
+		t.Errorf("codes shown again %v, want the enrollment's %v", got, sent)
+	}
+	// This answer arrived (the next request proves it): not shown again.
+	expect(t, joe.get("/"), http.StatusOK)
+	expect(t, joe.post("/logout"), http.StatusSeeOther, "/login")
+	h.nextStep()
+	expect(t, joe.post("/login", "username", "joe", "password", password), http.StatusSeeOther, "/login/code")
+	expect(t, joe.post("/login/code", "code", h.code(k)), http.StatusSeeOther, "/")
+
+	// A normal enrollment: the codes page's next request clears them.
+	ann := h.signup("ann", "Ann")
+	ka, _, _ := ann.enable()
+	expect(t, ann.get("/"), http.StatusOK)
+	expect(t, ann.post("/logout"), http.StatusSeeOther, "/login")
+	h.nextStep()
+	expect(t, ann.post("/login", "username", "ann", "password", password), http.StatusSeeOther, "/login/code")
+	expect(t, ann.post("/login/code", "code", h.code(ka)), http.StatusSeeOther, "/")
+}

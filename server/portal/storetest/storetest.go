@@ -616,6 +616,21 @@ func testSetPassword(t *testing.T, s portal.Store) {
 	if err := s.SetPassword(ctx, 999999, "x"); !errors.Is(err, portal.ErrNotFound) {
 		t.Errorf("SetPassword of no user: %v, want ErrNotFound", err)
 	}
+	if err := s.SetUnseenRecovery(ctx, joe.ID, []byte("sealed codes")); err != nil {
+		t.Fatalf("SetUnseenRecovery: %v", err)
+	}
+	if got := get(t, s, joe.ID).RecoveryUnseen; string(got) != "sealed codes" {
+		t.Errorf("RecoveryUnseen = %q", got)
+	}
+	if got := get(t, s, ann.ID).RecoveryUnseen; got != nil {
+		t.Errorf("another user's RecoveryUnseen = %q", got)
+	}
+	if err := s.SetUnseenRecovery(ctx, joe.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, joe.ID).RecoveryUnseen; got != nil {
+		t.Errorf("RecoveryUnseen after clearing = %q", got)
+	}
 }
 
 // Failures older than the window stop counting; a lock is never cut short
