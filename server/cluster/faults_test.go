@@ -157,7 +157,7 @@ type sqlRows map[string]struct {
 const (
 	userStateQuery = `SELECT u.username, u.totp_secret IS NOT NULL, (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id),
 	                         (SELECT COUNT(*) FROM activity a WHERE a.user_id = u.id AND a.kind = '2fa_enabled') FROM users u`
-	orphansQuery   = `SELECT (SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id))
+	orphansQuery = `SELECT (SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id))
 	                       + (SELECT COUNT(*) FROM recovery_codes r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id))
 	                       + (SELECT COUNT(*) FROM activity a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id))`
 )
