@@ -367,3 +367,31 @@ func TestClientIPFromTrustedProxyOnly(t *testing.T) {
 		t.Errorf("sign-in on the instance that trusts no proxy recorded IP %q, want the peer 127.0.0.1", ips["signin"])
 	}
 }
+
+// The device cookie across instances: guesses spread over A and B lock
+// unknown clients on both; the owner's browser, which signed up on A,
+// still signs in on B; and the right password from an address never
+// keeps that address locked.
+func TestDeviceCookieAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	insts := startInstances(t, 2, newDatabase(t, pg))
+	a, b := insts[0].URL(), insts[1].URL()
+	owner := NewClient(nil)
+	must(t, owner.SignUp(ctx, a, "dora", password))
+	must(t, owner.Logout(ctx, a))
+	attacker := NewClient(nil)
+	for i := range 5 {
+		base := []string{a, b}[i%2]
+		r, err := attacker.Post(ctx, base, "/api/v1/login", map[string]string{"username": "dora", "password": fmt.Sprintf("guess %d", i)})
+		wantStatus(t, fmt.Sprintf("guess %d", i+1), r, err, http.StatusUnauthorized)
+	}
+	for _, base := range []string{a, b} {
+		r, err := NewClient(nil).Post(ctx, base, "/api/v1/login", map[string]string{"username": "dora", "password": password})
+		wantStatus(t, "the right password from an unknown client after five guesses", r, err, http.StatusTooManyRequests)
+	}
+	for _, base := range []string{b, a} {
+		if req, err := owner.Login(ctx, base, "dora", password); err != nil || req {
+			t.Fatalf("the owner's browser on %s: code required %v, %v", base, req, err)
+		}
+	}
+}

@@ -155,8 +155,9 @@ type sqlRows map[string]struct {
 
 // consistency queries, in SQL both databases speak.
 const (
-	userStateQuery = `SELECT u.username, u.totp_secret IS NOT NULL, (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id) FROM users u`
-	orphansQuery   = `SELECT (SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id))
+	userStateQuery = `SELECT u.username, u.totp_secret IS NOT NULL, (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id),
+	                         (SELECT COUNT(*) FROM activity a WHERE a.user_id = u.id AND a.kind = '2fa_enabled') FROM users u`
+	orphansQuery = `SELECT (SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id))
 	                       + (SELECT COUNT(*) FROM recovery_codes r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id))
 	                       + (SELECT COUNT(*) FROM activity a WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id))`
 )
@@ -208,7 +209,8 @@ type pgxRows struct{ pgx.Rows }
 func (r pgxRows) Close() error { r.Rows.Close(); return nil }
 
 // userStates reads every user and checks that none is half enrolled:
-// two-factor on with its ten recovery codes, or off with none.
+// two-factor on with its ten recovery codes and its activity entry (one
+// transaction), or off with none.
 func userStates(t *testing.T, orphans int, query func() (scanner, error)) *sqlRows {
 	t.Helper()
 	if orphans != 0 {
@@ -221,10 +223,13 @@ func userStates(t *testing.T, orphans int, query func() (scanner, error)) *sqlRo
 	for rows.Next() {
 		var name string
 		var on bool
-		var n int
-		must(t, rows.Scan(&name, &on, &n))
+		var n, enabled int
+		must(t, rows.Scan(&name, &on, &n, &enabled))
 		if on && n != 10 || !on && n != 0 {
 			t.Errorf("user %s half enrolled: two-factor %v with %d recovery codes", name, on, n)
+		}
+		if on && enabled != 1 || !on && enabled != 0 {
+			t.Errorf("user %s: two-factor %v with %d \"turned on\" activity entries", name, on, enabled)
 		}
 		out[name] = struct {
 			twoFactor bool
@@ -270,9 +275,13 @@ func checkJourneys(t *testing.T, base string, journeys []*journey, rows *sqlRows
 			wantStatus(t, j.name+": recovery code after the restart", r, err, http.StatusOK)
 		default:
 			// The enrollment committed but its answer was lost with the
-			// process: the key the user scanned works.
+			// process: the key the user scanned works, and this sign-in
+			// brings the recovery codes the user never saw.
 			r, err := c.LoginCode(ctx, base, Code(j.key, j.step+1))
 			wantStatus(t, j.name+": code after the restart", r, err, http.StatusOK)
+			if codes, _ := r.Body["recovery_codes"].([]any); len(codes) != 10 {
+				t.Errorf("%s: enrollment's answer lost in the kill; the next sign-in shows %d recovery codes, want 10", j.name, len(codes))
+			}
 		}
 		if got := me(t, c, base); got != http.StatusOK {
 			t.Errorf("%s: not signed in after the restart: %d", j.name, got)

@@ -89,7 +89,9 @@ func (in *Instance) Command(ctx context.Context) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, in.Bin, args...)
 	// The database URL goes by environment: it may hold a password, and
 	// the command line is visible to every local user.
-	cmd.Env = append(os.Environ(), "TWOFOLD_DATABASE="+in.Database)
+	// The clients of a load or fault test all sign up from loopback: no
+	// sign-up limit unless the environment or Args set one.
+	cmd.Env = append(append([]string{"TWOFOLD_SIGNUP_RATE=0"}, os.Environ()...), "TWOFOLD_DATABASE="+in.Database)
 	return cmd
 }
 

@@ -25,7 +25,22 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteUser(ctx, u.ID)
+	// The user's counters go with the user: a new account of the same
+	// name, or a reused id, starts with none.
+	return s.atomic(ctx, func(t *Service) error {
+		if err := t.store.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		for _, key := range []string{codeKey(u.ID), "pw:user:" + u.Username, signedInKey(u.ID)} {
+			if err := t.store.ResetAttempts(ctx, key); err != nil {
+				return fmt.Errorf("deleting attempts: %w", err)
+			}
+		}
+		if err := t.store.DeleteAttemptsWithPrefix(ctx, deviceKeyPrefix(u.ID)); err != nil {
+			return fmt.Errorf("deleting attempts: %w", err)
+		}
+		return nil
+	})
 }
 
 // ResetTwoFactor turns two-factor authentication off for a user who lost
@@ -37,6 +52,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	}
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
 		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return fmt.Errorf("clearing undelivered recovery codes: %w", err)
 	}
 	if _, err := s.store.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 		return fmt.Errorf("ending sessions: %w", err)

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -9,7 +10,12 @@ import (
 // 5.2.2: Free consecutive failures are allowed, then each further failure
 // locks the counter for a delay that doubles from Base up to Max; at Hard
 // consecutive failures (at most 100) the lock lasts HardLock.
+//
+// Failures decay: when the last attempt is more than Window old (and the
+// counter is not locked), the earlier failures stop counting, as
+// Keycloak's failure reset time or Authelia's find_time.
 type Limit struct {
+	Window   time.Duration
 	Free     int
 	Base     time.Duration
 	Max      time.Duration
@@ -18,11 +24,37 @@ type Limit struct {
 }
 
 // DefaultLimit is used for codes, recovery codes and per-account passwords.
-var DefaultLimit = Limit{Free: 5, Base: 30 * time.Second, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+var DefaultLimit = Limit{Window: 24 * time.Hour, Free: 5, Base: 30 * time.Second, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
 
 // DefaultIPLimit is used per client IP for passwords: more generous, since
 // many people may share an address.
-var DefaultIPLimit = Limit{Free: 20, Base: 30 * time.Second, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+var DefaultIPLimit = Limit{Window: 24 * time.Hour, Free: 20, Base: 30 * time.Second, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+
+// DefaultDeviceLimit is the budget of a known device (a browser with a
+// device cookie) for the password of its account: its own counter, so
+// guesses from elsewhere never lock it out.
+var DefaultDeviceLimit = Limit{Window: 24 * time.Hour, Free: 10, Base: 30 * time.Second, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+
+// DefaultSignupLimit counts every sign-up per client address (/64 for
+// IPv6), right or wrong: 10 an hour, then a minute's wait, doubling.
+var DefaultSignupLimit = Limit{Window: time.Hour, Free: 10, Base: time.Minute, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+
+// clientKey is the counter name part of a client address: the address
+// for IPv4, its /64 for IPv6 (one subscriber usually has a whole /64).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, err := a.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
+}
 
 // Delay is how long the counter stays locked after failures consecutive
 // failures.

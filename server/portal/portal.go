@@ -23,6 +23,11 @@ type User struct {
 	// later step is accepted again.
 	TOTPLastStep uint64
 	CreatedAt    time.Time
+	// RecoveryUnseen holds, sealed, the recovery codes of the last
+	// enrollment and the session that finished it, so that an answer lost
+	// to a crash or the network can be shown again to that session for a
+	// few minutes. Cleared at the next sign-in with a code.
+	RecoveryUnseen []byte
 }
 
 // TwoFactor reports whether two-factor authentication is on.
@@ -72,6 +77,7 @@ const (
 	EventPasswordConfirmed   EventKind = "password_confirmed"
 	EventSignOut             EventKind = "signout"
 	EventOtherSessionsEnded  EventKind = "other_sessions_ended"
+	EventPasswordChanged     EventKind = "password_changed"
 )
 
 // Label is the human wording of an event kind.
@@ -105,6 +111,8 @@ func (k EventKind) Label() string {
 		return "Signed out"
 	case EventOtherSessionsEnded:
 		return "Other sessions signed out"
+	case EventPasswordChanged:
+		return "Password changed (other sessions signed out)"
 	}
 	return string(k)
 }

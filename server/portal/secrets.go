@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -25,6 +26,7 @@ const MasterKeySize = 32
 type Keys struct {
 	aead     cipher.AEAD
 	recovery []byte
+	device   []byte // signs device cookies
 }
 
 // NewKeys derives the keys from a 32-byte master key.
@@ -40,7 +42,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating GCM: %w", err)
 	}
-	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1")}, nil
+	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1"), device: derive(master, "twofold device cookie v1")}, nil
 }
 
 func derive(master []byte, label string) []byte {
@@ -120,4 +122,44 @@ func LoadOrCreateKeyFile(rand io.Reader, path string, create bool) ([]byte, erro
 		return nil, fmt.Errorf("secret key file %s: want %d bytes in hex", path, MasterKeySize)
 	}
 	return key, nil
+}
+
+// ErrKeyMismatch: the secret key does not open the secrets in the database.
+var ErrKeyMismatch = errors.New("the secret key does not open the two-factor secrets in the database")
+
+// HasSealedSecrets reports whether any user has an active or pending
+// sealed secret: such a database is useless without its key.
+func HasSealedSecrets(ctx context.Context, store Store) (bool, error) {
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("listing users: %w", err)
+	}
+	for _, u := range users {
+		if len(u.TOTPSecret) > 0 || len(u.TOTPPending) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CheckKeys opens the first sealed secret in the store with keys: a key
+// file from another installation is refused at start, not found out by
+// every user's next sign-in.
+func CheckKeys(ctx context.Context, store Store, keys *Keys) error {
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("listing users: %w", err)
+	}
+	for _, u := range users {
+		for _, sealed := range [][]byte{u.TOTPSecret, u.TOTPPending} {
+			if len(sealed) == 0 {
+				continue
+			}
+			if _, err := keys.Open(u.ID, sealed); err != nil {
+				return ErrKeyMismatch
+			}
+			return nil
+		}
+	}
+	return nil
 }

@@ -25,7 +25,9 @@ type Config struct {
 
 	CodeLimit     Limit // per account, codes and recovery codes together
 	PasswordLimit Limit // per account
-	IPLimit       Limit // passwords per client IP
+	IPLimit       Limit // passwords per client IP (/64 for IPv6), unknown clients
+	DeviceLimit   Limit // passwords per known device (device cookie)
+	SignupLimit   Limit // sign-ups per client IP (/64 for IPv6)
 
 	// HashSlots bounds the argon2id computations at once (each takes
 	// Password.Memory); 0 means GOMAXPROCS.
@@ -45,6 +47,8 @@ func DefaultConfig() Config {
 		CodeLimit:       DefaultLimit,
 		PasswordLimit:   DefaultLimit,
 		IPLimit:         DefaultIPLimit,
+		DeviceLimit:     DefaultDeviceLimit,
+		SignupLimit:     DefaultSignupLimit,
 	}
 }
 
@@ -62,6 +66,8 @@ type Service struct {
 	// takes Password.Memory), so a burst of sign-ins cannot exhaust memory
 	// nor starve the other requests of CPU.
 	hashing *hasher
+	// common is the common-password list, loaded on first use.
+	common *commonPasswords
 }
 
 // NewService builds a Service. now and rand may be nil for the real clock
@@ -78,7 +84,7 @@ func NewService(store Store, keys *Keys, cfg Config, now func() time.Time, rando
 		return nil, err
 	}
 	return &Service{store: store, keys: keys, cfg: cfg, now: now, rand: random, dummyHash: dummy,
-		hashing: newHasher(cfg.HashSlots)}, nil
+		hashing: newHasher(cfg.HashSlots), common: &commonPasswords{}}, nil
 }
 
 func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
@@ -143,20 +149,6 @@ func validDisplayName(s string) error {
 	return nil
 }
 
-func validPassword(p string) error {
-	if !utf8.ValidString(p) {
-		return Errorf(EINVALID, "The password is not valid text.")
-	}
-	n := utf8.RuneCountInString(p)
-	if n < MinPasswordLen {
-		return Errorf(EINVALID, "Choose a password of at least %d characters.", MinPasswordLen)
-	}
-	if n > MaxPasswordLen {
-		return Errorf(EINVALID, "A password has at most %d characters.", MaxPasswordLen)
-	}
-	return nil
-}
-
 // SignUp creates an account (when sign-up is open).
 func (s *Service) SignUp(ctx context.Context, username, displayName, password, confirm, ip string) (*User, error) {
 	if !s.cfg.Signup {
@@ -164,6 +156,11 @@ func (s *Service) SignUp(ctx context.Context, username, displayName, password, c
 	}
 	if password != confirm {
 		return nil, Errorf(EINVALID, "The two passwords do not match.")
+	}
+	// Every sign-up counts, accepted or not: this bounds both account
+	// creation and the probing of taken names from one address.
+	if _, err := s.take(ctx, "signup:ip:"+clientKey(ip), s.now(), s.cfg.SignupLimit); err != nil {
+		return nil, err
 	}
 	u, err := s.AddUser(ctx, username, displayName, password)
 	if err != nil {
@@ -188,10 +185,10 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 	if err := validDisplayName(displayName); err != nil {
 		return nil, err
 	}
-	if err := validPassword(password); err != nil {
+	if err := s.checkNewPassword(password, username, displayName); err != nil {
 		return nil, err
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, NormalizePassword(password))
 	if err != nil {
 		return nil, err
 	}
@@ -206,10 +203,12 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 
 var errBadLogin = Errorf(EUNAUTHORIZED, "Wrong username or password.")
 
-// Login checks a username and password, within the per-account and
-// per-IP limits. The caller starts a session: StagePassword when
+// Login checks a username and password, within the limits: a browser
+// with a valid device token for the account (see DeviceToken) on its own
+// counter, any other client on the account's and the address's counters
+// of unknown clients. The caller starts a session: StagePassword when
 // u.TwoFactor(), else StageFull.
-func (s *Service) Login(ctx context.Context, username, password, ip string) (*User, error) {
+func (s *Service) Login(ctx context.Context, username, password, ip, device string) (*User, error) {
 	username = NormalizeUsername(username)
 	if username == "" || password == "" {
 		return nil, Errorf(EINVALID, "Enter your username and password.")
@@ -217,7 +216,7 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*Us
 	if len(username) > 64 || len(password) > 4*MaxPasswordLen || !utf8.ValidString(username) || !utf8.ValidString(password) {
 		return nil, errBadLogin
 	}
-	u, err := s.checkPassword(ctx, username, password, ip)
+	u, err := s.checkPassword(ctx, username, password, ip, device)
 	if err != nil {
 		return nil, err
 	}
@@ -229,30 +228,79 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*Us
 	return u, nil
 }
 
-// checkPassword verifies a password within the limits and logs failures.
-func (s *Service) checkPassword(ctx context.Context, username, password, ip string) (*User, error) {
+// checkPassword verifies a password of a client that is not signed in,
+// within the limits, and logs failures.
+func (s *Service) checkPassword(ctx context.Context, username, password, ip, device string) (*User, error) {
 	now := s.now()
-	ipKey, acctKey := "pw:ip:"+ip, "pw:user:"+username
-	if _, err := s.take(ctx, ipKey, now, s.cfg.IPLimit); err != nil {
-		return nil, err
-	}
-	acct, err := s.take(ctx, acctKey, now, s.cfg.PasswordLimit)
-	if err != nil {
-		if rerr := s.store.RefundAttempt(ctx, ipKey); rerr != nil {
-			return nil, fmt.Errorf("refunding attempt: %w", rerr)
-		}
-		return nil, err
-	}
 	u, err := s.store.UserByName(ctx, username)
-	if errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	if u != nil && device != "" {
+		if nonce := s.deviceNonce(device, u); nonce != "" {
+			return s.checkCounted(ctx, u, password, ip, []counter{{deviceKeyPrefix(u.ID) + nonce, s.cfg.DeviceLimit}})
+		}
+	}
+	counters := []counter{{"pw:ip:" + clientKey(ip), s.cfg.IPLimit}, {"pw:user:" + username, s.cfg.PasswordLimit}}
+	if u == nil {
+		for _, c := range counters {
+			if _, err := s.take(ctx, c.key, now, c.limit); err != nil {
+				return nil, s.refundAll(ctx, counters, c.key, err)
+			}
+		}
 		if _, err := s.checkHash(ctx, s.dummyHash, password); err != nil {
 			return nil, err
 		}
 		return nil, errBadLogin
-	} else if err != nil {
-		return nil, fmt.Errorf("finding user: %w", err)
 	}
-	ok, err := s.checkHash(ctx, u.PasswordHash, password)
+	return s.checkCounted(ctx, u, password, ip, counters)
+}
+
+// checkSignedIn verifies the password of a signed-in session's user on
+// the account's signed-in counter.
+func (s *Service) checkSignedIn(ctx context.Context, u *User, password, ip string) error {
+	_, err := s.checkCounted(ctx, u, password, ip, []counter{{signedInKey(u.ID), s.cfg.PasswordLimit}})
+	return err
+}
+
+type counter struct {
+	key   string
+	limit Limit
+}
+
+// refundAll takes back the attempts counted before the counter failed
+// refused, and returns err.
+func (s *Service) refundAll(ctx context.Context, counters []counter, failed string, err error) error {
+	for _, c := range counters {
+		if c.key == failed {
+			break
+		}
+		if rerr := s.store.RefundAttempt(ctx, c.key); rerr != nil {
+			return fmt.Errorf("refunding attempt: %w", rerr)
+		}
+	}
+	return err
+}
+
+// checkCounted counts one attempt on each counter, checks the password,
+// and on success takes every attempt back and drops any lock: a right
+// password never sets or keeps a lock for its client.
+func (s *Service) checkCounted(ctx context.Context, u *User, password, ip string, counters []counter) (*User, error) {
+	now := s.now()
+	locked := false
+	for _, c := range counters {
+		a, err := s.take(ctx, c.key, now, c.limit)
+		if err != nil {
+			return nil, s.refundAll(ctx, counters, c.key, err)
+		}
+		locked = locked || a.LockedUntil.After(now)
+	}
+	// Hashes are of the NFKC form; one made before normalisation holds
+	// the password as typed, so that is tried too when it differs.
+	ok, err := s.checkHash(ctx, u.PasswordHash, NormalizePassword(password))
+	if err == nil && !ok && NormalizePassword(password) != password {
+		ok, err = s.checkHash(ctx, u.PasswordHash, password)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checking password of user %d: %w", u.ID, err)
 	}
@@ -260,18 +308,23 @@ func (s *Service) checkPassword(ctx context.Context, username, password, ip stri
 		if err := s.event(ctx, u.ID, EventSignInFailed, ip); err != nil {
 			return nil, err
 		}
-		if acct.LockedUntil.After(now) {
+		if locked {
 			if err := s.event(ctx, u.ID, EventLockout, ip); err != nil {
 				return nil, err
 			}
 		}
 		return nil, errBadLogin
 	}
-	if err := s.store.ResetAttempts(ctx, acctKey); err != nil {
-		return nil, fmt.Errorf("resetting attempts: %w", err)
-	}
-	if err := s.store.RefundAttempt(ctx, ipKey); err != nil {
-		return nil, fmt.Errorf("refunding attempt: %w", err)
+	for _, c := range counters {
+		var err error
+		if strings.HasPrefix(c.key, "pw:ip:") {
+			err = s.store.RefundAttempt(ctx, c.key) // shared by everyone behind the address
+		} else {
+			err = s.store.ResetAttempts(ctx, c.key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("resetting attempts: %w", err)
+		}
 	}
 	return u, nil
 }
@@ -302,7 +355,7 @@ func (s *Service) atomic(ctx context.Context, fn func(t *Service) error) error {
 
 // take counts one attempt and turns a lock into the user-facing error.
 func (s *Service) take(ctx context.Context, key string, now time.Time, l Limit) (Attempt, error) {
-	a, err := s.store.TakeAttempt(ctx, key, now, l.Delay)
+	a, err := s.store.TakeAttempt(ctx, key, now, l.Window, l.Delay)
 	var locked *LockedError
 	if errors.As(err, &locked) {
 		return a, tooMany(locked.Until, now)

@@ -104,6 +104,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 		}
 		sess.LastSeenAt = now
 	}
+	if err := s.delivered(ctx, sess, u); err != nil {
+		return nil, nil, err
+	}
 	return sess, u, nil
 }
 
@@ -136,8 +139,13 @@ func (s *Service) Logout(ctx context.Context, sess *Session, ip string) error {
 	return nil
 }
 
-// LogoutOthers ends every other session of the user.
+// LogoutOthers ends every other session of the user. It needs a recent
+// password, like the other security changes: a stolen session must not
+// sign its owner out.
 func (s *Service) LogoutOthers(ctx context.Context, sess *Session, ip string) (int, error) {
+	if err := s.sudo(sess); err != nil {
+		return 0, err
+	}
 	n, err := s.store.DeleteUserSessions(ctx, sess.UserID, sess.ID)
 	if err != nil {
 		return 0, fmt.Errorf("ending other sessions: %w", err)
@@ -180,7 +188,7 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, password, 
 	if len(password) > 4*MaxPasswordLen {
 		return "", nil, Errorf(EUNAUTHORIZED, "Wrong password.")
 	}
-	if _, err := s.checkPassword(ctx, u.Username, password, ip); err != nil {
+	if err := s.checkSignedIn(ctx, u, password, ip); err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
 			return "", nil, Errorf(EUNAUTHORIZED, "Wrong password.")
 		}
@@ -196,5 +204,25 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, password, 
 // timeout (they are refused anyway; this keeps the table small).
 func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
 	now := s.now()
-	return s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout)); err != nil {
+		return err
+	}
+	_, err := s.PruneAttempts(ctx)
+	return err
+}
+
+// PruneAttempts deletes the attempt counters that no longer count: last
+// attempt older than the longest window, and not locked. The table holds
+// at most the counters of one window's worth of attempts.
+func (s *Service) PruneAttempts(ctx context.Context) (int, error) {
+	window := time.Duration(0)
+	for _, l := range []Limit{s.cfg.CodeLimit, s.cfg.PasswordLimit, s.cfg.IPLimit, s.cfg.DeviceLimit, s.cfg.SignupLimit} {
+		window = max(window, l.Window)
+	}
+	now := s.now()
+	n, err := s.store.PruneAttempts(ctx, now.Add(-window), now)
+	if err != nil {
+		return 0, fmt.Errorf("pruning attempts: %w", err)
+	}
+	return n, nil
 }

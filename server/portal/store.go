@@ -24,6 +24,13 @@ type Store interface {
 	// DeleteUser removes the user and everything that belongs to it.
 	DeleteUser(ctx context.Context, id int64) error
 
+	// SetPassword replaces the user's password hash; ErrNotFound if there
+	// is no such user.
+	SetPassword(ctx context.Context, userID int64, hash string) error
+
+	// SetUnseenRecovery stores (nil: clears) the sealed recovery codes of
+	// the last enrollment, read back as User.RecoveryUnseen.
+	SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error
 	// SetPendingTOTP stores the sealed secret of an enrollment in progress.
 	SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error
 	// EnableTOTP makes the pending secret active in one transaction: only
@@ -41,8 +48,9 @@ type Store interface {
 
 	// ReplaceRecoveryCodes deletes the user's recovery codes and stores hashes.
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
-	// ConsumeRecoveryCode marks the unused code with this hash used, atomically;
-	// ErrNotFound if there is none (wrong or already used).
+	// ConsumeRecoveryCode marks the unused code with this hash used,
+	// atomically; ErrReplay if the code exists and was already used,
+	// ErrNotFound if there is no such code.
 	ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error
 	// CountRecoveryCodes returns how many unused recovery codes are left.
 	CountRecoveryCodes(ctx context.Context, userID int64) (int, error)
@@ -65,17 +73,28 @@ type Store interface {
 	// TakeAttempt counts one attempt on the counter key before the caller
 	// checks the credential, atomically: if the counter is locked at now it
 	// returns a *LockedError (wrapping ErrLocked) and counts nothing;
-	// otherwise it adds one to the failures and sets the lock to
-	// now + delay(failures); a zero delay stores no lock (so a concurrent
-	// attempt with a slightly earlier clock read is not refused). The
-	// returned Attempt has LockedUntil = now + delay. The caller resets the
-	// counter on success.
-	TakeAttempt(ctx context.Context, key string, now time.Time, delay func(failures int) time.Duration) (Attempt, error)
+	// otherwise, when window > 0 and the last counted attempt is more than
+	// window before now, the earlier failures are forgotten (they decay);
+	// then it adds one to the failures, records now as the last attempt
+	// and sets the lock to now + delay(failures); a zero delay stores no
+	// lock (so a concurrent attempt with a slightly earlier clock read is
+	// not refused). The returned Attempt has LockedUntil = now + delay.
+	// The caller resets the counter on success.
+	TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(failures int) time.Duration) (Attempt, error)
 	// ResetAttempts forgets the counter key.
 	ResetAttempts(ctx context.Context, key string) error
 	// RefundAttempt takes one attempt back (failures-1, not below 0) and
-	// leaves the lock as it is.
+	// drops the lock: the caller found the credential right, and a right
+	// credential never sets or keeps a lock for its client.
 	RefundAttempt(ctx context.Context, key string) error
+	// DeleteAttemptsWithPrefix forgets every counter whose key starts
+	// with prefix (plain text, no wildcards): a deleted user's counters.
+	DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error
+	// PruneAttempts deletes the counters whose last attempt is before
+	// lastBefore and that are not locked at now, and says how many.
+	PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error)
+	// CountAttempts returns the number of counters stored.
+	CountAttempts(ctx context.Context) (int, error)
 
 	// AddEvent appends to the activity log and sets e.ID.
 	AddEvent(ctx context.Context, e *Event) error

@@ -14,13 +14,55 @@ import (
 
 // key opens a sealed otpauth URI.
 func (s *Service) key(userID int64, sealed []byte) (*totp.Key, error) {
-	uri, err := s.keys.Open(userID, sealed)
+	k, _, err := s.openKey(userID, sealed)
+	return k, err
+}
+
+// pendingPrefix starts a sealed pending key: "pending-v1 <unix ns>\n"
+// then the URI, so the key's age travels with it (and, once enabled, the
+// active key keeps the prefix, which openKey skips).
+const pendingPrefix = "pending-v1 "
+
+// openKey opens a sealed key and returns when it was created as a pending
+// key (zero for a key sealed without its age).
+func (s *Service) openKey(userID int64, sealed []byte) (*totp.Key, time.Time, error) {
+	plain, err := s.keys.Open(userID, sealed)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	uri, created := string(plain), time.Time{}
+	if rest, ok := strings.CutPrefix(uri, pendingPrefix); ok {
+		stamp, u, found := strings.Cut(rest, "\n")
+		ns, perr := strconv.ParseInt(stamp, 10, 64)
+		if !found || perr != nil {
+			return nil, time.Time{}, fmt.Errorf("parsing stored key of user %d: bad pending header", userID)
+		}
+		uri, created = u, time.Unix(0, ns)
+	}
+	k, err := totp.ParseURI(uri)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("parsing stored key of user %d: %w", userID, err)
+	}
+	return k, created, nil
+}
+
+// PendingKeyTTL is how long an unfinished set-up keeps its key: after it,
+// "Get Started" makes a new one.
+const PendingKeyTTL = time.Hour
+
+var errPendingExpired = Errorf(ENOTFOUND, "The set-up key expired after an hour. Start again from Security Settings: you will get a new key to scan.")
+
+// pendingKey returns the user's pending key while it is fresh.
+func (s *Service) pendingKey(u *User) (*totp.Key, error) {
+	if u.TOTPPending == nil {
+		return nil, errNoEnrollment
+	}
+	k, created, err := s.openKey(u.ID, u.TOTPPending)
 	if err != nil {
 		return nil, err
 	}
-	k, err := totp.ParseURI(string(uri))
-	if err != nil {
-		return nil, fmt.Errorf("parsing stored key of user %d: %w", userID, err)
+	if s.now().Sub(created) > PendingKeyTTL {
+		return nil, errPendingExpired
 	}
 	return k, nil
 }
@@ -50,6 +92,7 @@ var (
 	errWrongCode     = Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code.")
 	errReplayedCode  = Errorf(EUNAUTHORIZED, "That code was already used. Wait for the next code in your app.")
 	errWrongRecovery = Errorf(EUNAUTHORIZED, "That recovery code is not right or was already used.")
+	errUsedRecovery  = Errorf(EUNAUTHORIZED, "That recovery code was already used. Each recovery code works once.")
 )
 
 // checkCode verifies a TOTP code of an enabled account and consumes its
@@ -75,7 +118,12 @@ func (s *Service) checkCode(ctx context.Context, u *User, code, ip string) error
 		return errWrongCode
 	}
 	if err := s.store.ConsumeTOTPStep(ctx, u.ID, step); errors.Is(err, ErrReplay) {
-		if err := s.failed(ctx, u.ID, EventCodeReplayed, ip, a, now); err != nil {
+		// A right code already accepted (a double submit, a second tab):
+		// refused as used, and not a failure that could lock the owner.
+		if err := s.store.RefundAttempt(ctx, codeKey(u.ID)); err != nil {
+			return fmt.Errorf("refunding attempt: %w", err)
+		}
+		if err := s.event(ctx, u.ID, EventCodeReplayed, ip); err != nil {
 			return err
 		}
 		return errReplayedCode
@@ -96,7 +144,16 @@ func (s *Service) checkRecovery(ctx context.Context, u *User, code, ip string) e
 	if err != nil {
 		return err
 	}
-	if err := s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now); errors.Is(err, ErrNotFound) {
+	err = s.store.ConsumeRecoveryCode(ctx, u.ID, s.keys.HashRecoveryCode(u.ID, code), now)
+	if errors.Is(err, ErrReplay) {
+		// A right code already used (a double submit): refused as used,
+		// not counted as a failure.
+		if err := s.store.RefundAttempt(ctx, codeKey(u.ID)); err != nil {
+			return fmt.Errorf("refunding attempt: %w", err)
+		}
+		return errUsedRecovery
+	}
+	if errors.Is(err, ErrNotFound) {
 		if err := s.failed(ctx, u.ID, EventRecoveryFailed, ip, a, now); err != nil {
 			return err
 		}
@@ -145,27 +202,29 @@ func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error)
 
 // LoginCode finishes sign-in with a TOTP code; the session is replaced.
 // The attempt, the step, the activity and the new session are written in
-// one transaction.
-func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+// one transaction. It also returns the recovery codes of an enrollment
+// whose answer never arrived (nil almost always): show them.
+func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
 	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
 // replaced, as in LoginCode.
-func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, error) {
+func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
 	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip)
 }
 
 // loginSecond runs check and, when it passes, records the sign-in and
 // replaces the session, all in one transaction; a refused check commits
 // what it recorded (the attempt, the failure).
-func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, error) {
+func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, []string, error) {
 	u, err := s.pendingUser(ctx, sess)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	var token string
 	var ns *Session
+	var unseen []string
 	err = s.atomic(ctx, func(t *Service) error {
 		if err := check(t, u); err != nil {
 			return err
@@ -174,13 +233,20 @@ func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *
 			return err
 		}
 		var err error
-		token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt)
-		return err
+		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
+			return err
+		}
+		// Recovery codes whose answer was lost: shown on this sign-in,
+		// and kept until this new session's first request.
+		if unseen, _ = t.openUnseen(u); unseen != nil {
+			return t.keepUnseen(ctx, u.ID, ns, unseen)
+		}
+		return nil
 	})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return token, ns, nil
+	return token, ns, unseen, nil
 }
 
 // fullUser returns the user of a signed-in session.
@@ -229,16 +295,15 @@ func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key
 	if err != nil {
 		return nil, err
 	}
-	if u.TOTPPending != nil {
-		if k, err := s.key(u.ID, u.TOTPPending); err == nil {
-			return k, nil
-		}
+	if k, err := s.pendingKey(u); err == nil {
+		return k, nil
 	}
 	k, err := totp.Generate(s.rand, s.cfg.Issuer, u.Username)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(k.URI()))
+	plain := pendingPrefix + strconv.FormatInt(s.now().UnixNano(), 10) + "\n" + k.URI()
+	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(plain))
 	if err != nil {
 		return nil, err
 	}
@@ -256,10 +321,7 @@ func (s *Service) PendingEnrollment(ctx context.Context, sess *Session) (*totp.K
 	if err != nil {
 		return nil, err
 	}
-	if u.TOTPPending == nil {
-		return nil, errNoEnrollment
-	}
-	return s.key(u.ID, u.TOTPPending)
+	return s.pendingKey(u)
 }
 
 // CompleteEnrollment verifies the first code of the pending key, turns
@@ -276,48 +338,67 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 	if u.TwoFactor() {
 		return nil, "", nil, ErrAlreadyOn
 	}
-	if u.TOTPPending == nil {
-		return nil, "", nil, errNoEnrollment
-	}
-	k, err := s.key(u.ID, u.TOTPPending)
+	k, err := s.pendingKey(u)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	if code, err = cleanCode(code, k.Digits); err != nil {
 		return nil, "", nil, err
 	}
-	now := s.now()
-	a, err := s.take(ctx, codeKey(u.ID), now, s.cfg.CodeLimit)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	step, ok := k.Verify(code, now, totp.DefaultSkew)
-	if !ok {
-		if err := s.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
-			return nil, "", nil, err
-		}
-		return nil, "", nil, Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
-	}
 	codes, hashes, err := s.newRecovery(u.ID)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if err := s.store.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); errors.Is(err, ErrConflict) {
-		return nil, "", nil, Errorf(ECONFLICT, "Two-factor authentication was changed in the meantime. Reload Security Settings.")
-	} else if err != nil {
-		return nil, "", nil, fmt.Errorf("enabling two-factor: %w", err)
-	}
-	if err := s.resetCode(ctx, u.ID); err != nil {
-		return nil, "", nil, err
-	}
-	if err := s.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
-		return nil, "", nil, err
-	}
-	token, ns, err := s.rotate(ctx, sess, StageFull, sess.AuthAt)
+	// The attempt, the switch, the recovery codes, the counter reset, the
+	// activity entry and the new session commit together or not at all.
+	var token string
+	var ns *Session
+	err = s.atomic(ctx, func(t *Service) error {
+		now := t.now()
+		a, err := t.take(ctx, codeKey(u.ID), now, t.cfg.CodeLimit)
+		if err != nil {
+			return err
+		}
+		step, ok := k.Verify(code, now, totp.DefaultSkew)
+		if !ok {
+			if err := t.failed(ctx, u.ID, EventCodeFailed, ip, a, now); err != nil {
+				return err
+			}
+			return Errorf(EUNAUTHORIZED, "That code is not right. Check that your phone's clock is correct and enter the newest code; the key stays the same, no need to scan again.")
+		}
+		if err := t.store.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); errors.Is(err, ErrConflict) {
+			return Errorf(ECONFLICT, "Two-factor authentication was changed in the meantime. Reload Security Settings.")
+		} else if err != nil {
+			return fmt.Errorf("enabling two-factor: %w", err)
+		}
+		if err := t.resetCode(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := t.event(ctx, u.ID, EventTwoFactorOn, ip); err != nil {
+			return err
+		}
+		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
+			return err
+		}
+		return t.keepUnseen(ctx, u.ID, ns, codes)
+	})
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return codes, token, ns, nil
+}
+
+// keepUnseen keeps codes, sealed, until the session they are sent to
+// makes its next request.
+func (s *Service) keepUnseen(ctx context.Context, userID int64, to *Session, codes []string) error {
+	sealed, err := s.sealUnseen(userID, to.ID, codes)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetUnseenRecovery(ctx, userID, sealed); err != nil {
+		return fmt.Errorf("keeping recovery codes until delivered: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) newRecovery(userID int64) ([]string, [][]byte, error) {
@@ -355,6 +436,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, co
 	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 		return nil, fmt.Errorf("replacing recovery codes: %w", err)
 	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return nil, fmt.Errorf("clearing undelivered recovery codes: %w", err)
+	}
 	if err := s.event(ctx, u.ID, EventRecoveryRegenerated, ip); err != nil {
 		return nil, err
 	}
@@ -381,7 +465,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if len(password) > 4*MaxPasswordLen {
 		return Errorf(EUNAUTHORIZED, "Wrong password.")
 	}
-	if _, err := s.checkPassword(ctx, u.Username, password, ip); err != nil {
+	if err := s.checkSignedIn(ctx, u, password, ip); err != nil {
 		if ErrorCode(err) == EUNAUTHORIZED {
 			return Errorf(EUNAUTHORIZED, "Wrong password.")
 		}
@@ -397,6 +481,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	}
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
 		return fmt.Errorf("disabling two-factor: %w", err)
+	}
+	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
+		return fmt.Errorf("clearing undelivered recovery codes: %w", err)
 	}
 	if err := s.event(ctx, u.ID, EventTwoFactorOff, ip); err != nil {
 		return err

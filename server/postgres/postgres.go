@@ -154,12 +154,12 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
 
 func scanUser(row pgx.Row) (*portal.User, error) {
 	var u portal.User
 	var step int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep = uint64(step)
@@ -226,6 +226,22 @@ func oneRow(tag pgconn.CommandTag, otherwise error) error {
 }
 
 // Two-factor.
+
+func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	if err != nil {
+		return wrap("storing password", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+func (d *DB) SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET recovery_unseen = $1 WHERE id = $2`, sealed, userID)
+	if err != nil {
+		return wrap("storing unseen recovery codes", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
 
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	tag, err := d.q.Exec(ctx, `UPDATE users SET totp_pending = $1 WHERE id = $2`, sealed, userID)
@@ -312,7 +328,17 @@ func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte,
 	if err != nil {
 		return wrap("consuming recovery code", err)
 	}
-	return oneRow(tag, portal.ErrNotFound)
+	if err := oneRow(tag, portal.ErrNotFound); !errors.Is(err, portal.ErrNotFound) {
+		return err
+	}
+	var n int
+	if err := d.q.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND code_hash = $2`, userID, hash).Scan(&n); err != nil {
+		return wrap("consuming recovery code", err)
+	}
+	if n > 0 {
+		return portal.ErrReplay
+	}
+	return portal.ErrNotFound
 }
 
 func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
@@ -380,21 +406,25 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 
 // Attempts.
 
-func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
 	a := portal.Attempt{Key: key}
 	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
 		// Insert the row or lock the existing one, in one statement: the
 		// no-op update takes the row lock (held to the commit), so the
 		// read, the check and the write below are one step for every
 		// instance, and a concurrent reset cannot slip in between.
+		var last time.Time
 		if err := tx.QueryRow(ctx,
-			`INSERT INTO attempts (key, failures, locked_until) VALUES ($1, 0, 'epoch')
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES ($1, 0, 'epoch', 'epoch')
 			 ON CONFLICT (key) DO UPDATE SET failures = attempts.failures
-			 RETURNING failures, locked_until`, key).Scan(&a.Failures, &a.LockedUntil); err != nil {
+			 RETURNING failures, locked_until, last_at`, key).Scan(&a.Failures, &a.LockedUntil, &last); err != nil {
 			return err
 		}
 		if a.LockedUntil.After(now) {
 			return &portal.LockedError{Until: a.LockedUntil}
+		}
+		if window > 0 && now.Sub(last) > window {
+			a.Failures = 0 // decayed: the earlier failures are too old to count
 		}
 		a.Failures++
 		d := delay(a.Failures)
@@ -406,7 +436,7 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 		if d <= 0 {
 			stored = time.Unix(0, 0)
 		}
-		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2 WHERE key = $3`, a.Failures, stored, key)
+		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2, last_at = GREATEST(last_at, $4) WHERE key = $3`, a.Failures, stored, key, now)
 		return err
 	})
 	if errors.Is(err, portal.ErrLocked) {
@@ -421,8 +451,27 @@ func (d *DB) ResetAttempts(ctx context.Context, key string) error {
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
-	_, err := d.q.Exec(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = $1 AND failures > 0`, key)
+	_, err := d.q.Exec(ctx, `UPDATE attempts SET failures = GREATEST(failures - 1, 0), locked_until = 'epoch' WHERE key = $1`, key)
 	return wrap("refunding attempt", err)
+}
+
+func (d *DB) DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error {
+	_, err := d.q.Exec(ctx, `DELETE FROM attempts WHERE left(key, length($1)) = $1`, prefix)
+	return wrap("deleting attempts", err)
+}
+
+func (d *DB) PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error) {
+	tag, err := d.q.Exec(ctx, `DELETE FROM attempts WHERE last_at < $1 AND locked_until <= $2`, lastBefore, now)
+	if err != nil {
+		return 0, wrap("pruning attempts", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (d *DB) CountAttempts(ctx context.Context) (int, error) {
+	var n int
+	err := d.q.QueryRow(ctx, `SELECT COUNT(*) FROM attempts`).Scan(&n)
+	return n, wrap("counting attempts", err)
 }
 
 // Activity.

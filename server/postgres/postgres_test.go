@@ -120,7 +120,7 @@ func TestTwoPoolsShareOneTruth(t *testing.T) {
 	if n, err := dbs[1].CountRecoveryCodes(ctx, u.ID); err != nil || n != 2 {
 		t.Errorf("recovery codes after the enrollment race: %d, %v; want 2", n, err)
 	}
-	if n := race(20, func(db *postgres.DB) error { return db.ConsumeRecoveryCode(ctx, u.ID, []byte("h2"), time.Now()) }, portal.ErrNotFound); n != 1 {
+	if n := race(20, func(db *postgres.DB) error { return db.ConsumeRecoveryCode(ctx, u.ID, []byte("h2"), time.Now()) }, portal.ErrReplay); n != 1 {
 		t.Errorf("%d of 20 uses of one recovery code succeeded, want 1", n)
 	}
 	delay := func(n int) time.Duration {
@@ -131,7 +131,7 @@ func TestTwoPoolsShareOneTruth(t *testing.T) {
 	}
 	now := time.Now()
 	if n := race(40, func(db *postgres.DB) error {
-		_, err := db.TakeAttempt(ctx, "2fa:user:1", now, delay)
+		_, err := db.TakeAttempt(ctx, "2fa:user:1", now, 0, delay)
 		return err
 	}, portal.ErrLocked); n != 5 {
 		t.Errorf("%d of 40 attempts over two pools were let through, want 5", n)
@@ -264,10 +264,10 @@ func TestAttemptWithEarlierClock(t *testing.T) {
 		return time.Minute
 	}
 	now := time.Now()
-	if _, err := s.TakeAttempt(ctx, "k", now, delay); err != nil {
+	if _, err := s.TakeAttempt(ctx, "k", now, 0, delay); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := s.TakeAttempt(ctx, "k", now.Add(-time.Millisecond), delay); err != nil || a.Failures != 2 {
+	if a, err := s.TakeAttempt(ctx, "k", now.Add(-time.Millisecond), 0, delay); err != nil || a.Failures != 2 {
 		t.Errorf("attempt with a clock 1 ms behind: %+v, %v; want 2 failures, no lock", a, err)
 	}
 }
@@ -291,7 +291,7 @@ func TestAttemptsRaceWithReset(t *testing.T) {
 			for range 20 {
 				var err error
 				if i%4 < 2 {
-					_, err = db.TakeAttempt(ctx, "k", time.Now(), delay)
+					_, err = db.TakeAttempt(ctx, "k", time.Now(), 0, delay)
 				} else {
 					err = db.ResetAttempts(ctx, "k")
 				}

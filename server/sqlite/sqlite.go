@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,8 +282,30 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// foreignKeysOff marks a migration that rebuilds a table other tables
+// refer to: it runs with foreign keys off, on one connection, and the
+// keys are checked before the commit.
+const foreignKeysOff = "-- twofold: foreign_keys off"
+
 func (d *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	conn, err := d.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fkOff := strings.HasPrefix(string(body), foreignKeysOff)
+	if fkOff {
+		// Only outside a transaction does this pragma take effect.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -293,12 +316,19 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 	} else if n > 0 {
 		return nil
 	}
-	body, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
+	}
+	if fkOff {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return err
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return errors.New("foreign key check failed after the migration")
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
 		return err
@@ -343,12 +373,12 @@ func isUnique(err error) bool {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
 
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 	var u portal.User
 	var step, created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
@@ -419,6 +449,22 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 }
 
 // Two-factor.
+
+func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err != nil {
+		return wrap("storing password", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+func (d *DB) SetUnseenRecovery(ctx context.Context, userID int64, sealed []byte) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET recovery_unseen = ? WHERE id = ?`, sealed, userID)
+	if err != nil {
+		return wrap("storing unseen recovery codes", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
 
 func (d *DB) SetPendingTOTP(ctx context.Context, userID int64, sealed []byte) error {
 	res, err := d.wq.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, userID)
@@ -505,7 +551,17 @@ func (d *DB) ConsumeRecoveryCode(ctx context.Context, userID int64, hash []byte,
 	if err != nil {
 		return wrap("consuming recovery code", err)
 	}
-	return oneRow(res, portal.ErrNotFound)
+	if err := oneRow(res, portal.ErrNotFound); !errors.Is(err, portal.ErrNotFound) {
+		return err
+	}
+	var n int
+	if err := d.wq.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND code_hash = ?`, userID, hash).Scan(&n); err != nil {
+		return wrap("consuming recovery code", err)
+	}
+	if n > 0 {
+		return portal.ErrReplay
+	}
+	return portal.ErrNotFound
 }
 
 func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) {
@@ -583,19 +639,22 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 
 // Attempts.
 
-func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
 	a := portal.Attempt{Key: key}
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
 	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
-		var locked int64
-		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked)
+		var locked, last int64
+		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return wrap("counting attempt", err)
 		}
 		a.LockedUntil = fromUnix(locked)
 		if err == nil && a.LockedUntil.After(now) {
 			return &portal.LockedError{Until: a.LockedUntil}
+		}
+		if window > 0 && now.Sub(fromUnix(last)) > window {
+			a.Failures = 0 // decayed: the earlier failures are too old to count
 		}
 		a.Failures++
 		wait := delay(a.Failures)
@@ -607,9 +666,10 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, delay f
 			stored = unix(a.LockedUntil)
 		}
 		_, err = t.wq.ExecContext(ctx,
-			`INSERT INTO attempts (key, failures, locked_until) VALUES (?, ?, ?)
-			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-			key, a.Failures, stored)
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+			 last_at = max(attempts.last_at, excluded.last_at)`,
+			key, a.Failures, stored, unix(now))
 		return wrap("counting attempt", err)
 	})
 	return a, err
@@ -623,10 +683,32 @@ func (d *DB) ResetAttempts(ctx context.Context, key string) error {
 }
 
 func (d *DB) RefundAttempt(ctx context.Context, key string) error {
-	if _, err := d.wq.ExecContext(ctx, `UPDATE attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
+	if _, err := d.wq.ExecContext(ctx, `UPDATE attempts SET failures = max(failures - 1, 0), locked_until = 0 WHERE key = ?`, key); err != nil {
 		return wrap("refunding attempt", err)
 	}
 	return nil
+}
+
+func (d *DB) DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error {
+	if _, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE substr(key, 1, length(?)) = ?`, prefix, prefix); err != nil {
+		return wrap("deleting attempts", err)
+	}
+	return nil
+}
+
+func (d *DB) PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error) {
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE last_at < ? AND locked_until <= ?`, unix(lastBefore), unix(now))
+	if err != nil {
+		return 0, wrap("pruning attempts", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("pruning attempts", err)
+}
+
+func (d *DB) CountAttempts(ctx context.Context) (int, error) {
+	var n int
+	err := d.wq.QueryRowContext(ctx, `SELECT COUNT(*) FROM attempts`).Scan(&n)
+	return n, wrap("counting attempts", err)
 }
 
 // Activity.

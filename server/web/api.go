@@ -62,7 +62,7 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	u, err := s.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP(), s.deviceToken(c))
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -85,17 +85,28 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 		return
 	}
 	var token string
+	var ns *portal.Session
+	var unseen []string
 	var err error
 	if in.RecoveryCode != "" {
-		token, _, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
+		token, ns, unseen, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		token, _, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
+		token, ns, unseen, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if unseen != nil {
+		// The enrollment's answer never arrived: its codes, once more.
+		c.JSON(http.StatusOK, gin.H{"signed_in": true, "recovery_codes": unseen})
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"signed_in": true})
 }
 
@@ -127,6 +138,25 @@ func (s *Server) apiConfirm(c *gin.Context) {
 	}
 	s.setSessionCookie(c, token)
 	c.JSON(http.StatusOK, gin.H{"sudo_until": sess.AuthAt.Add(s.svc.Config().SudoWindow).UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) apiChangePassword(c *gin.Context) {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	// One new password in JSON: a program does not mistype it twice.
+	token, _, err := s.svc.ChangePassword(c.Request.Context(), session(c), in.Current, in.New, in.New, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.JSON(http.StatusOK, gin.H{"password_changed": true})
 }
 
 func (s *Server) apiTOTPStart(c *gin.Context) {

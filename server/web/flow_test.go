@@ -343,7 +343,7 @@ func TestRecoveryCodesWorkOnce(t *testing.T) {
 	b := h.loginPending("joe")
 	r = b.post("/login/recovery", "recovery_code", codes[3])
 	expect(t, r, http.StatusUnauthorized)
-	contains(t, r, "not right or was already used")
+	contains(t, r, "already used")
 	expect(t, b.post("/login/recovery", "recovery_code", codes[4]), http.StatusSeeOther)
 }
 

@@ -305,6 +305,9 @@ func (c *client) enable() (*totp.Key, []string, string) {
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes, want 10", len(codes))
 	}
+	// The browser goes on (its next request proves the codes arrived, or
+	// the next sign-in would show them again).
+	expect(t, c.get("/"), http.StatusOK)
 	return k, codes, code
 }
 

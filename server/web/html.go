@@ -108,7 +108,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	v.Form = map[string]string{"username": f["username"]}
-	u, err := s.svc.Login(c.Request.Context(), f["username"], f["password"], c.ClientIP())
+	u, err := s.svc.Login(c.Request.Context(), f["username"], f["password"], c.ClientIP(), s.deviceToken(c))
 	if err != nil {
 		s.fail(c, "login", v, err)
 		return
@@ -127,14 +127,26 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
+	token, ns, unseen, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "code", v, err)
+		return
+	}
+	if unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/")
 }
+
+// unseenNotice heads recovery codes shown again at sign-in because the
+// answer that first carried them never arrived.
+const unseenNotice = "When you turned on two-factor authentication, your recovery codes may not have reached you. Here they are again: save them now."
 
 func (s *Server) recoveryPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "recovery", &view{Title: "Use a recovery code"})
@@ -147,12 +159,20 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	token, _, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
+	token, ns, unseen, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, ns); err != nil {
+		s.fail(c, "recovery", v, err)
+		return
+	}
+	if unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=recovery")
 }
 
@@ -168,6 +188,7 @@ func (s *Server) logout(c *gin.Context) {
 // Security Settings.
 
 var notices = map[string]string{
+	"password": "Your password was changed. Every other session of your account was signed out.",
 	"off":      "Two-factor authentication is off. Your other sessions were logged out.",
 	"others":   "Your other sessions were logged out.",
 	"recovery": "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes.",
@@ -223,6 +244,21 @@ func (s *Server) confirm(c *gin.Context) {
 	}
 	s.setSessionCookie(c, token)
 	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) changePassword(c *gin.Context) {
+	f, err := form(c, "current_password", "new_password", "new_password_confirm")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	token, _, err := s.svc.ChangePassword(c.Request.Context(), session(c), f["current_password"], f["new_password"], f["new_password_confirm"], c.ClientIP())
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=password")
 }
 
 func (s *Server) logoutOthers(c *gin.Context) {

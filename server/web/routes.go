@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	sec.GET("/confirm", s.confirmPage)
 	sec.POST("/confirm", s.confirm)
 	sec.POST("/sessions/logout-others", s.logoutOthers)
+	sec.POST("/password", s.changePassword)
 	sec.GET("/2fa", s.methodPage)                 // "Click here to enable"
 	sec.GET("/2fa/totp", s.totpIntro)             // "Time Based Tokens"
 	sec.POST("/2fa/totp/start", s.totpStart)      // "Get Started"
@@ -52,6 +53,7 @@ func (s *Server) routes() {
 	full := api.Group("", s.requireFull)
 	full.GET("/me", s.apiMe)
 	full.POST("/confirm-password", s.apiConfirm)
+	full.POST("/password", s.apiChangePassword)
 	full.POST("/2fa/totp", s.apiTOTPStart)
 	full.POST("/2fa/totp/verify", s.apiTOTPVerify)
 	full.GET("/2fa/recovery-codes", s.apiRecoveryStatus)

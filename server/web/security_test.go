@@ -175,7 +175,7 @@ func TestBadInput(t *testing.T) {
 		{"short password", "/signup", form, "username=bob&display_name=Bob&password=short&password_confirm=short", false, 400, "at least 8"},
 		{"passwords differ", "/signup", form, "username=bob&display_name=Bob&password=aaaaaaaaaa&password_confirm=bbbbbbbbbb", false, 400, "do not match"},
 		{"control char in name", "/signup", form, "username=bob&display_name=A%07n&password=aaaaaaaaaa&password_confirm=aaaaaaaaaa", false, 400, "control characters"},
-		{"taken username", "/signup", form, "username=JOE&display_name=J&password=aaaaaaaaaa&password_confirm=aaaaaaaaaa", false, 409, "taken"},
+		{"taken username", "/signup", form, "username=JOE&display_name=J&password=tulip-orbit-93&password_confirm=tulip-orbit-93", false, 409, "taken"},
 		{"letters as code", "/settings/security/2fa/totp/verify", form, "code=abcdef", true, 400, "6-digit code"},
 		{"long code", "/settings/security/2fa/totp/verify", form, "code=1234567890", true, 400, "6-digit code"},
 		{"JSON wrong type", "/api/v1/login", js, `{"username":1,"password":"x"}`, false, 400, `must be a string`},
@@ -320,7 +320,7 @@ func TestClientIP(t *testing.T) {
 		h := newHarness(t, func(_ *portalConfig, w *webConfig) { w.TrustedProxies = tc.proxies })
 		c := h.client()
 		r := c.postRaw("/signup", "application/x-www-form-urlencoded",
-			"username=joe&display_name=Joe&password=aaaaaaaaaa&password_confirm=aaaaaaaaaa", "X-Forwarded-For", "203.0.113.9")
+			"username=joe&display_name=Joe&password=tulip-orbit-93&password_confirm=tulip-orbit-93", "X-Forwarded-For", "203.0.113.9")
 		expect(t, r, http.StatusSeeOther, "/")
 		events, err := h.db.Events(t.Context(), 1, 10)
 		if err != nil || len(events) == 0 {

@@ -73,9 +73,28 @@ func NewServer(cfg Config, svc *portal.Service, logger *slog.Logger) (*Server, e
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	s.handler = s.secure(cop.Handler(s.engine))
+	s.handler = s.secure(headAsGet(cop.Handler(s.engine)))
 	return s, nil
 }
+
+// headAsGet answers HEAD as GET without the body (RFC 9110 9.3.2), for
+// every page, rather than a HEAD route beside each GET.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g := r.Clone(r.Context())
+		g.Method = http.MethodGet
+		next.ServeHTTP(headWriter{w}, g)
+	})
+}
+
+// headWriter drops the body and keeps the headers and status.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 

@@ -39,7 +39,48 @@ func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, 
 		return nil, err
 	}
 	s.setSessionCookie(c, token)
+	if err := s.rememberDevice(c, sess); err != nil {
+		return nil, err
+	}
 	return sess, nil
+}
+
+// Device cookie names: one per browser, for the account that last
+// completed sign-in in it (portal.Service.DeviceToken).
+const (
+	deviceCookieName       = "twofold_device"
+	secureDeviceCookieName = "__Host-twofold_device"
+	deviceCookieAge        = 180 * 24 * 60 * 60
+)
+
+func (s *Server) deviceCookieName(r *http.Request) string {
+	if s.isSecure(r) {
+		return secureDeviceCookieName
+	}
+	return deviceCookieName
+}
+
+// rememberDevice gives the browser of a fully signed-in session its
+// device cookie; other sessions get none.
+func (s *Server) rememberDevice(c *gin.Context, sess *portal.Session) error {
+	token, err := s.svc.DeviceToken(c.Request.Context(), sess)
+	if err != nil || token == "" {
+		return err
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.deviceCookieName(c.Request), Value: token, Path: "/", MaxAge: deviceCookieAge,
+		HttpOnly: true, Secure: s.isSecure(c.Request), SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// deviceToken is the device cookie the browser sent, "" if none.
+func (s *Server) deviceToken(c *gin.Context) string {
+	ck, err := c.Request.Cookie(s.deviceCookieName(c.Request))
+	if err != nil {
+		return ""
+	}
+	return ck.Value
 }
 
 func (s *Server) clearSessionCookie(c *gin.Context) {

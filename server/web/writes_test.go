@@ -34,9 +34,9 @@ func (w *writeLog) Atomic(ctx context.Context, fn func(portal.Store) error) erro
 	return w.Store.Atomic(ctx, fn)
 }
 
-func (w *writeLog) TakeAttempt(ctx context.Context, key string, now time.Time, delay func(int) time.Duration) (portal.Attempt, error) {
+func (w *writeLog) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
 	w.add("TakeAttempt")
-	return w.Store.TakeAttempt(ctx, key, now, delay)
+	return w.Store.TakeAttempt(ctx, key, now, window, delay)
 }
 
 func (w *writeLog) ResetAttempts(ctx context.Context, key string) error {

@@ -183,3 +183,27 @@ func TestURIKeepsColonInAccountWithoutIssuer(t *testing.T) {
 		t.Fatalf("%s read back as issuer %q, account %q", k.URI(), again.Issuer, again.Account)
 	}
 }
+
+// An issuer or account with URI metacharacters neither changes the secret
+// nor loses a character on the way through the URI.
+func TestGenerateIssuerRoundTrip(t *testing.T) {
+	for _, issuer := range []string{
+		"Acme&secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "a=b", "a#b", "100%", "a+b", "a/b", "a?b", "a b  c",
+		"Zürich Bank ✓", "日本", "x&issuer=evil&digits=8",
+	} {
+		k, err := Generate(bytes.NewReader(seedSHA1), issuer, "joe&secret=BBBB")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(k.Secret, seedSHA1) {
+			t.Errorf("issuer %q: secret %x, want the bytes read from rand", issuer, k.Secret)
+		}
+		back, err := ParseURI(k.URI())
+		if err != nil {
+			t.Fatalf("issuer %q: %v", issuer, err)
+		}
+		if back.Issuer != issuer || back.Account != "joe&secret=BBBB" || !bytes.Equal(back.Secret, seedSHA1) || back.Digits != 6 {
+			t.Errorf("issuer %q: read back issuer %q account %q secret %x digits %d", issuer, back.Issuer, back.Account, back.Secret, back.Digits)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,6 +89,7 @@ type Config struct {
 	Database       string // postgres:// URL; empty: SQLite in Data
 	DebugAddr      string // listener for /debug/vars; empty: none
 	HashSlots      int    // password hashes at once; 0: GOMAXPROCS
+	SignupRate     int    // sign-ups per hour per address; 0: no limit
 }
 
 const usage = `Usage:
@@ -97,6 +99,13 @@ const usage = `Usage:
   twofold-portal [flags] user list
   twofold-portal [flags] user delete NAME
   twofold-portal [flags] user reset-2fa NAME turn off two-factor authentication
+                                             (runs without the key file: see README)
+  twofold-portal [flags] user set-password NAME [--password PASSWORD]
+                                             new password, read as "user add" reads it;
+                                             ends the user's sessions
+
+Admin commands never create the data directory, database or key file:
+start the portal once first.
 
 Every flag has an environment variable: --addr is TWOFOLD_ADDR, and so on.
 
@@ -133,6 +142,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, nil, fmt.Errorf("TWOFOLD_HASH_SLOTS: want a number of hashes, 0 or more, not %q", getenv("TWOFOLD_HASH_SLOTS"))
 	}
 	fs.IntVar(&cfg.HashSlots, "hash-slots", slots, "password hashes computed at once, each using one core and 19 MiB (default: one per core) (TWOFOLD_HASH_SLOTS)")
+	rate, err := strconv.Atoi(env("TWOFOLD_SIGNUP_RATE", "10"))
+	if err != nil || rate < 0 {
+		return nil, nil, fmt.Errorf("TWOFOLD_SIGNUP_RATE: want a number of sign-ups an hour, 0 or more, not %q", getenv("TWOFOLD_SIGNUP_RATE"))
+	}
+	fs.IntVar(&cfg.SignupRate, "signup-rate", rate, "sign-ups an hour from one address (an IPv6 /64), accepted or not, before a wait; 0: no limit, for load tests only (TWOFOLD_SIGNUP_RATE)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -171,7 +185,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+	if cfg.Issuer == "" || strings.Contains(cfg.Issuer, ":") {
+		return fmt.Errorf("--issuer %q: want a non-empty name without ':' (authenticator apps read ':' as the end of the issuer)", cfg.Issuer)
+	}
+	admin := len(rest) > 0
+	if admin {
+		// An admin command on a mistyped --data must not answer from a
+		// new, empty database: it creates no directory, database or key.
+		if err := checkExistingData(cfg); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
 	store, closeStore, err := openStore(ctx, cfg)
@@ -179,15 +203,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer closeStore()
-	keyFile, create := cfg.SecretKeyFile, false
-	if keyFile == "" {
-		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
-	}
-	master, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, create)
-	if err != nil {
-		return err
-	}
-	keys, err := portal.NewKeys(master)
+	keys, err := loadKeys(ctx, cfg, store, admin, rest)
 	if err != nil {
 		return err
 	}
@@ -197,6 +213,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("--hash-slots %d: want 0 (one per core) or more", cfg.HashSlots)
 	}
 	pcfg.HashSlots = cfg.HashSlots
+	if cfg.SignupRate < 0 {
+		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)
+	}
+	if cfg.SignupRate == 0 {
+		pcfg.SignupLimit = portal.Limit{} // never locks
+	} else {
+		pcfg.SignupLimit.Free = cfg.SignupRate
+	}
 	svc, err := portal.NewService(store, keys, pcfg, time.Now, rand.Reader)
 	if err != nil {
 		return err
@@ -209,6 +233,74 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
 	return serve(ctx, cfg, svc, logger)
+}
+
+// loadKeys reads the secret key file. The server creates DATA/secret.key
+// on first run, but only while the database holds no sealed secret: a
+// database with secrets and no key is a lost or misplaced key file, and a
+// new key would turn every two-factor sign-in into an error. Admin
+// commands never create a key; "user reset-2fa" alone runs without one,
+// as it is how an operator recovers from a key that is lost for good.
+func loadKeys(ctx context.Context, cfg *Config, store portal.Store, admin bool, rest []string) (*portal.Keys, error) {
+	keyFile, create := cfg.SecretKeyFile, false
+	if keyFile == "" {
+		keyFile, create = filepath.Join(cfg.Data, "secret.key"), true
+	}
+	master, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case admin && len(rest) >= 2 && rest[1] == "reset-2fa":
+			// A key in memory only: reset-2fa seals nothing.
+			master = make([]byte, portal.MasterKeySize)
+			if _, err := io.ReadFull(rand.Reader, master); err != nil {
+				return nil, fmt.Errorf("making a temporary key: %w", err)
+			}
+		case admin || !create:
+			return nil, fmt.Errorf("secret key file %s does not exist: check --data and --secret-key-file, or restore it from a backup", keyFile)
+		default:
+			sealed, err := portal.HasSealedSecrets(ctx, store)
+			if err != nil {
+				return nil, err
+			}
+			if sealed {
+				return nil, fmt.Errorf("secret key file %s is missing but the database holds two-factor secrets sealed with it: "+
+					"restore the key file from a backup (or check --data); if it is lost for good, run \"user reset-2fa NAME\" for every user with 2FA on (see \"user list\"), then start again", keyFile)
+			}
+			master, err = portal.LoadOrCreateKeyFile(rand.Reader, keyFile, true)
+			if err != nil {
+				return nil, err
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	keys, err := portal.NewKeys(master)
+	if err != nil {
+		return nil, err
+	}
+	if !admin {
+		if err := portal.CheckKeys(ctx, store, keys); errors.Is(err, portal.ErrKeyMismatch) {
+			return nil, fmt.Errorf("secret key file %s: %w (a key file from another installation?): use the key this database was made with", keyFile, err)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// checkExistingData refuses an admin command on a data directory or
+// SQLite database that does not exist.
+func checkExistingData(cfg *Config) error {
+	if cfg.Database != "" {
+		return nil
+	}
+	db := filepath.Join(cfg.Data, "portal.db")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no portal database at %s: check --data (TWOFOLD_DATA), or start the portal once to create it", db)
+	} else if err != nil {
+		return fmt.Errorf("checking the database: %w", err)
+	}
+	return nil
 }
 
 // openStore opens PostgreSQL when --database is set, else SQLite in the
@@ -339,13 +431,13 @@ func adminError(what string, err error) error {
 
 func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, list, delete or reset-2fa")
+		return errors.New("user: want add, list, delete, set-password or reset-2fa")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	display := fs.String("display-name", "", "display name (add; default: the username)")
-	password := fs.String("password", "", "password (add; default: read the first line of stdin; a flag is visible to other local users)")
+	password := fs.String("password", "", "password (add, set-password; default: read the first line of stdin; a flag is visible to other local users)")
 	// Accept the name before or after the flags.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -394,13 +486,25 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			return adminError("user delete", err)
 		}
 		fmt.Fprintf(stdout, "deleted user %s\n", portal.NormalizeUsername(name))
+	case "set-password":
+		pw := *password
+		if pw == "" {
+			var err error
+			if pw, err = readPassword(stdin, stderr); err != nil {
+				return fmt.Errorf("user set-password: %w", err)
+			}
+		}
+		if err := svc.SetPassword(ctx, name, pw); err != nil {
+			return adminError("user set-password", err)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", portal.NormalizeUsername(name))
 	case "reset-2fa":
 		if err := svc.ResetTwoFactor(ctx, name); err != nil {
 			return adminError("user reset-2fa", err)
 		}
 		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended\n", portal.NormalizeUsername(name))
 	default:
-		return fmt.Errorf("user: unknown command %q (want add, list, delete or reset-2fa)", cmd)
+		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password or reset-2fa)", cmd)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"twofold.dev/server/portal"
+	"twofold.dev/server/sqlite"
 )
 
 // logWatcher collects run's log and reports the listening address.
@@ -98,8 +100,23 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 }
 
+// initData makes what the server makes on its first run: the database
+// and the key file.
+func initData(t *testing.T, dir string) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := portal.LoadOrCreateKeyFile(rand.Reader, filepath.Join(dir, "secret.key"), true); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
+	initData(t, dir)
 	cli := func(stdin string, args ...string) (string, error) {
 		t.Helper()
 		var out, errb bytes.Buffer
@@ -168,7 +185,9 @@ func TestFlagsAndEnv(t *testing.T) {
 		t.Error("TWOFOLD_SIGNUP=maybe accepted")
 	}
 	// An explicit key file must exist: it is never created silently.
-	err = run(t.Context(), []string{"x", "--data", t.TempDir(), "--secret-key-file", filepath.Join(t.TempDir(), "missing.key"), "user", "list"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
+	data := t.TempDir()
+	initData(t, data)
+	err = run(t.Context(), []string{"x", "--data", data, "--secret-key-file", filepath.Join(t.TempDir(), "missing.key"), "user", "list"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "secret key file") {
 		t.Errorf("missing --secret-key-file: %v", err)
 	}
@@ -184,5 +203,185 @@ func TestAdminError(t *testing.T) {
 	refusal := portal.Errorf(portal.ECONFLICT, "That username is taken.")
 	if got := adminError("user add", refusal).Error(); got != "user add: That username is taken." {
 		t.Errorf("refusal: %q", got)
+	}
+}
+
+// A mistyped data directory: admin commands refuse it and create nothing.
+func TestAdminNeverCreates(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{{"user", "list"}, {"user", "add", "ann", "--password", "a long enough password"}, {"user", "reset-2fa", "ann"}} {
+		err := run(t.Context(), append([]string{"x", "--data", missing}, args...), env(nil), strings.NewReader(""), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "no portal database") || !strings.Contains(err.Error(), "--data") {
+			t.Errorf("%v on a missing data directory: %v", args, err)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an admin command created %s: %v", missing, err)
+	}
+	// A database without its key file: no key is made.
+	dir := t.TempDir()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	err = run(t.Context(), []string{"x", "--data", dir, "user", "list"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "secret key file") {
+		t.Errorf("user list without a key file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an admin command created a key file: %v", err)
+	}
+}
+
+// sealOne gives user NAME a pending sealed secret under the key in dir.
+func sealOne(t *testing.T, dir, name string) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	master, err := portal.LoadOrCreateKeyFile(rand.Reader, filepath.Join(dir, "secret.key"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := portal.NewKeys(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.UserByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := keys.Seal(rand.Reader, u.ID, []byte("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPendingTOTP(t.Context(), u.ID, sealed); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database with sealed secrets and no key file, or the wrong one, is
+// refused at start; reset-2fa without the key is the way back.
+func TestMissingKeyRefused(t *testing.T) {
+	dir := t.TempDir()
+	initData(t, dir)
+	cli := func(args ...string) error {
+		return run(t.Context(), append([]string{"x", "--data", dir, "--addr", "127.0.0.1:0"}, args...), env(nil), strings.NewReader(""), io.Discard, io.Discard)
+	}
+	if err := cli("user", "add", "ann", "--password", "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	sealOne(t, dir, "ann")
+	keyFile := filepath.Join(dir, "secret.key")
+	if err := os.Rename(keyFile, keyFile+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	err := cli()
+	if err == nil || !strings.Contains(err.Error(), "is missing but the database holds two-factor secrets") || !strings.Contains(err.Error(), "backup") {
+		t.Errorf("start without the key file: %v", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a new key file was made over a database with secrets: %v", err)
+	}
+	// Another installation's key: refused too.
+	if _, err := portal.LoadOrCreateKeyFile(rand.Reader, keyFile, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli(); err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Errorf("start with the wrong key file: %v", err)
+	}
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	// Lost for good: reset-2fa runs without the key, then the server
+	// starts and makes a new one.
+	if err := cli("user", "reset-2fa", "ann"); err != nil {
+		t.Fatalf("reset-2fa without the key: %v", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reset-2fa made a key file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	logs := &logWatcher{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"x", "--data", dir, "--addr", "127.0.0.1:0"}, env(nil), strings.NewReader(""), io.Discard, logs)
+	}()
+	select {
+	case <-logs.addr:
+	case err := <-done:
+		t.Fatalf("start after reset-2fa: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not listening after 30 s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		t.Errorf("no new key file after start: %v", err)
+	}
+}
+
+func TestIssuerWithColonRefused(t *testing.T) {
+	dir := t.TempDir()
+	err := run(t.Context(), []string{"x", "--data", dir, "--issuer", "Acme:Corp"}, env(nil), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "':'") {
+		t.Errorf("--issuer with a colon: %v", err)
+	}
+}
+
+// set-password reads the password as "user add" does, applies the password
+// rule, ends the user's sessions and never echoes the password.
+func TestSetPassword(t *testing.T) {
+	dir := t.TempDir()
+	initData(t, dir)
+	cli := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(stdin), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if _, err := cli("a long enough password\n", "user", "add", "weak3"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByName(t.Context(), "weak3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.CreateSession(t.Context(), &portal.Session{ID: []byte("session-hash-0123456789abcdef012"), UserID: u.ID, Stage: portal.StageFull, CreatedAt: now, LastSeenAt: now, AuthAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for pw, want := range map[string]string{"weak3weak3": "close to your username", "12345678": "sequence", "password1": "most common"} {
+		if out, err := cli(pw+"\n", "user", "set-password", "weak3"); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(out+err.Error(), pw) && pw != "12345678" {
+			t.Errorf("set-password %q: %v %q", pw, err, out)
+		}
+	}
+	const pw = "slate harbour 41 kites"
+	out, err := cli(pw+"\n", "user", "set-password", "WEAK3")
+	if err != nil || !strings.Contains(out, "password of weak3 changed") || strings.Contains(out, pw) {
+		t.Fatalf("set-password: %v %q", err, out)
+	}
+	got, err := db.UserByName(t.Context(), "weak3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := portal.CheckPassword(got.PasswordHash, pw); err != nil || !ok {
+		t.Errorf("new password does not match the stored hash: %v", err)
+	}
+	if _, err := db.Session(t.Context(), []byte("session-hash-0123456789abcdef012")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("the user's session survived set-password: %v", err)
+	}
+	if _, err := cli(pw+"\n", "user", "set-password", "nobody"); err == nil || !strings.Contains(err.Error(), "No user") {
+		t.Errorf("set-password of an unknown user: %v", err)
 	}
 }

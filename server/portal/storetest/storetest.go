@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		fn   func(t *testing.T, s portal.Store)
 	}{
 		{"Users", testUsers},
+		{"SetPassword", testSetPassword},
 		{"Enrollment", testEnrollment},
 		{"EnableConcurrent", testEnableConcurrent},
 		{"ConsumeStep", testConsumeStep},
@@ -32,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"Sessions", testSessions},
 		{"Attempts", testAttempts},
 		{"AttemptsConcurrent", testAttemptsConcurrent},
+		{"AttemptsDecay", testAttemptsDecay},
+		{"AttemptsPruned", testAttemptsPruned},
 		{"Events", testEvents},
 		{"DeleteUserCascades", testDeleteCascades},
 		{"AtomicCommits", testAtomicCommits},
@@ -235,8 +238,8 @@ func testRecoveryCodes(t *testing.T, s portal.Store) {
 	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[0], t0); err != nil {
 		t.Errorf("first use: %v", err)
 	}
-	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[0], t0); !errors.Is(err, portal.ErrNotFound) {
-		t.Errorf("second use: %v, want ErrNotFound", err)
+	if err := s.ConsumeRecoveryCode(ctx, u.ID, h[0], t0); !errors.Is(err, portal.ErrReplay) {
+		t.Errorf("second use: %v, want ErrReplay (used, not wrong)", err)
 	}
 	if err := s.ConsumeRecoveryCode(ctx, u.ID, []byte("nope"), t0); !errors.Is(err, portal.ErrNotFound) {
 		t.Errorf("unknown code: %v, want ErrNotFound", err)
@@ -262,7 +265,7 @@ func testRecoveryConcurrent(t *testing.T, s portal.Store) {
 	if err := s.ReplaceRecoveryCodes(context.Background(), u.ID, h); err != nil {
 		t.Fatal(err)
 	}
-	ok := concurrently(t, 30, func() error { return s.ConsumeRecoveryCode(context.Background(), u.ID, h[3], t0) }, portal.ErrNotFound)
+	ok := concurrently(t, 30, func() error { return s.ConsumeRecoveryCode(context.Background(), u.ID, h[3], t0) }, portal.ErrReplay)
 	if ok != 1 {
 		t.Errorf("%d of 30 concurrent uses of one recovery code succeeded, want 1", ok)
 	}
@@ -341,7 +344,7 @@ func testAttempts(t *testing.T, s portal.Store) {
 	}
 	now := t0
 	for i := 1; i <= 3; i++ {
-		a, err := s.TakeAttempt(ctx, "k", now, delay)
+		a, err := s.TakeAttempt(ctx, "k", now, 0, delay)
 		if err != nil {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
@@ -351,22 +354,22 @@ func testAttempts(t *testing.T, s portal.Store) {
 	}
 	// A zero delay stores no lock: an attempt with an earlier clock read
 	// (another request, another instance) is not refused.
-	if _, err := s.TakeAttempt(ctx, "early", now, delay); err != nil {
+	if _, err := s.TakeAttempt(ctx, "early", now, 0, delay); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := s.TakeAttempt(ctx, "early", now.Add(-time.Second), delay); err != nil || a.Failures != 2 {
+	if a, err := s.TakeAttempt(ctx, "early", now.Add(-time.Second), 0, delay); err != nil || a.Failures != 2 {
 		t.Errorf("attempt with an earlier clock after a zero delay: %+v, %v", a, err)
 	}
-	_, err := s.TakeAttempt(ctx, "k", now.Add(time.Minute), delay)
+	_, err := s.TakeAttempt(ctx, "k", now.Add(time.Minute), 0, delay)
 	var locked *portal.LockedError
 	if !errors.As(err, &locked) || !errors.Is(err, portal.ErrLocked) || !locked.Until.Equal(now.Add(3*time.Minute)) {
 		t.Fatalf("attempt while locked: %v, want LockedError until +3m", err)
 	}
-	if a, err := s.TakeAttempt(ctx, "other", now, delay); err != nil || a.Failures != 1 {
+	if a, err := s.TakeAttempt(ctx, "other", now, 0, delay); err != nil || a.Failures != 1 {
 		t.Errorf("independent key: %+v, %v", a, err)
 	}
 	now = now.Add(3 * time.Minute)
-	a, err := s.TakeAttempt(ctx, "k", now, delay)
+	a, err := s.TakeAttempt(ctx, "k", now, 0, delay)
 	if err != nil || a.Failures != 4 || !a.LockedUntil.Equal(now.Add(4*time.Minute)) {
 		t.Errorf("attempt after the lock = %+v, %v; want 4 failures locked 4m", a, err)
 	}
@@ -374,13 +377,13 @@ func testAttempts(t *testing.T, s portal.Store) {
 		t.Fatal(err)
 	}
 	now = now.Add(4 * time.Minute)
-	if a, err := s.TakeAttempt(ctx, "k", now, delay); err != nil || a.Failures != 4 {
+	if a, err := s.TakeAttempt(ctx, "k", now, 0, delay); err != nil || a.Failures != 4 {
 		t.Errorf("after refund = %+v, %v; want 4 failures", a, err)
 	}
 	if err := s.ResetAttempts(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := s.TakeAttempt(ctx, "k", now, delay); err != nil || a.Failures != 1 {
+	if a, err := s.TakeAttempt(ctx, "k", now, 0, delay); err != nil || a.Failures != 1 {
 		t.Errorf("after reset = %+v, %v; want 1 failure", a, err)
 	}
 	if err := s.RefundAttempt(ctx, "absent"); err != nil {
@@ -396,7 +399,7 @@ func testAttemptsConcurrent(t *testing.T, s portal.Store) {
 		return time.Hour
 	}
 	ok := concurrently(t, 40, func() error {
-		_, err := s.TakeAttempt(context.Background(), "k", t0, delay)
+		_, err := s.TakeAttempt(context.Background(), "k", t0, 0, delay)
 		return err
 	}, portal.ErrLocked)
 	if ok != 5 {
@@ -463,7 +466,7 @@ func testAtomicCommits(t *testing.T, s portal.Store) {
 		t.Fatal(err)
 	}
 	err := s.Atomic(ctx, func(tx portal.Store) error {
-		if _, err := tx.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil {
+		if _, err := tx.TakeAttempt(ctx, "k", t0, 0, func(int) time.Duration { return 0 }); err != nil {
 			return err
 		}
 		if err := tx.ConsumeTOTPStep(ctx, u.ID, 700); err != nil {
@@ -501,7 +504,7 @@ func testAtomicCommits(t *testing.T, s portal.Store) {
 	if err := s.ConsumeTOTPStep(ctx, u.ID, 700); !errors.Is(err, portal.ErrReplay) {
 		t.Errorf("step 700 again after the commit: %v, want ErrReplay", err)
 	}
-	if a, err := s.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
+	if a, err := s.TakeAttempt(ctx, "k", t0, 0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
 		t.Errorf("after a committed reset: %+v, %v; want 1 failure", a, err)
 	}
 	if ev, err := s.Events(ctx, u.ID, 10); err != nil || len(ev) != 1 {
@@ -524,7 +527,7 @@ func testAtomicRollsBack(t *testing.T, s portal.Store) {
 	refused := errors.New("refused by the caller")
 	err := s.Atomic(ctx, func(tx portal.Store) error {
 		for range 3 {
-			if _, err := tx.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil {
+			if _, err := tx.TakeAttempt(ctx, "k", t0, 0, func(int) time.Duration { return 0 }); err != nil {
 				return err
 			}
 		}
@@ -545,7 +548,7 @@ func testAtomicRollsBack(t *testing.T, s portal.Store) {
 	if got := get(t, s, u.ID).TOTPLastStep; got != 0 {
 		t.Errorf("last step = %d after a rollback, want 0", got)
 	}
-	if a, err := s.TakeAttempt(ctx, "k", t0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
+	if a, err := s.TakeAttempt(ctx, "k", t0, 0, func(int) time.Duration { return 0 }); err != nil || a.Failures != 1 {
 		t.Errorf("after a rollback: %+v, %v; want 1 failure", a, err)
 	}
 	if ev, err := s.Events(ctx, u.ID, 10); err != nil || len(ev) != 0 {
@@ -573,7 +576,7 @@ func testAtomicSerialises(t *testing.T, s portal.Store) {
 	step := uint64(1000)
 	ok := concurrently(t, 30, func() error {
 		return s.Atomic(ctx, func(tx portal.Store) error {
-			if _, err := tx.TakeAttempt(ctx, "k", t0, delay); err != nil {
+			if _, err := tx.TakeAttempt(ctx, "k", t0, 0, delay); err != nil {
 				return err
 			}
 			mu.Lock()
@@ -594,5 +597,135 @@ func testAtomicSerialises(t *testing.T, s portal.Store) {
 	}
 	if ev, err := s.Events(ctx, u.ID, 100); err != nil || len(ev) != 30 {
 		t.Errorf("%d events, %v; want 30", len(ev), err)
+	}
+}
+
+func testSetPassword(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	ann := newUser(t, s, "ann")
+	if err := s.SetPassword(ctx, joe.ID, "$argon2id$new"); err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	if got := get(t, s, joe.ID).PasswordHash; got != "$argon2id$new" {
+		t.Errorf("hash after SetPassword = %q", got)
+	}
+	if got := get(t, s, ann.ID).PasswordHash; got != ann.PasswordHash {
+		t.Errorf("SetPassword changed another user's hash: %q", got)
+	}
+	if err := s.SetPassword(ctx, 999999, "x"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SetPassword of no user: %v, want ErrNotFound", err)
+	}
+	if err := s.SetUnseenRecovery(ctx, joe.ID, []byte("sealed codes")); err != nil {
+		t.Fatalf("SetUnseenRecovery: %v", err)
+	}
+	if got := get(t, s, joe.ID).RecoveryUnseen; string(got) != "sealed codes" {
+		t.Errorf("RecoveryUnseen = %q", got)
+	}
+	if got := get(t, s, ann.ID).RecoveryUnseen; got != nil {
+		t.Errorf("another user's RecoveryUnseen = %q", got)
+	}
+	if err := s.SetUnseenRecovery(ctx, joe.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, joe.ID).RecoveryUnseen; got != nil {
+		t.Errorf("RecoveryUnseen after clearing = %q", got)
+	}
+}
+
+// Failures older than the window stop counting; a lock is never cut short
+// by the window; a refund drops the lock.
+func testAttemptsDecay(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	delay := func(n int) time.Duration {
+		if n >= 3 {
+			return time.Minute
+		}
+		return 0
+	}
+	const window = 10 * time.Minute
+	now := t0
+	for i := 1; i <= 2; i++ {
+		if a, err := s.TakeAttempt(ctx, "k", now, window, delay); err != nil || a.Failures != i {
+			t.Fatalf("take %d: %+v %v", i, a, err)
+		}
+	}
+	// Just inside the window: still counts, and locks.
+	now = now.Add(window)
+	a, err := s.TakeAttempt(ctx, "k", now, window, delay)
+	if err != nil || a.Failures != 3 || !a.LockedUntil.Equal(now.Add(time.Minute)) {
+		t.Fatalf("third take inside the window: %+v %v", a, err)
+	}
+	if _, err := s.TakeAttempt(ctx, "k", now.Add(30*time.Second), window, delay); !errors.Is(err, portal.ErrLocked) {
+		t.Errorf("take while locked: %v, want ErrLocked", err)
+	}
+	// Past the window since the last attempt: the failures decayed.
+	now = now.Add(window + time.Second)
+	if a, err := s.TakeAttempt(ctx, "k", now, window, delay); err != nil || a.Failures != 1 {
+		t.Errorf("take after the window: %+v %v, want 1 failure", a, err)
+	}
+	// Window 0: never decays.
+	if _, err := s.TakeAttempt(ctx, "forever", t0, 0, delay); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.TakeAttempt(ctx, "forever", t0.Add(1000*time.Hour), 0, delay); err != nil || a.Failures != 2 {
+		t.Errorf("window 0: %+v %v, want 2 failures", a, err)
+	}
+	// A refund (a right credential) takes the attempt back and drops the
+	// lock that attempt set.
+	for range 2 {
+		if _, err := s.TakeAttempt(ctx, "ip", now, window, delay); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, err := s.TakeAttempt(ctx, "ip", now, window, delay); err != nil || !a.LockedUntil.After(now) {
+		t.Fatalf("third take: %+v %v, want a lock", a, err)
+	}
+	if err := s.RefundAttempt(ctx, "ip"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.TakeAttempt(ctx, "ip", now, window, delay); err != nil || a.Failures != 3 {
+		t.Errorf("take after a refund: %+v %v, want no lock and 3 failures", a, err)
+	}
+}
+
+// Counters are bounded: the stale ones are pruned, locked ones kept; a
+// prefix delete takes exactly the keys under it.
+func testAttemptsPruned(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	const n = 2000
+	none := func(int) time.Duration { return 0 }
+	for i := range n {
+		if _, err := s.TakeAttempt(ctx, fmt.Sprintf("pw:user:guess%05d", i), t0, time.Hour, none); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.TakeAttempt(ctx, "locked", t0, time.Hour, func(int) time.Duration { return 48 * time.Hour }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeAttempt(ctx, "recent", t0.Add(2*time.Hour), time.Hour, none); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.CountAttempts(ctx); err != nil || c != n+2 {
+		t.Fatalf("CountAttempts = %d, %v; want %d", c, err, n+2)
+	}
+	now := t0.Add(2 * time.Hour)
+	pruned, err := s.PruneAttempts(ctx, now.Add(-time.Hour), now)
+	if err != nil || pruned != n {
+		t.Errorf("PruneAttempts = %d, %v; want %d", pruned, err, n)
+	}
+	if c, err := s.CountAttempts(ctx); err != nil || c != 2 {
+		t.Errorf("CountAttempts after pruning = %d, %v; want 2 (the locked and the recent one)", c, err)
+	}
+	for _, k := range []string{"pw:device:1:a", "pw:device:1:b", "pw:device:12:a", "pw:device:1_x"} {
+		if _, err := s.TakeAttempt(ctx, k, now, time.Hour, none); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteAttemptsWithPrefix(ctx, "pw:device:1:"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.CountAttempts(ctx); err != nil || c != 4 {
+		t.Errorf("after deleting prefix pw:device:1: %d counters, %v; want 4 (12:a and 1_x stay)", c, err)
 	}
 }
