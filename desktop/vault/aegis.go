@@ -45,11 +45,13 @@ const (
 )
 
 // Bounds on the scrypt parameters a file may ask for: a hostile file must
-// not make us allocate gigabytes (scrypt needs 128·N·r bytes). Aegis's own,
-// N=2^15 and r=8, take 32 MiB; the bound is 128 MiB.
+// not make us allocate gigabytes (scrypt needs 128·N·r bytes) nor compute
+// for minutes (the work grows with N·r·p). Aegis's own, N=2^15, r=8, p=1,
+// take 32 MiB; the bounds are 128 MiB and four times Aegis's work.
 const (
-	maxScryptNR = 1 << 20
-	maxScryptP  = 16
+	maxScryptNR  = 1 << 20
+	maxScryptP   = 16
+	maxScryptNRP = 1 << 20
 )
 
 type aegisParams struct {
@@ -257,7 +259,7 @@ func decryptAegis(f *aegisFile, password []byte) (json.RawMessage, error) {
 		if s.Type != slotTypePassword {
 			continue // biometric slots open only on the phone that made them
 		}
-		if s.N < 2 || s.N&(s.N-1) != 0 || s.R < 1 || s.N > maxScryptNR/s.R || s.P < 1 || s.P > maxScryptP {
+		if s.N < 2 || s.N&(s.N-1) != 0 || s.R < 1 || s.N > maxScryptNR/s.R || s.P < 1 || s.P > maxScryptP || s.N*s.R > maxScryptNRP/s.P {
 			return nil, fmt.Errorf("unusual scrypt parameters n=%d r=%d p=%d", s.N, s.R, s.P)
 		}
 		salt, err1 := hex.DecodeString(s.Salt)

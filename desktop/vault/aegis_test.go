@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -161,33 +162,8 @@ func TestAegisRoundTrip(t *testing.T) {
 // documented format step by step, with known values (and the smaller scrypt
 // cost a file may carry, to show the reader takes n, r, p from the slot).
 func TestAegisHandBuilt(t *testing.T) {
-	master := []byte("0123456789abcdef0123456789abcdef")
-	salt := bytes.Repeat([]byte{0x5a}, 32)
-	slotNonce, dbNonce := []byte("slot-nonce12"), []byte("vault-nonce!")
-	password := "hunter2"
-	seal := func(key, nonce, plain []byte) (ct, tag []byte) {
-		block, _ := aes.NewCipher(key)
-		gcm, _ := cipher.NewGCM(block)
-		out := gcm.Seal(nil, nonce, plain, nil)
-		return out[:len(out)-16], out[len(out)-16:]
-	}
-	derived, err := scrypt.Key([]byte(password), salt, 1024, 8, 1, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrapped, wrapTag := seal(derived, slotNonce, master)
-	content := `{"version":1,"entries":[` +
-		`{"type":"totp","uuid":"11111111-2222-4333-8444-555555555555","name":"alice@example.com","issuer":"Example","icon":null,"info":{"secret":"JBSWY3DPEHPK3PXP","algo":"SHA1","digits":6,"period":30}},` +
-		`{"type":"hotp","uuid":"11111111-2222-4333-8444-666666666666","name":"bob","issuer":"Bank","icon":null,"info":{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","algo":"SHA256","digits":8,"counter":7}},` +
-		`{"type":"steam","uuid":"11111111-2222-4333-8444-777777777777","name":"gamer","issuer":"Steam","icon":null,"info":{"secret":"JBSWY3DPEHPK3PXP","algo":"SHA1","digits":5,"period":30}}]}`
-	ct, tag := seal(master, dbNonce, []byte(content))
-	vaultJSON := `{"version":1,"header":{"slots":[` +
-		`{"type":2,"uuid":"aaaaaaaa-2222-4333-8444-555555555555","key":"` + strings.Repeat("00", 32) + `","key_params":{"nonce":"` + strings.Repeat("00", 12) + `","tag":"` + strings.Repeat("00", 16) + `"}},` +
-		`{"type":1,"uuid":"bbbbbbbb-2222-4333-8444-555555555555","key":"` + hex.EncodeToString(wrapped) + `","key_params":{"nonce":"` + hex.EncodeToString(slotNonce) + `","tag":"` + hex.EncodeToString(wrapTag) + `"},"n":1024,"r":8,"p":1,"salt":"` + hex.EncodeToString(salt) + `","repaired":true}],` +
-		`"params":{"nonce":"` + hex.EncodeToString(dbNonce) + `","tag":"` + hex.EncodeToString(tag) + `"}},` +
-		`"db":"` + base64.StdEncoding.EncodeToString(ct) + `"}`
-
-	f, err := vault.ReadBackup([]byte(vaultJSON), []byte(password))
+	vaultJSON, password := handMadeVault(t, 1024), "hunter2"
+	f, err := vault.ReadBackup(vaultJSON, []byte(password))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,12 +359,10 @@ func BenchmarkReadEncryptedAegis(b *testing.B) {
 
 // FuzzReadBackup: no input, with or without a password, panics or hangs.
 func FuzzReadBackup(f *testing.F) {
-	keys := []*totp.Key{{Type: totp.HOTP, Account: "a", Secret: []byte("0123456789"), Algorithm: totp.SHA1, Digits: 6, Counter: 3}}
-	enc, err := vault.EncryptAegis(keys, []byte("pw"), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(enc, []byte("pw"))
+	// The seed vault is Aegis's format with the cheapest scrypt (n=2): the
+	// mutator keeps a seed's parameters, and Aegis's own (N=2^15) would
+	// make every mutation of it cost a real password derivation.
+	f.Add(handMadeVault(f, 2), []byte("hunter2"))
 	f.Add([]byte(`{"version":1,"header":{"slots":[{"type":1,"key":"00","key_params":{"nonce":"00","tag":"00"},"n":1073741824,"r":8,"p":1,"salt":"00"}],"params":{"nonce":"","tag":""}},"db":""}`), []byte("pw"))
 	f.Add([]byte(`{"servicesEncrypted":"AAAA:AAAA:AAAA"}`), []byte("pw"))
 	f.Add([]byte(`{"db":{"entries":[{"type":"totp","name":"x","info":{"secret":"JBSWY3DPEHPK3PXP"}}]}}`), []byte(nil))
@@ -398,4 +372,49 @@ func FuzzReadBackup(f *testing.F) {
 			t.Fatal("no error and no keys")
 		}
 	})
+}
+
+// handMadeVault builds an Aegis vault by following the documented format
+// step by step, with known values, password "hunter2" and scrypt cost n (r
+// 8, p 1): a biometric slot, then the password slot wrapping the master
+// key, and the entries sealed with it (a TOTP, an HOTP and a Steam entry).
+func handMadeVault(tb testing.TB, n int) []byte {
+	tb.Helper()
+	master := []byte("0123456789abcdef0123456789abcdef")
+	salt := bytes.Repeat([]byte{0x5a}, 32)
+	slotNonce, dbNonce := []byte("slot-nonce12"), []byte("vault-nonce!")
+	seal := func(key, nonce, plain []byte) (ct, tag []byte) {
+		block, _ := aes.NewCipher(key)
+		gcm, _ := cipher.NewGCM(block)
+		out := gcm.Seal(nil, nonce, plain, nil)
+		return out[:len(out)-16], out[len(out)-16:]
+	}
+	derived, err := scrypt.Key([]byte("hunter2"), salt, n, 8, 1, 32)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wrapped, wrapTag := seal(derived, slotNonce, master)
+	content := `{"version":1,"entries":[` +
+		`{"type":"totp","uuid":"11111111-2222-4333-8444-555555555555","name":"alice@example.com","issuer":"Example","icon":null,"info":{"secret":"JBSWY3DPEHPK3PXP","algo":"SHA1","digits":6,"period":30}},` +
+		`{"type":"hotp","uuid":"11111111-2222-4333-8444-666666666666","name":"bob","issuer":"Bank","icon":null,"info":{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","algo":"SHA256","digits":8,"counter":7}},` +
+		`{"type":"steam","uuid":"11111111-2222-4333-8444-777777777777","name":"gamer","issuer":"Steam","icon":null,"info":{"secret":"JBSWY3DPEHPK3PXP","algo":"SHA1","digits":5,"period":30}}]}`
+	ct, tag := seal(master, dbNonce, []byte(content))
+	return []byte(`{"version":1,"header":{"slots":[` +
+		`{"type":2,"uuid":"aaaaaaaa-2222-4333-8444-555555555555","key":"` + strings.Repeat("00", 32) + `","key_params":{"nonce":"` + strings.Repeat("00", 12) + `","tag":"` + strings.Repeat("00", 16) + `"}},` +
+		`{"type":1,"uuid":"bbbbbbbb-2222-4333-8444-555555555555","key":"` + hex.EncodeToString(wrapped) + `","key_params":{"nonce":"` + hex.EncodeToString(slotNonce) + `","tag":"` + hex.EncodeToString(wrapTag) + `"},"n":` + strconv.Itoa(n) + `,"r":8,"p":1,"salt":"` + hex.EncodeToString(salt) + `","repaired":true}],` +
+		`"params":{"nonce":"` + hex.EncodeToString(dbNonce) + `","tag":"` + hex.EncodeToString(tag) + `"}},` +
+		`"db":"` + base64.StdEncoding.EncodeToString(ct) + `"}`)
+}
+
+// A file cannot make the reader allocate or compute without bound: scrypt
+// parameters past 128 MiB or four times Aegis's work are refused before
+// any derivation.
+func TestAegisScryptBounds(t *testing.T) {
+	for _, nrp := range [][3]int{{1 << 30, 8, 1}, {1 << 18, 8, 1}, {1 << 15, 8, 16}, {1 << 17, 8, 2}, {3, 8, 1}, {1 << 15, 0, 1}} {
+		data := fmt.Sprintf(`{"version":1,"header":{"slots":[{"type":1,"key":"00","key_params":{"nonce":"00","tag":"00"},"n":%d,"r":%d,"p":%d,"salt":"00"}],"params":{"nonce":"00","tag":"00"}},"db":"AA=="}`, nrp[0], nrp[1], nrp[2])
+		_, err := vault.ReadBackup([]byte(data), []byte("pw"))
+		if err == nil || !strings.Contains(err.Error(), "unusual scrypt parameters") {
+			t.Errorf("n=%d r=%d p=%d: %v", nrp[0], nrp[1], nrp[2], err)
+		}
+	}
 }
