@@ -61,7 +61,7 @@ enter Linkco:carol@example.com
 
 # The command line adds while the window is open: the window shows it.
 "$bin" add 'otpauth://totp/Clico:dave@example.com?secret=GEZDGNBVGY3TQOJQ&issuer=Clico' >/dev/null
-shows "Clico" || fail "the window does not show the account the CLI added (screen: $tmp/s.png)"
+shows "dave@example.com" || fail "the window does not show the account the CLI added (screen: $tmp/s.png)"
 cp "$tmp/s.png" "${ARTIFACTS:-.}/one-window.png" 2>/dev/null || true
 "$bin" remove Clico >/dev/null
 echo "test-one-window: ok (one window, link handed over and added, CLI change shown)"
