@@ -252,8 +252,11 @@ func (u *UI) focusSearch() { u.win.Canvas().Focus(u.search) }
 // background runs work off the UI thread, showing that the keyring is
 // being waited for, then runs then (on the UI thread) with work's error.
 func (u *UI) background(what string, work func(ctx context.Context) error, then func(error)) {
-	u.backgroundStatus("Waiting for the keyring: "+what+"…", work, then)
+	u.backgroundStatus(keyringWait+what+"…", work, then)
 }
+
+// keyringWait begins the status of every wait for the keyring.
+const keyringWait = "Waiting for the keyring: "
 
 // backgroundStatus is background with its own status text; the status
 // shown before comes back afterwards (e.g. "Copied …").

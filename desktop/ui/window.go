@@ -211,11 +211,14 @@ func (u *UI) retry() {
 // keyring waits for its password prompt.
 const waitingStatus = "Keyring locked? Waiting for its password…"
 
-// whenSlow shows waitingStatus if busy still holds after slowKeyring.
+// whenSlow shows waitingStatus if busy still holds after slowKeyring. It
+// takes the place of an empty status or of another keyring wait's (another
+// read started meanwhile, say the check for orphans at start), never of a
+// message to the user.
 func (u *UI) whenSlow(busy func() bool) {
 	time.AfterFunc(u.slowAfter, func() {
 		u.do(func() {
-			if busy() && u.status.Text == "" {
+			if t := u.status.Text; busy() && (t == "" || strings.HasPrefix(t, keyringWait)) {
 				u.setStatus(waitingStatus)
 			}
 		})

@@ -231,8 +231,12 @@ func unmarshalParams(raw []byte) (*totp.Key, error) {
 	if k.Issuer != "" {
 		k.Account = strings.TrimSpace(strings.TrimPrefix(name, k.Issuer+":"))
 	}
+	// Each type keeps only its own moving part: an exporter may fill in
+	// both fields, and a TOTP key with a counter would not survive its URI.
 	if k.Type == totp.HOTP {
 		k.Period = 0
+	} else {
+		k.Counter = 0
 	}
 	if k.Account == "" {
 		return nil, &totp.FieldError{Field: "name", Reason: "missing"}
