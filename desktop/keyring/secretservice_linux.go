@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"errors"
 	"fmt"
 
 	dbus "github.com/godbus/dbus/v5"
@@ -148,16 +149,29 @@ func (b secretService) Items(service string) ([]Item, error) {
 	for _, p := range paths {
 		obj := svc.Object("org.freedesktop.secrets", p)
 		var attrs map[string]string
-		if err := obj.StoreProperty(itemAttrsProp, &attrs); err != nil {
-			return nil, err
-		}
 		var label string
-		if err := obj.StoreProperty(itemLabelProp, &label); err != nil {
+		err := obj.StoreProperty(itemAttrsProp, &attrs)
+		if err == nil {
+			err = obj.StoreProperty(itemLabelProp, &label)
+		}
+		if vanished(err) {
+			continue // deleted by another Twofold since the search
+		}
+		if err != nil {
 			return nil, err
 		}
 		items = append(items, Item{User: attrs[AttrUser], Label: label, Attrs: attrs})
 	}
 	return items, nil
+}
+
+// vanished tells an item deleted between a search and a read of it:
+// gnome-keyring answers "Object does not exist at path …" with GDBus's
+// UnknownMethod (TestItemsSkipsAVanishedItem), other services may say
+// UnknownObject.
+func vanished(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.UnknownMethod" || de.Name == "org.freedesktop.DBus.Error.UnknownObject")
 }
 
 // withIdentity is attrs with the service and username every item keeps.
