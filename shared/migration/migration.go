@@ -227,9 +227,12 @@ func unmarshalParams(raw []byte) (*totp.Key, error) {
 		return nil, err
 	}
 	// Google writes the name as "Issuer:account" when it has an issuer.
-	k.Account = name
+	// Names are trimmed as ParseURI trims them, so a key reads the same
+	// from its export and from its URI.
+	k.Issuer = strings.TrimSpace(k.Issuer)
+	k.Account = strings.TrimSpace(name)
 	if k.Issuer != "" {
-		k.Account = strings.TrimSpace(strings.TrimPrefix(name, k.Issuer+":"))
+		k.Account = strings.TrimSpace(strings.TrimPrefix(k.Account, k.Issuer+":"))
 	}
 	// Each type keeps only its own moving part: an exporter may fill in
 	// both fields, and a TOTP key with a counter would not survive its URI.

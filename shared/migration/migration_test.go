@@ -192,7 +192,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			if again.Issuer != k.Issuer || again.Account != k.Account || again.Type != k.Type || !bytes.Equal(again.Secret, k.Secret) ||
 				again.Algorithm != k.Algorithm || again.Digits != k.Digits || again.Period != k.Period || again.Counter != k.Counter {
-				t.Fatalf("URI round trip changed the key: %+v -> %+v", k, again)
+				t.Fatalf("URI round trip changed the key: %q %q %+v -> %q %q %+v (%s)", k.Issuer, k.Account, k, again.Issuer, again.Account, again, k.URI())
 			}
 		}
 		uris, err := Encode(b.Keys, b.ID, len(b.Keys))
