@@ -46,18 +46,27 @@ func (b secretService) Set(service, user, secret string) error {
 		map[string]string{AttrService: service, AttrUser: user})
 }
 
-// Delete removes every item of user, not only the first found.
-func (b secretService) Delete(service, user string) error {
+// itemsOf finds user's items, gokeyring.ErrNotFound when there is none.
+func (b secretService) itemsOf(service, user string) (*ss.SecretService, []dbus.ObjectPath, error) {
 	svc, coll, err := b.open()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	paths, err := b.find(svc, coll, service, user)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(paths) == 0 {
-		return gokeyring.ErrNotFound
+		return nil, nil, gokeyring.ErrNotFound
+	}
+	return svc, paths, nil
+}
+
+// Delete removes every item of user, not only the first found.
+func (b secretService) Delete(service, user string) error {
+	svc, paths, err := b.itemsOf(service, user)
+	if err != nil {
+		return err
 	}
 	for _, p := range paths {
 		if err := svc.Delete(p); err != nil {
@@ -112,16 +121,9 @@ func contains(paths []dbus.ObjectPath, p dbus.ObjectPath) bool {
 }
 
 func (b secretService) Describe(service, user, label string, attrs map[string]string) error {
-	svc, coll, err := b.open()
+	svc, paths, err := b.itemsOf(service, user)
 	if err != nil {
 		return err
-	}
-	paths, err := b.find(svc, coll, service, user)
-	if err != nil {
-		return err
-	}
-	if len(paths) == 0 {
-		return gokeyring.ErrNotFound
 	}
 	attrs = withIdentity(attrs, service, user)
 	for _, p := range paths {
