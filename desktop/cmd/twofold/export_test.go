@@ -61,10 +61,12 @@ func (c *twofold) accountsIn() []string {
 	return lines
 }
 
-// secretTool counts the keyring items of a service.
-func secretTool(t *testing.T, service string) int {
+// secretTool counts the keyring items that have the attributes (name,
+// value pairs). Tests narrow it to their own config dir: other packages
+// add and delete items in the same keyring while this one runs.
+func secretTool(t *testing.T, attrs ...string) int {
 	t.Helper()
-	out, _ := exec.Command("secret-tool", "search", "--all", "service", service).CombinedOutput()
+	out, _ := exec.Command("secret-tool", append([]string{"search", "--all"}, attrs...)...).CombinedOutput()
 	return strings.Count("\n"+string(out), "\nlabel = ")
 }
 
@@ -129,11 +131,11 @@ func TestExportEncryptedRoundTrip(t *testing.T) {
 
 	// A wrong password adds nothing.
 	empty := newCLI(t)
-	items := secretTool(t, "twofold")
+	items := secretTool(t, "service", "twofold", "dir", empty.dir)
 	if _, _, err := empty.runIn("S3cret pass\n", "add", "--backup", file); err == nil || !strings.Contains(err.Error(), "wrong password for this backup") {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if got := empty.accountsIn(); len(got) != 0 || secretTool(t, "twofold") != items {
+	if got := empty.accountsIn(); len(got) != 0 || secretTool(t, "service", "twofold", "dir", empty.dir) != items {
 		t.Fatalf("a wrong password added %q", got)
 	}
 
@@ -379,7 +381,7 @@ func TestAutomaticBackups(t *testing.T) {
 		t.Fatalf("empty backup password: %v", err)
 	}
 	c.okIn("bk pass\n", "backup-dir", dir, "--keep", "3")
-	if secretTool(t, "twofold-backup") != 1 {
+	if secretTool(t, "service", "twofold-backup") != 1 {
 		t.Errorf("the backup password is not in the keyring as its own item")
 	}
 	if out := c.ok("backup-dir"); !strings.Contains(out, dir) || !strings.Contains(out, "last 3") {
@@ -429,7 +431,7 @@ func TestAutomaticBackups(t *testing.T) {
 	if out := c.ok("backup-dir", "--off"); !strings.Contains(out, "off") {
 		t.Errorf("--off printed %q", out)
 	}
-	if secretTool(t, "twofold-backup") != 0 {
+	if secretTool(t, "service", "twofold-backup") != 0 {
 		t.Error("the backup password stayed in the keyring after --off")
 	}
 	c.ok("add", "otpauth://totp/After:off?secret="+secret(t))

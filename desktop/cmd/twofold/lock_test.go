@@ -539,7 +539,7 @@ func TestDuplicateLabels(t *testing.T) {
 	if got, want := c.ok("code", "Twofold Portal:joe"), oathtool(t, "--totp", "-b", "-N", "@1700000015", third); got != want+"\n" {
 		t.Fatalf("code after --replace %q, oathtool %q", got, want)
 	}
-	if _, ok := lookupItem(ids[1][1]); ok {
+	if _, ok := lookupItem(c.dir, ids[1][1]); ok {
 		t.Fatal("the replaced account's keyring item is still there")
 	}
 	// The same label and secret again is still "already added".
@@ -558,9 +558,9 @@ func TestDuplicateLabels(t *testing.T) {
 	}
 }
 
-// lookupItem finds an item by id prefix with secret-tool.
-func lookupItem(prefix string) (string, bool) {
-	out, _ := exec.Command("secret-tool", "search", "--all", "service", "twofold").CombinedOutput()
+// lookupItem finds an item of the config dir by id prefix with secret-tool.
+func lookupItem(dir, prefix string) (string, bool) {
+	out, _ := exec.Command("secret-tool", "search", "--all", "service", "twofold", "dir", dir).CombinedOutput()
 	for _, m := range regexp.MustCompile(`attribute\.username = ([0-9a-f]+)`).FindAllStringSubmatch(string(out), -1) {
 		if strings.HasPrefix(m[1], prefix) {
 			return m[1], true
