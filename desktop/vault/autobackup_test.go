@@ -233,7 +233,9 @@ func TestAutoBackupKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAutoBackupKill9$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TWOFOLD_KILL9_DIR="+dir)
+	// The child's config dir is ours: a t.TempDir of its own would be left
+	// behind in /tmp, as the kill stops its cleanup.
+	cmd.Env = append(os.Environ(), "TWOFOLD_KILL9_DIR="+dir, "TWOFOLD_KILL9_CONFIG="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +290,7 @@ func TestAutoBackupKill9(t *testing.T) {
 
 // kill9Helper writes one backup and stops before its rename until killed.
 func kill9Helper(t *testing.T, dir string) {
-	cfg := t.TempDir()
+	cfg := os.Getenv("TWOFOLD_KILL9_CONFIG")
 	b := &vault.AutoBackup{ConfigDir: cfg, Passwords: &vaulttest.Passwords{}, Rand: rand.Reader, Now: time.Now,
 		BeforeRename: func(tmp string) {
 			os.Stdout.WriteString("TEMP " + tmp + "\n")
