@@ -8,7 +8,9 @@ samples=${1:-../shared/samples}
 bin=${BIN:-bin/twofold}
 [ -d "$samples" ] || { echo "samples: $samples not found (it sits beside the repository on team machines)" >&2; exit 1; }
 fails=0 passes=0
-fresh() { export TWOFOLD_CONFIG_DIR; TWOFOLD_CONFIG_DIR=$(mktemp -d); }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fresh() { export TWOFOLD_CONFIG_DIR; TWOFOLD_CONFIG_DIR=$(mktemp -d -p "$work"); }
 pass() { passes=$((passes + 1)); echo "ok   $1"; }
 fail() { fails=$((fails + 1)); echo "FAIL $1" >&2; }
 # expect_code LABEL SECRET: our code equals oathtool's for that secret.

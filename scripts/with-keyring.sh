@@ -14,6 +14,7 @@ if command -v go >/dev/null; then
 fi
 export XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home"
 unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
-exec dbus-run-session -- sh -c '
+# Not exec: the trap above must still run when the command ends.
+dbus-run-session -- sh -c '
   printf twofold-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
   exec "$@"' sh "$@"
