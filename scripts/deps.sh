@@ -44,6 +44,7 @@ declare -A test=(
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
   [postgresql]='/usr/lib/postgresql/*/bin/initdb'
   [xclip]=/usr/bin/xclip
+  [x11-utils]=/usr/bin/xprop
   [sqlite3]=/usr/bin/sqlite3
   [wine]=/usr/bin/wine
   [wine64]=/usr/lib/wine/wine64

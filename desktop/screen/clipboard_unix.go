@@ -3,6 +3,7 @@
 package screen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -28,7 +29,9 @@ func ClipboardImage() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no image on the clipboard (%s: %v)", cmd.Args[0], err)
 	}
-	if len(out) == 0 {
+	// Some clipboard owners (xclip among them) answer any type asked for
+	// with what they hold: text is not an image.
+	if !bytes.HasPrefix(out, []byte("\x89PNG\r\n\x1a\n")) {
 		return nil, errors.New("no image on the clipboard")
 	}
 	return out, nil

@@ -89,9 +89,8 @@ func (u *UI) openImage() {
 		}
 		u.addFromFile(r.URI().Name(), data)
 	}, u.win)
-	d.Resize(u.fitted(fyne.NewSize(800, 600)))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".PNG", ".JPG", ".JPEG", ".GIF", ".json", ".2fas", ".txt"}))
-	d.Show()
+	u.show(d, fyne.NewSize(800, 600), nil) // fits the window, Escape closes it
 }
 
 // addFromFile previews the keys of an opened file: a plain Aegis or 2FAS

@@ -145,7 +145,7 @@ func (u *UI) saveFile(name string, then func(w io.WriteCloser, name string, err 
 		then(private{w}, w.URI().Name(), nil)
 	}, u.win)
 	d.SetFileName(name)
-	d.Show()
+	u.show(d, fyne.NewSize(800, 600), nil)
 }
 
 // private closes a saved file and makes it readable by its owner only: it

@@ -59,12 +59,13 @@ func (l *accountList) TypedKey(e *fyne.KeyEvent) {
 
 // Sizes of a row's parts.
 const (
-	avatarSide   = 36
-	codeTextSize = 26 // the code is the largest thing in a row
-	barHeight    = 4
-	narrowRow    = 380 // below this width the countdown's seconds are dropped
-	readableRows = 720 // rows never grow wider than this
-	nextCodeSecs = 5   // the next code is shown, and the bar turns red, this many seconds before the step ends
+	avatarSide    = 36
+	codeTextSize  = 26 // the code is the largest thing in a row
+	barHeight     = 4
+	narrowRow     = 380 // below this width the countdown's seconds are dropped
+	readableRows  = 720 // rows never grow wider than this
+	namesMinWidth = 64  // a row keeps this much for issuer and name ("GitH…")
+	nextCodeSecs  = 5   // the next code is shown, and the bar turns red, this many seconds before the step ends
 )
 
 // row shows one account: a letter avatar, issuer and name, the grouped
@@ -112,6 +113,11 @@ func newRow(u *UI) *row {
 	r.code.TextSize = codeTextSize
 	r.code.TextStyle = fyne.TextStyle{Monospace: true}
 	r.code.Alignment = fyne.TextAlignTrailing
+	// The widest code, until set: the list takes its rows' minimum size
+	// from this template row, and the window its own from the list, so a
+	// window never gets narrower than an 8-digit row needs (at scale 2 the
+	// codes were drawn over the names).
+	r.code.Text = groupCode("00000000")
 	r.bar = newCountdown()
 	r.secs = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
 	r.secs.TextSize = theme.CaptionTextSize()
@@ -124,7 +130,7 @@ func newRow(u *UI) *row {
 	r.menu.Importance = widget.LowImportance
 
 	codeCol := container.NewVBox(r.code, container.NewStack(r.timer, r.next))
-	names := container.New(vcentre{}, container.NewVBox(r.issuer, r.name))
+	names := container.New(vcentre{minWidth: namesMinWidth}, container.NewVBox(r.issuer, r.name))
 	r.content = container.NewBorder(nil, nil,
 		container.NewCenter(avatar),
 		container.NewHBox(container.NewCenter(codeCol), container.NewCenter(r.menu)),
@@ -401,10 +407,14 @@ func layoutSpacer(h float32) fyne.CanvasObject {
 	return r
 }
 
-// vcentre centres its objects vertically at their own height, full width.
-type vcentre struct{}
+// vcentre centres its objects vertically at their own height, full width,
+// and is never narrower than minWidth.
+type vcentre struct{ minWidth float32 }
 
-func (vcentre) MinSize(objs []fyne.CanvasObject) fyne.Size { return readable{}.MinSize(objs) }
+func (l vcentre) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := readable{}.MinSize(objs)
+	return fyne.NewSize(max(s.Width, l.minWidth), s.Height)
+}
 
 func (vcentre) Layout(objs []fyne.CanvasObject, s fyne.Size) {
 	for _, o := range objs {

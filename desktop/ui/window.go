@@ -138,9 +138,15 @@ func (u *UI) refit() {
 
 // escape closes the dialog on top.
 func (u *UI) escape() {
-	if n := len(u.dialogs); n > 0 {
-		u.dialogs[n-1].d.Hide()
+	n := len(u.dialogs)
+	if n == 0 {
+		return
 	}
+	if f, ok := u.dialogs[n-1].d.(*dialog.FileDialog); ok {
+		f.Dismiss() // its callback hears "cancelled", as from its Cancel button
+		return
+	}
+	u.dialogs[n-1].d.Hide()
 }
 
 // rootLayout fills the window with its content and refits the dialogs
@@ -307,6 +313,9 @@ var internals = []struct {
 	{regexp.MustCompile(`unexpected end of JSON input`), "the file is cut short"},
 	{regexp.MustCompile(`exec: "([^"]+)": executable file not found in \$PATH`), "the helper program $1 is not installed"},
 	{regexp.MustCompile(`context deadline exceeded`), "it took too long"},
+	// D-Bus's socket path says nothing to a user; "no keyring service
+	// available" before it does.
+	{regexp.MustCompile(`: dial unix [^:]*: connect: [a-z ]+`), ""},
 }
 
 // userWords rewrites the Go internals in a message into words.

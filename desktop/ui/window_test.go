@@ -336,10 +336,11 @@ func TestMessagesAreInTheUsersWords(t *testing.T) {
 		t.Errorf("the bad line is not named:\n%s", got)
 	}
 	for in, want := range map[string]string{
-		`json: cannot unmarshal array into Go value of type struct { DB json.RawMessage "json:\"db\"" }`: "not a backup Twofold reads",
-		`exec: "dbus-launch": executable file not found in $PATH`:                                        "the helper program dbus-launch is not installed",
+		`json: cannot unmarshal array into Go value of type struct { DB json.RawMessage "json:\"db\"" }`:  "not a backup Twofold reads",
+		`exec: "dbus-launch": executable file not found in $PATH`:                                         "the helper program dbus-launch is not installed",
+		`no keyring service available: dial unix /tmp/x/bus: connect: no such file or directory. Install`: "no keyring service available. Install",
 	} {
-		if got := userWords(in); !strings.Contains(got, want) || strings.Contains(got, "json:") || strings.Contains(got, "exec:") {
+		if got := userWords(in); !strings.Contains(got, want) || strings.Contains(got, "json:") || strings.Contains(got, "exec:") || strings.Contains(got, "dial unix") {
 			t.Errorf("userWords(%q) = %q", in, got)
 		}
 	}
@@ -402,5 +403,39 @@ func TestSettingsClipboardNeverAndAbout(t *testing.T) {
 	h.settle()
 	if got := h.u.app.Clipboard().Content(); got != c {
 		t.Fatalf("clipboard %q after 5 min with Never, want %q", got, c)
+	}
+}
+
+// The file dialogs are dialogs like the others: Escape closes them.
+func TestEscapeClosesTheFileDialog(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u.openImage()
+	h.settle()
+	if got := text(h.top()); !strings.Contains(got, "Open") {
+		t.Fatalf("no file dialog:\n%s", got)
+	}
+	h.u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.settle()
+	if o := h.u.win.Canvas().Overlays().Top(); o != nil {
+		t.Fatalf("Escape left the file dialog open:\n%s", text(o))
+	}
+	if len(h.u.dialogs) != 0 {
+		t.Fatalf("%d dialogs still counted as open", len(h.u.dialogs))
+	}
+}
+
+// The window takes its minimum width from the list's template row: it
+// must hold an 8-digit code and a bit of the name, or a narrow window at
+// scale 2 draws codes over names.
+func TestRowMinimumHoldsTheWidestCode(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.add("otpauth://totp/Bank:anna?secret=GEZDGNBVGY3TQOJQGEZDGNBV&digits=8&issuer=Bank")
+	template := newRow(h.u)
+	real := h.rows()[0]
+	if got, need := template.MinSize().Width, real.content.MinSize().Width; got < need {
+		t.Fatalf("template row min width %v < an 8-digit row's %v", got, need)
+	}
+	if w := real.issuer.Size().Width; w < namesMinWidth-2*theme.Padding() {
+		t.Fatalf("issuer gets %v px", w)
 	}
 }

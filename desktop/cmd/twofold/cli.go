@@ -124,13 +124,13 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return nil
 	}
 	if len(rest) == 0 {
-		return window(ctx, cfg, "")
+		return window(ctx, cfg, "", getenv)
 	}
 	if isLink(rest[0]) {
 		if len(rest) > 1 {
 			return errors.New("give one link to open (to add several at once: twofold add URI...)")
 		}
-		return window(ctx, cfg, rest[0])
+		return window(ctx, cfg, rest[0], getenv)
 	}
 	c := &cli{cfg: cfg, now: now, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := rest[0], rest[1:]

@@ -41,12 +41,15 @@ func main() {
 // link, if set, is shown in the add preview. When a window is already
 // running for this config directory, it hands link to that window (which
 // comes to the front) and returns at once.
-func window(ctx context.Context, cfg *config, link string) error {
+func window(ctx context.Context, cfg *config, link string, getenv func(string) string) error {
 	err := instance.Send(ctx, cfg.dir, link)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, instance.ErrNotRunning) {
+		return err
+	}
+	if err := checkDisplay(getenv); err != nil {
 		return err
 	}
 	// The window waits as long as the user needs to unlock the keyring;
