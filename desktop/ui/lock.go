@@ -31,6 +31,10 @@ import (
 const (
 	prefLock     = "app-lock"              // bool
 	prefLockIdle = "app-lock-idle-minutes" // 0: only when the user locks it
+	// Wrong passwords in a row, and when the next try may be (Unix
+	// seconds): kept, so that quitting does not end the wait.
+	prefLockFailures  = "app-lock-failures"
+	prefLockNotBefore = "app-lock-not-before"
 )
 
 // defaultLockIdle is the idle time, in minutes, until the user picks one.
@@ -78,6 +82,7 @@ type lockState struct {
 	menu    *fyne.MainMenu
 	enter   func()
 	held    []func() // dialogs asked for while locked, shown on unlock
+	watch   []func(locked bool)
 
 	pw      *lockField
 	problem *widget.Label
@@ -87,6 +92,32 @@ type lockState struct {
 // Locked reports whether the window is locked. While it is, nothing may
 // show or copy a code: the tray menu asks it before each action.
 func (u *UI) Locked() bool { return u.lock.locked }
+
+// setFailures counts n wrong passwords in a row, waits lockWait(n) from
+// now, and keeps both in the preferences.
+func (u *UI) setFailures(n int) {
+	u.lock.failures, u.lock.notBefore = n, time.Time{}
+	if wait := lockWait(n); wait > 0 {
+		u.lock.notBefore = u.clock().Add(wait)
+	}
+	p := u.app.Preferences()
+	p.SetInt(prefLockFailures, n)
+	if u.lock.notBefore.IsZero() {
+		p.RemoveValue(prefLockNotBefore)
+	} else {
+		p.SetInt(prefLockNotBefore, int(u.lock.notBefore.Unix()))
+	}
+}
+
+// onLockChange calls fn after the window locks or unlocks (the tray menu
+// rebuilds itself then, showing no account while locked).
+func (u *UI) onLockChange(fn func(locked bool)) { u.lock.watch = append(u.lock.watch, fn) }
+
+func (u *UI) lockChanged() {
+	for _, fn := range u.lock.watch {
+		fn(u.lock.locked)
+	}
+}
 
 // lockOn reports whether the lock is turned on in Settings.
 func (u *UI) lockOn() bool {
@@ -102,6 +133,10 @@ func (u *UI) lockIdle() time.Duration {
 // and menu for activity, and locks at start when the lock is on.
 func (u *UI) setUpLock() {
 	u.lock.lastActive = u.clock()
+	u.lock.failures = u.app.Preferences().Int(prefLockFailures)
+	if nb := u.app.Preferences().Int(prefLockNotBefore); nb > 0 {
+		u.lock.notBefore = time.Unix(int64(nb), 0)
+	}
 	c := u.win.Canvas()
 	if m := u.win.MainMenu(); m != nil && len(m.Items) > 0 {
 		for _, menu := range m.Items {
@@ -210,6 +245,7 @@ func (u *UI) lockNow() {
 	u.win.SetContent(u.lockScreen())
 	u.win.Canvas().Focus(u.lock.pw)
 	u.showWait(u.clock())
+	u.lockChanged()
 }
 
 // unlockNow gives the window its content back, reads the codes, and shows
@@ -219,13 +255,14 @@ func (u *UI) unlockNow() {
 		return
 	}
 	u.lock.locked = false
-	u.lock.failures, u.lock.notBefore = 0, time.Time{}
+	u.setFailures(0)
 	u.win.SetContent(u.lock.content)
 	u.win.SetMainMenu(u.lock.menu)
 	u.enter = u.lock.enter
 	u.lock.content, u.lock.menu, u.lock.enter, u.lock.pw = nil, nil, nil, nil
 	u.touch()
 	u.tick()
+	u.lockChanged()
 	held := u.lock.held
 	u.lock.held = nil
 	for _, show := range held {
@@ -332,11 +369,10 @@ func (u *UI) checkLockPassword(password string, problem *widget.Label, button fy
 		switch {
 		case err == nil:
 			problem.SetText("")
-			u.lock.failures, u.lock.notBefore = 0, time.Time{}
+			u.setFailures(0)
 			ok()
 		case errors.Is(err, vault.ErrWrongLockPassword):
-			u.lock.failures++
-			u.lock.notBefore = u.clock().Add(lockWait(u.lock.failures))
+			u.setFailures(u.lock.failures + 1)
 			problem.SetText("Wrong password.")
 			if lockWait(u.lock.failures) > 0 {
 				u.showWait(u.clock())
@@ -559,7 +595,7 @@ func (u *UI) showTurnLockOn(done func()) {
 				}
 			}
 			u.app.Preferences().SetBool(prefLock, true)
-			u.lock.failures, u.lock.notBefore = 0, time.Time{}
+			u.setFailures(0)
 			u.touch()
 			d.Hide()
 			u.setStatus(Keys("Lock on: Ctrl+L locks the window."))

@@ -249,9 +249,11 @@ func TestLockOnDemandHidesEveryNameAndCode(t *testing.T) {
 		t.Fatal("rename dialog does not name the account")
 	}
 
+	var changes []bool
+	h.u.onLockChange(func(locked bool) { changes = append(changes, locked) })
 	h.shortcut(ShortcutLock)
-	if !h.u.Locked() {
-		t.Fatal("Ctrl+L did not lock")
+	if !h.u.Locked() || len(changes) != 1 || !changes[0] {
+		t.Fatalf("Ctrl+L did not lock (changes told: %v)", changes)
 	}
 	if got := h.secretsOnScreen(); len(got) > 0 {
 		t.Fatalf("locked, the window still holds %v:\n%s", got, h.screenText())
@@ -296,8 +298,8 @@ func TestLockOnDemandHidesEveryNameAndCode(t *testing.T) {
 
 	// Unlock: the names and fresh codes come back, then the held preview.
 	h.typeUnlock(lockPW)
-	if h.u.Locked() {
-		t.Fatalf("right password did not unlock: %q", h.u.lock.problem.Text)
+	if h.u.Locked() || len(changes) != 2 || changes[1] {
+		t.Fatalf("right password did not unlock (changes told: %v)", changes)
 	}
 	if h.reads.Load() == before {
 		t.Fatal("no code read after unlock")
@@ -634,5 +636,33 @@ func TestLockScreenShots(t *testing.T) {
 			}
 			h.screenshot(fmt.Sprintf("lock-%s-%d.png", th.name, int(w)))
 		}
+	}
+}
+
+// TestWaitSurvivesRestart: quitting and starting again does not end the
+// wait after wrong passwords, nor reset their count.
+func TestWaitSurvivesRestart(t *testing.T) {
+	h := newLockHarness(t, lockAccounts[:1], func(h *lockHarness, a fyne.App) { h.turnOn(a, 5) })
+	for range freeTries + 2 { // the last one waits 4 s
+		h.tick(5 * time.Second)
+		h.typeUnlock("wrong wrong")
+	}
+	if h.u.lock.failures != freeTries+2 || !h.u.lock.unlock.Disabled() {
+		t.Fatalf("failures %d", h.u.lock.failures)
+	}
+	h.u.win.Close()
+	h.u = newUI(h.u.app, secretReads{h.store, h.reads}, h.clock.now, Options{Lock: h.keeper}, func(f func()) { h.queue <- f })
+	h.settle()
+	if !h.u.Locked() || h.u.lock.failures != freeTries+2 || !strings.Contains(h.u.lock.problem.Text, "Try again in 4 s") {
+		t.Fatalf("after restart: locked %v, failures %d, %q", h.u.Locked(), h.u.lock.failures, h.u.lock.problem.Text)
+	}
+	h.typeUnlock(lockPW)
+	if !h.u.Locked() {
+		t.Fatal("unlocked during the wait after a restart")
+	}
+	h.tick(4 * time.Second)
+	h.typeUnlock(lockPW)
+	if h.u.Locked() || h.u.app.Preferences().Int(prefLockFailures) != 0 {
+		t.Fatal("right password after the wait refused, or the count kept")
 	}
 }
