@@ -585,6 +585,9 @@ func (u *UI) showTurnLockOn(done func()) {
 			return u.opts.Lock.Set(ctx, hash)
 		}, func(err error) {
 			save.Enable()
+			if u.Locked() {
+				return // locked meanwhile: the dialog is gone
+			}
 			if err != nil {
 				f.fail(userWords(vault.Message(err)))
 				return
@@ -621,6 +624,9 @@ func (u *UI) showTurnLockOff(done func()) {
 	var off *widget.Button
 	off = widget.NewButton("Turn off", func() {
 		u.checkLockPassword(cur.Text, problem, off, func() {
+			if u.Locked() {
+				return // locked meanwhile: the dialog is gone
+			}
 			u.background("removing the lock password", u.opts.Lock.Delete, func(err error) {
 				if err != nil && !errors.Is(err, vault.ErrNoLockPassword) {
 					problem.SetText(userWords(vault.Message(err)))
@@ -659,6 +665,9 @@ func (u *UI) showChangeLockPassword() {
 		}
 		pw := []byte(f.pw.Text)
 		u.checkLockPassword(cur.Text, f.problem, save, func() {
+			if u.Locked() {
+				return // locked meanwhile: the dialog is gone
+			}
 			u.background("saving the lock password", func(ctx context.Context) error {
 				hash, err := vault.HashLockPassword(pw, u.random())
 				if err != nil {

@@ -666,3 +666,39 @@ func TestWaitSurvivesRestart(t *testing.T) {
 		t.Fatal("right password after the wait refused, or the count kept")
 	}
 }
+
+// TestLockDuringATurnOff: the window locks while the current password
+// is being checked to turn the lock off; the check's answer, arriving
+// after, changes nothing.
+func TestLockDuringATurnOff(t *testing.T) {
+	var app fyne.App
+	h := newLockHarness(t, lockAccounts[:1], func(h *lockHarness, a fyne.App) { app = a; h.turnOn(a, 5) })
+	h.typeUnlock(lockPW)
+	h.u.showSettings()
+	h.settingsCheck().SetChecked(false)
+	d := h.top()
+	entries(d)[0].SetText(lockPW)
+	var off *widget.Button
+	walk(d, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Turn off" {
+			off = b
+		}
+	})
+	test.Tap(off) // the check starts
+	h.u.lockNow()
+	h.settle() // and its answer comes
+	if !h.u.Locked() || !app.Preferences().Bool(prefLock) || h.u.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("locked %v, lock on %v", h.u.Locked(), app.Preferences().Bool(prefLock))
+	}
+	if _, err := h.keeper.Get(context.Background()); err != nil {
+		t.Fatalf("hash removed: %v", err)
+	}
+	// Enter still unlocks from anywhere on the lock screen.
+	h.u.lock.pw.SetText(lockPW)
+	h.u.win.Canvas().Unfocus()
+	h.u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.settle()
+	if h.u.Locked() {
+		t.Fatalf("Enter did not unlock: %q", h.u.lock.problem.Text)
+	}
+}
