@@ -34,12 +34,19 @@ func (p *BackupPassword) service() string {
 	return p.Service
 }
 
-// do runs one keyring call, bounded by ctx and Timeout (a locked keyring
-// may be waiting for its own password; the call is then left to finish).
+// do runs one keyring call, bounded by ctx and Timeout.
 func (p *BackupPassword) do(ctx context.Context, what string, fn func() error) error {
-	if p.Timeout > 0 {
+	return call(ctx, p.Timeout, what, vault.ErrNoBackupPassword, fn)
+}
+
+// call runs one keyring call of a password item, bounded by ctx and
+// timeout (a locked keyring may be waiting for its own password; the call
+// is then left to finish), and classifies its error: notFound for a
+// missing item, else a locked or unavailable keyring.
+func call(ctx context.Context, timeout time.Duration, what string, notFound error, fn func() error) error {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	done := make(chan error, 1)
@@ -50,7 +57,7 @@ func (p *BackupPassword) do(ctx context.Context, what string, fn func() error) e
 		case err == nil:
 			return nil
 		case errors.Is(err, gokeyring.ErrNotFound):
-			return vault.ErrNoBackupPassword
+			return notFound
 		case strings.Contains(strings.ToLower(err.Error()), "locked"):
 			return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringLocked, err)
 		}

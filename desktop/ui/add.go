@@ -396,8 +396,7 @@ func (u *UI) askTaken(keys []*totp.Key, labels, notes []string) {
 	both := widget.NewButton("Keep both", func() { d.Hide(); u.addKeysWith(keys, vault.KeepBoth) })
 	d = dialog.NewCustomWithoutButtons("Label already in use", wrapped(text), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), both, replace})
-	d.Resize(fyne.NewSize(480, 240))
-	d.Show()
+	u.show(d, fyne.NewSize(480, 240), nil) // held while the window is locked: it names accounts
 }
 
 // showManual is the form for typing a key.

@@ -39,6 +39,7 @@ func newAccountList(u *UI) *accountList {
 		}
 	}
 	l.OnSelected = func(i widget.ListItemID) {
+		u.touch()
 		if i < len(u.shown) {
 			u.copyAccount(u.shown[i])
 		}
@@ -51,6 +52,7 @@ func newAccountList(u *UI) *accountList {
 
 // TypedKey makes Enter act like Space (select, hence copy).
 func (l *accountList) TypedKey(e *fyne.KeyEvent) {
+	l.u.touch()
 	if e.Name == fyne.KeyReturn || e.Name == fyne.KeyEnter {
 		e = &fyne.KeyEvent{Name: fyne.KeySpace}
 	}

@@ -217,8 +217,7 @@ func (u *UI) offerRepair(title, text, action string) {
 	ok.Importance = widget.HighImportance
 	d = dialog.NewCustomWithoutButtons(title, wrapped(text), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Not now", func() { d.Hide() }), ok})
-	d.Resize(fyne.NewSize(460, 240))
-	d.Show()
+	u.show(d, fyne.NewSize(460, 240), nil) // held while the window is locked: it names accounts
 }
 
 // repair rebuilds the list from the keyring and says what it did.

@@ -99,10 +99,11 @@ func (u *UI) showSettings() {
 	form := widget.NewForm(
 		widget.NewFormItem("Clear clipboard", clip),
 		widget.NewFormItem("Theme", look),
+		widget.NewFormItem("Lock Twofold", u.lockSettings()),
 	)
 	about := wrapped("Twofold " + version + "\n" + where)
 	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), about)), u.win)
-	u.show(d, fyne.NewSize(480, 360), d.Hide)
+	u.show(d, fyne.NewSize(480, 460), d.Hide)
 }
 
 // clearsIn says when the clipboard clears, for the status line.

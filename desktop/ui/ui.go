@@ -49,6 +49,8 @@ type Options struct {
 	SaveFile func(name string, save func(w io.WriteCloser, name string, err error))
 	// Version and DataDir are shown in Settings (About).
 	Version, DataDir string
+	// Lock keeps the app lock's password hash (lock.go); nil: no lock.
+	Lock vault.LockKeeper
 }
 
 // slowKeyring is how long the codes may take before the status line says
@@ -111,6 +113,8 @@ type UI struct {
 
 	do      func(func()) // runs a function on the UI thread: fyne.Do
 	pending int          // background calls whose results are not applied yet
+
+	lock lockState // the app lock (lock.go)
 }
 
 // New builds the window (not shown yet) and starts loading the accounts.
@@ -135,6 +139,7 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	u.applyTheme()
 	u.win = a.NewWindow("Twofold")
 	u.build()
+	u.setUpLock()
 	u.reload()
 	return u
 }
@@ -360,6 +365,9 @@ func (u *UI) tick() {
 		}
 		u.copied = ""
 	}
+	if u.lockTick(now) { // locked: no code is read
+		return
+	}
 	if u.trouble != nil { // said once; Retry reads again
 		u.updateRows()
 		return
@@ -517,6 +525,9 @@ func isAccountProblem(err error) bool {
 
 // copyAccount puts an account's current code on the clipboard.
 func (u *UI) copyAccount(a vault.Account) {
+	if u.Locked() {
+		return
+	}
 	u.selected = a.ID
 	if u.problems[a.ID] != "" {
 		u.setStatus(a.Label() + ": " + u.problems[a.ID])

@@ -55,6 +55,7 @@ func (u *UI) newMultiLineField() *field {
 }
 
 func (f *field) TypedKey(e *fyne.KeyEvent) {
+	f.u.touch()
 	if e.Name == fyne.KeyEscape {
 		if f.onEscape != nil {
 			f.onEscape()
@@ -70,7 +71,13 @@ func (f *field) TypedKey(e *fyne.KeyEvent) {
 	f.Entry.TypedKey(e)
 }
 
+func (f *field) TypedRune(r rune) {
+	f.u.touch()
+	f.Entry.TypedRune(r)
+}
+
 func (f *field) TypedShortcut(s fyne.Shortcut) {
+	f.u.touch()
 	switch s := s.(type) {
 	case *fyne.ShortcutPaste:
 		if link := strings.TrimSpace(f.u.app.Clipboard().Content()); isLink(link) {
@@ -106,8 +113,13 @@ const dialogMargin = 24
 
 // show opens d at the size it wants or the window's, whichever is smaller,
 // and keeps it so when the window is resized; its content must scroll.
-// enter, if set, is what Enter does while it is open.
+// enter, if set, is what Enter does while it is open. While the window is
+// locked (lock.go) the dialog waits for the unlock.
 func (u *UI) show(d dialog.Dialog, want fyne.Size, enter func()) {
+	if u.holdWhileLocked(func() { u.show(d, want, enter) }) {
+		return
+	}
+	u.touch()
 	s := &shown{d: d, want: want}
 	u.dialogs = append(u.dialogs, s)
 	prevEnter := u.enter

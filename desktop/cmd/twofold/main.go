@@ -65,6 +65,7 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		Version:        version(),
 		DataDir:        cfg.dir,
 		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
+		Lock:           &keyring.LockPassword{},
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
