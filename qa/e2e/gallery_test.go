@@ -5,15 +5,20 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"twofold.dev/qa/xvfb"
 	"twofold.dev/shared/qr"
@@ -116,7 +121,65 @@ func TestWindowGallery(t *testing.T) {
 	w = g.open(five, "FYNE_THEME=light", "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "no-bus"))
 	w.shot("error-2-no-keyring.png")
 	w.close()
+
+	// The app lock, on at start: the lock screen, at two widths and both
+	// themes, then unlocked with its password.
+	prefs := g.lockOn(lockPassword)
+	for _, look := range []string{"light", "dark"} {
+		w = g.open(five, "FYNE_THEME="+look, "XDG_CONFIG_HOME="+prefs)
+		for _, width := range []int{320, 460} {
+			w.resize(width, 600)
+			w.shot(fmt.Sprintf("locked-%s-%d.png", look, width))
+		}
+		w.close()
+	}
+	w = g.open(five, "FYNE_THEME=light", "XDG_CONFIG_HOME="+prefs)
+	if _, err := g.x.Output(g.within(30*time.Second), "xdotool", "type", "--delay", "20", "wrong password"); err != nil {
+		t.Fatal(err)
+	}
+	w.press("Return", "")
+	w.shot("locked-wrong-password.png")
+	for range len("wrong password") {
+		w.press("BackSpace", "")
+	}
+	if _, err := g.x.Output(g.within(30*time.Second), "xdotool", "type", "--delay", "20", lockPassword); err != nil {
+		t.Fatal(err)
+	}
+	w.press("Return", "unlocked.png")
+	w.close()
 	t.Logf("gallery in %s", out)
+}
+
+const lockPassword = "gallery lock pass"
+
+// lockOn turns the app lock on as its Settings do: the password's argon2id
+// hash in the keyring (service twofold-lock) and the switch in the app's
+// preferences, in a config home of its own (returned), so the windows
+// before it are not locked.
+func (g *gallery) lockOn(password string) string {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		g.t.Fatal(err)
+	}
+	const memory, passes, threads = 19456, 2, 1
+	b64 := base64.RawStdEncoding
+	hash := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memory, passes, threads,
+		b64.EncodeToString(salt), b64.EncodeToString(argon2.IDKey([]byte(password), salt, passes, memory, threads, 32)))
+	store := exec.Command("secret-tool", "store", "--label", "Twofold app lock (gallery)", "service", "twofold-lock", "username", "password")
+	store.Stdin = strings.NewReader(hash)
+	if out, err := store.CombinedOutput(); err != nil {
+		g.t.Fatalf("secret-tool store: %v %s", err, out)
+	}
+	g.t.Cleanup(func() { exec.Command("secret-tool", "clear", "service", "twofold-lock", "username", "password").Run() })
+	home := g.t.TempDir()
+	dir := filepath.Join(home, "fyne", "dev.twofold.authenticator")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "preferences.json"), []byte(`{"app-lock":true,"app-lock-idle-minutes":5}`), 0o600); err != nil {
+		g.t.Fatal(err)
+	}
+	return home
 }
 
 // gallery is the real binary on one display, with pictures going to out.
@@ -284,16 +347,32 @@ func painted(img image.Image) bool {
 	return true
 }
 
-// resize asks for width × height. Fyne keeps a window at least as large
-// as its content's minimum, so the window may stay wider: the file name
-// says what was asked, the log what was given.
+// resize asks for width × height as a window manager would: no smaller
+// than the minimum size the window asks for (WM_NORMAL_HINTS; Xvfb has no
+// window manager to hold it). The file name says what was asked, the log
+// what was given.
 func (w *window) resize(width, height int) {
 	w.g.t.Helper()
-	if _, err := w.g.x.Output(w.g.within(30*time.Second), "xdotool", "windowsize", "--sync", w.id, strconv.Itoa(width), strconv.Itoa(height)); err != nil {
+	ctx := w.g.within(30 * time.Second)
+	hints, err := w.g.x.Output(ctx, "xprop", "-id", w.id, "WM_NORMAL_HINTS")
+	if err != nil {
+		w.g.t.Fatal(err)
+	}
+	if m := minSize.FindStringSubmatch(hints); m != nil {
+		minW, _ := strconv.Atoi(m[1])
+		minH, _ := strconv.Atoi(m[2])
+		if width < minW || height < minH {
+			w.g.t.Logf("asked for %d×%d; the window's minimum is %d×%d", width, height, minW, minH)
+		}
+		width, height = max(width, minW), max(height, minH)
+	}
+	if _, err := w.g.x.Output(ctx, "xdotool", "windowsize", "--sync", w.id, strconv.Itoa(width), strconv.Itoa(height)); err != nil {
 		w.g.t.Fatal(err)
 	}
 	w.width = width
 }
+
+var minSize = regexp.MustCompile(`minimum size: (\d+) by (\d+)`)
 
 // shot saves the settled window; a window that drew nothing fails.
 func (w *window) shot(name string) {
@@ -303,7 +382,7 @@ func (w *window) shot(name string) {
 		w.g.t.Fatalf("%s: the window drew nothing", name)
 	}
 	if got := img.Bounds().Dx(); w.width != 0 && got != w.width {
-		w.g.t.Logf("%s: asked for %d px wide, the window is %d", name, w.width, got)
+		w.g.t.Errorf("%s: the window is %d px wide, not the %d it was given", name, got, w.width)
 	}
 	if err := xvfb.WriteImage(filepath.Join(w.g.out, name), img); err != nil {
 		w.g.t.Fatal(err)
