@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	gokeyring "github.com/zalando/go-keyring"
@@ -53,15 +52,10 @@ func call(ctx context.Context, timeout time.Duration, what string, notFound erro
 	go func() { done <- fn() }()
 	select {
 	case err := <-done:
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, gokeyring.ErrNotFound):
+		if errors.Is(err, gokeyring.ErrNotFound) {
 			return notFound
-		case strings.Contains(strings.ToLower(err.Error()), "locked"):
-			return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringLocked, err)
 		}
-		return fmt.Errorf("%s: %w: %v", what, vault.ErrKeyringUnavailable, err)
+		return classify(what, err) // as the accounts' items are
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %w (it may be locked and waiting for its password)", what, vault.ErrKeyringTimeout)
 	}

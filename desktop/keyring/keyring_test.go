@@ -341,6 +341,26 @@ func TestKeyringTroubleSavesNothing(t *testing.T) {
 	}
 }
 
+// D-Bus's own words (a missing dbus-launch, a socket path) reach the user
+// as what they mean.
+func TestNoSessionBusIsSaidInWords(t *testing.T) {
+	for cause, want := range map[string]string{
+		`exec: "dbus-launch": executable file not found in $PATH`:                 "no session bus (D-Bus)",
+		`dial unix /tmp/TestX/007/no-bus: connect: no such file or directory`:     "no session bus (D-Bus)",
+		`The name org.freedesktop.secrets was not provided by any .service files`: "no program provides the Secret Service",
+	} {
+		s, err := keyring.Open(keyring.Options{Dir: t.TempDir(), Timeout: time.Second, Backend: fakeBackend{err: errors.New(cause)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Add(context.Background(), key(t, "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP"))
+		msg := vault.Message(err)
+		if !errors.Is(err, vault.ErrKeyringUnavailable) || !strings.Contains(msg, want) || strings.Contains(msg, "exec:") || strings.Contains(msg, "dial unix") {
+			t.Errorf("%s: %q", cause, msg)
+		}
+	}
+}
+
 func TestDamagedIndexIsReportedInWords(t *testing.T) {
 	for _, tc := range []struct{ name, data, want string }{
 		{"garbage", "{not json", "is not an account list"},

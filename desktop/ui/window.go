@@ -325,9 +325,6 @@ var internals = []struct {
 	{regexp.MustCompile(`unexpected end of JSON input`), "the file is cut short"},
 	{regexp.MustCompile(`exec: "([^"]+)": executable file not found in \$PATH`), "the helper program $1 is not installed"},
 	{regexp.MustCompile(`context deadline exceeded`), "it took too long"},
-	// D-Bus's socket path says nothing to a user; "no keyring service
-	// available" before it does.
-	{regexp.MustCompile(`: dial unix [^:]*: connect: [a-z ]+`), ""},
 }
 
 // userWords rewrites the Go internals in a message into words.

@@ -336,11 +336,10 @@ func TestMessagesAreInTheUsersWords(t *testing.T) {
 		t.Errorf("the bad line is not named:\n%s", got)
 	}
 	for in, want := range map[string]string{
-		`json: cannot unmarshal array into Go value of type struct { DB json.RawMessage "json:\"db\"" }`:  "not a backup Twofold reads",
-		`exec: "dbus-launch": executable file not found in $PATH`:                                         "the helper program dbus-launch is not installed",
-		`no keyring service available: dial unix /tmp/x/bus: connect: no such file or directory. Install`: "no keyring service available. Install",
+		`json: cannot unmarshal array into Go value of type struct { DB json.RawMessage "json:\"db\"" }`: "not a backup Twofold reads",
+		`exec: "dbus-launch": executable file not found in $PATH`:                                        "the helper program dbus-launch is not installed",
 	} {
-		if got := userWords(in); !strings.Contains(got, want) || strings.Contains(got, "json:") || strings.Contains(got, "exec:") || strings.Contains(got, "dial unix") {
+		if got := userWords(in); !strings.Contains(got, want) || strings.Contains(got, "json:") || strings.Contains(got, "exec:") {
 			t.Errorf("userWords(%q) = %q", in, got)
 		}
 	}
