@@ -63,7 +63,7 @@ func newCLI(t *testing.T) *twofold {
 func (c *twofold) run(args ...string) (string, string, error) {
 	c.t.Helper()
 	var out, errOut bytes.Buffer
-	env := map[string]string{"TWOFOLD_CONFIG_DIR": c.dir}
+	env := map[string]string{"TWOFOLD_CONFIG_DIR": c.dir, "TWOFOLD_KEYRING_TIMEOUT": keyringPatience.String()}
 	err := runAt(context.Background(), func() time.Time { return c.now }, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
 	if err != nil && strings.Contains(err.Error(), "\n") {
 		c.t.Errorf("twofold %v: error is not one line: %q", args, err)

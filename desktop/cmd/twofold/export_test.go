@@ -30,7 +30,7 @@ import (
 func (c *twofold) runIn(stdin string, args ...string) (string, string, error) {
 	c.t.Helper()
 	var out, errOut bytes.Buffer
-	env := map[string]string{"TWOFOLD_CONFIG_DIR": c.dir}
+	env := map[string]string{"TWOFOLD_CONFIG_DIR": c.dir, "TWOFOLD_KEYRING_TIMEOUT": keyringPatience.String()}
 	err := runAt(context.Background(), func() time.Time { return c.now }, args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
