@@ -392,6 +392,10 @@ func (n *Notifying) Move(ctx context.Context, id string, to int) error {
 	return n.after(n.Store.Move(ctx, id, to))
 }
 
+func (n *Notifying) Pin(ctx context.Context, id string, pinned bool) error {
+	return n.after(n.Store.Pin(ctx, id, pinned))
+}
+
 func (n *Notifying) NextHOTP(ctx context.Context, id string) (string, error) {
 	code, err := n.Store.NextHOTP(ctx, id)
 	return code, n.after(err)
