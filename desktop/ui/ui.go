@@ -324,10 +324,10 @@ func (u *UI) reload() {
 	})
 }
 
-// filter applies the search box to the accounts.
+// filter applies the search box to the accounts, pinned ones first.
 func (u *UI) filter() {
 	u.shown = u.shown[:0]
-	for _, a := range u.accounts {
+	for _, a := range vault.PinnedFirst(u.accounts) {
 		if vault.Matches(a, u.search.Text) {
 			u.shown = append(u.shown, a)
 		}
