@@ -117,6 +117,7 @@ func (u *UI) confirmDelete(a vault.Account) {
 					u.showError("Cannot delete "+a.Label(), err)
 				} else {
 					u.setStatus("Deleted " + a.Label() + ".")
+					u.forgetUse(a.ID)
 				}
 				u.reload()
 			})

@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/totp"
+)
+
+// The system tray: one click copies a pinned or recently used account's
+// code, without opening the window. Where the platform has a tray, closing
+// the window may leave Twofold running in it (a setting, off at first).
+
+// Tray is a system tray: what fyne's desktop.App offers on the platforms
+// that have one. Options.Tray replaces it (tests).
+type Tray interface {
+	SetSystemTrayMenu(menu *fyne.Menu)
+	SetSystemTrayIcon(icon fyne.Resource)
+}
+
+// trayAccounts is how many accounts the tray menu lists at most.
+const trayAccounts = 8
+
+// prefKeepInTray: closing the window hides it in the tray (true) or quits.
+const prefKeepInTray = "keep-in-tray"
+
+// tray is Options.Tray, else the app when it is a desktop.App, else nil.
+func (u *UI) tray() Tray {
+	if u.opts.Tray != nil {
+		return u.opts.Tray
+	}
+	if d, ok := u.app.(desktop.App); ok {
+		return d
+	}
+	return nil
+}
+
+// setupTray gives the tray its icon and menu, and makes closing the window
+// ask the keep-in-tray setting; nothing where there is no tray.
+func (u *UI) setupTray() {
+	t := u.tray()
+	if t == nil {
+		return
+	}
+	if icon := u.app.Icon(); icon != nil {
+		t.SetSystemTrayIcon(icon)
+	}
+	u.win.SetCloseIntercept(u.closeWindow)
+	u.updateTray()
+}
+
+// updateTray gives the tray a menu built afresh: after the accounts
+// changed, were pinned or were used.
+func (u *UI) updateTray() {
+	if t := u.tray(); t != nil {
+		t.SetSystemTrayMenu(u.trayMenu())
+	}
+}
+
+// trayMenu is the tray's menu: the pinned accounts, then the most
+// recently used ones (trayAccounts in all), each copying its code in one
+// click through trayCopy; then Show Twofold and Quit. HOTP accounts are
+// left out: each code moves the counter on, which wants the window.
+func (u *UI) trayMenu() *fyne.Menu {
+	var items []*fyne.MenuItem
+	seen := map[string]bool{}
+	var pinned []vault.Account
+	for _, a := range u.accounts {
+		if a.Pinned {
+			pinned = append(pinned, a)
+		}
+	}
+	for _, a := range append(pinned, u.recent()...) {
+		if len(items) == trayAccounts {
+			break
+		}
+		if seen[a.ID] || a.Type != totp.TOTP || a.Missing {
+			continue
+		}
+		seen[a.ID] = true
+		items = append(items, fyne.NewMenuItem(a.Label(), func() { u.trayCopy(a) }))
+	}
+	if len(items) > 0 {
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	quit := fyne.NewMenuItem("Quit", u.app.Quit)
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItem("Show Twofold", u.showWindow), quit)
+	return fyne.NewMenu("Twofold", items...)
+}
+
+// trayCopy copies an account's code from the tray, the way a click on
+// its row does (the same clipboard clearing, the same use record).
+func (u *UI) trayCopy(a vault.Account) {
+	u.copyAccount(a)
+}
+
+// showWindow shows the window, hidden in the tray or not, in front.
+func (u *UI) showWindow() {
+	u.inTray = false
+	u.win.Show()
+	u.win.RequestFocus()
+}
+
+// closeWindow is what closing the window does where there is a tray: hide
+// it in the tray when the setting says so, else close it (and quit).
+func (u *UI) closeWindow() {
+	if u.app.Preferences().Bool(prefKeepInTray) {
+		u.inTray = true
+		u.win.Hide()
+		return
+	}
+	u.win.Close()
+}
+
+// traySettings are the Settings rows about the tray; none without one.
+func (u *UI) traySettings() []*widget.FormItem {
+	if u.tray() == nil {
+		return nil
+	}
+	keep := widget.NewCheck("Keep running in the tray when the window is closed", func(on bool) {
+		u.app.Preferences().SetBool(prefKeepInTray, on)
+	})
+	keep.SetChecked(u.app.Preferences().Bool(prefKeepInTray))
+	return []*widget.FormItem{widget.NewFormItem("Tray", keep)}
+}
