@@ -14,10 +14,11 @@ import (
 // the window may leave Twofold running in it (a setting, off at first).
 
 // Tray is a system tray: what fyne's desktop.App offers on the platforms
-// that have one. Options.Tray replaces it (tests).
+// that have one. Options.Tray replaces it (tests). The tray shows the
+// app's icon: fyne gives it that when it starts the tray, and setting an
+// icon before the tray has started is not safe on every platform.
 type Tray interface {
 	SetSystemTrayMenu(menu *fyne.Menu)
-	SetSystemTrayIcon(icon fyne.Resource)
 }
 
 // trayAccounts is how many accounts the tray menu lists at most.
@@ -37,15 +38,11 @@ func (u *UI) tray() Tray {
 	return nil
 }
 
-// setupTray gives the tray its icon and menu, and makes closing the window
-// ask the keep-in-tray setting; nothing where there is no tray.
+// setupTray gives the tray its menu, and makes closing the window ask the
+// keep-in-tray setting; nothing where there is no tray.
 func (u *UI) setupTray() {
-	t := u.tray()
-	if t == nil {
+	if u.tray() == nil {
 		return
-	}
-	if icon := u.app.Icon(); icon != nil {
-		t.SetSystemTrayIcon(icon)
 	}
 	u.win.SetCloseIntercept(u.closeWindow)
 	u.updateTray()

@@ -15,12 +15,9 @@ import (
 )
 
 // fakeTray keeps the menu the UI gave the tray last.
-type fakeTray struct {
-	menu *fyne.Menu
-	sets int
-}
+type fakeTray struct{ menu *fyne.Menu }
 
-func (f *fakeTray) SetSystemTrayMenu(m *fyne.Menu)  { f.menu, f.sets = m, f.sets+1 }
+func (f *fakeTray) SetSystemTrayMenu(m *fyne.Menu)  { f.menu = m }
 func (f *fakeTray) SetSystemTrayIcon(fyne.Resource) {}
 
 // labels are the menu's item labels, "-" for a separator.
