@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,6 +250,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		taken = vault.KeepBoth
 	}
 	var keys []*totp.Key
+	pinned := map[*totp.Key]bool{} // a backup's favourites
 	switch {
 	case btoi(*image)+btoi(*scr)+btoi(*backup) > 1:
 		return errors.New("add: give one of --image, --screen or --backup")
@@ -269,6 +271,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 				fmt.Fprintf(c.stderr, "twofold: %s: skipped %s\n", name, s)
 			}
 			keys = append(keys, f.Keys...)
+			maps.Copy(pinned, f.Pinned)
 		}
 	case *scr:
 		if len(args) > 0 {
@@ -336,6 +339,13 @@ func (c *cli) add(ctx context.Context, args []string) error {
 			return errors.New(vault.Message(err))
 		}
 		added++
+		if pinned[k] {
+			if err := st.Pin(ctx, a.ID, true); err != nil {
+				return fmt.Errorf("added %s, but could not pin it: %s", a.Label(), vault.Message(err))
+			}
+			fmt.Fprintf(c.stdout, "added %s (pinned)\n", a.Label())
+			continue
+		}
 		fmt.Fprintf(c.stdout, "added %s\n", a.Label())
 	}
 	if len(refused) == 1 {
