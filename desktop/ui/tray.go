@@ -113,13 +113,15 @@ func (u *UI) closeWindow() {
 }
 
 // traySettings are the Settings rows about the tray; none without one.
-func (u *UI) traySettings() []*widget.FormItem {
+// The check's text is short (it does not wrap, and Settings fits narrow
+// windows); a wrapped line says the rest.
+func (u *UI) traySettings() []fyne.CanvasObject {
 	if u.tray() == nil {
 		return nil
 	}
-	keep := widget.NewCheck("Keep running in the tray when the window is closed", func(on bool) {
+	keep := widget.NewCheck("Keep running in the tray", func(on bool) {
 		u.app.Preferences().SetBool(prefKeepInTray, on)
 	})
 	keep.SetChecked(u.app.Preferences().Bool(prefKeepInTray))
-	return []*widget.FormItem{widget.NewFormItem("Tray", keep)}
+	return []fyne.CanvasObject{keep, wrapped("…when the window is closed: it hides in the tray instead of quitting. Quit is in the tray's menu.")}
 }
