@@ -38,46 +38,36 @@ func (u *UI) tray() Tray {
 	return nil
 }
 
-// setupTray gives the tray its menu, and makes closing the window ask the
-// keep-in-tray setting; nothing where there is no tray.
+// setupTray gives the tray its menu, rebuilt when the window locks or
+// unlocks, and makes closing the window ask the keep-in-tray setting;
+// nothing where there is no tray.
 func (u *UI) setupTray() {
 	if u.tray() == nil {
 		return
 	}
 	u.win.SetCloseIntercept(u.closeWindow)
+	u.onLockChange(func(bool) { u.updateTray() })
 	u.updateTray()
 }
 
 // updateTray gives the tray a menu built afresh: after the accounts
-// changed, were pinned or were used.
+// changed, were pinned or were used, and when the window locked or
+// unlocked.
 func (u *UI) updateTray() {
 	if t := u.tray(); t != nil {
 		t.SetSystemTrayMenu(u.trayMenu())
 	}
 }
 
-// trayMenu is the tray's menu: the pinned accounts, then the most
-// recently used ones (trayAccounts in all), each copying its code in one
-// click through trayCopy; then Show Twofold and Quit. HOTP accounts are
-// left out: each code moves the counter on, which wants the window.
+// trayMenu is the tray's menu: trayList's accounts, each copying its
+// code in one click through trayCopy, then Show Twofold and Quit. While
+// the window is locked it names no account: Show Twofold shows the lock.
 func (u *UI) trayMenu() *fyne.Menu {
 	var items []*fyne.MenuItem
-	seen := map[string]bool{}
-	var pinned []vault.Account
-	for _, a := range u.accounts {
-		if a.Pinned {
-			pinned = append(pinned, a)
+	if !u.Locked() {
+		for _, a := range u.trayList() {
+			items = append(items, fyne.NewMenuItem(a.Label(), func() { u.trayCopy(a) }))
 		}
-	}
-	for _, a := range append(pinned, u.recent()...) {
-		if len(items) == trayAccounts {
-			break
-		}
-		if seen[a.ID] || a.Type != totp.TOTP || a.Missing {
-			continue
-		}
-		seen[a.ID] = true
-		items = append(items, fyne.NewMenuItem(a.Label(), func() { u.trayCopy(a) }))
 	}
 	if len(items) > 0 {
 		items = append(items, fyne.NewMenuItemSeparator())
@@ -88,9 +78,37 @@ func (u *UI) trayMenu() *fyne.Menu {
 	return fyne.NewMenu("Twofold", items...)
 }
 
+// trayList is the pinned accounts, then the most recently used ones,
+// trayAccounts in all. HOTP accounts are left out (each code moves the
+// counter on, which wants the window), and those whose secret is missing.
+func (u *UI) trayList() []vault.Account {
+	var pinned, out []vault.Account
+	for _, a := range u.accounts {
+		if a.Pinned {
+			pinned = append(pinned, a)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range append(pinned, u.recent()...) {
+		if len(out) == trayAccounts {
+			break
+		}
+		if seen[a.ID] || a.Type != totp.TOTP || a.Missing {
+			continue
+		}
+		seen[a.ID] = true
+		out = append(out, a)
+	}
+	return out
+}
+
 // trayCopy copies an account's code from the tray, the way a click on
-// its row does (the same clipboard clearing, the same use record).
+// its row does (the same clipboard clearing, the same use record); an
+// item of a menu built before the window locked copies nothing.
 func (u *UI) trayCopy(a vault.Account) {
+	if u.Locked() {
+		return
+	}
 	u.copyAccount(a)
 }
 

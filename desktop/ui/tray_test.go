@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 )
 
 // fakeTray keeps the menu the UI gave the tray last.
@@ -295,5 +297,59 @@ func TestNoTrayNoTraySetting(t *testing.T) {
 	h.u.showSettings()
 	if got := text(h.top()); strings.Contains(got, "tray") {
 		t.Fatalf("settings offer the tray where there is none:\n%s", got)
+	}
+}
+
+// TestTrayWhileLocked: a locked window's tray names no account, and an
+// item of a menu built before the lock copies nothing; unlocked, the
+// accounts are back.
+func TestTrayWhileLocked(t *testing.T) {
+	tray := &fakeTray{}
+	a := test.NewTempApp(t)
+	h := &lockHarness{
+		harness: &harness{t: t, store: vault.NewMemory(), clock: newClock(1_700_000_005), queue: make(chan func(), 100)},
+		keeper:  &vaulttest.LockPasswords{},
+		reads:   &atomic.Int64{},
+	}
+	alpha, err := h.store.Add(context.Background(), keyOf(t, "otpauth://totp/Alpha:a?secret=KRSXG5CTMVRXEZLA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.Pin(context.Background(), alpha.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	h.turnOn(a, 5)
+	h.u = newUI(a, h.store, h.clock.now, Options{Lock: h.keeper, Tray: tray}, func(f func()) { h.queue <- f })
+	h.settle()
+	if got := tray.labels(); got != "Show Twofold|Quit" {
+		t.Fatalf("tray of a window locked at start: %s", got)
+	}
+	h.typeUnlock(lockPW)
+	if got := tray.labels(); got != "Alpha:a|-|Show Twofold|Quit" {
+		t.Fatalf("tray after unlocking: %s", got)
+	}
+	stale := tray.item(t, "Alpha:a")
+
+	h.u.lockOnDemand()
+	h.settle()
+	if got := tray.labels(); got != "Show Twofold|Quit" {
+		t.Fatalf("tray after locking: %s", got)
+	}
+	cb := h.u.app.Clipboard()
+	cb.SetContent("")
+	stale.Action()
+	h.settle()
+	if cb.Content() != "" {
+		t.Fatalf("a tray item copied %q while the window was locked", cb.Content())
+	}
+	tray.item(t, "Show Twofold").Action()
+	if h.u.lock.pw == nil {
+		t.Fatal("Show Twofold while locked does not show the lock screen")
+	}
+	h.typeUnlock(lockPW)
+	tray.item(t, "Alpha:a").Action()
+	h.settle()
+	if want := code(t, keyOf(t, "otpauth://totp/Alpha:a?secret=KRSXG5CTMVRXEZLA"), h.clock.now()); cb.Content() != want {
+		t.Fatalf("after unlocking, the tray copied %q, want %q", cb.Content(), want)
 	}
 }
