@@ -99,6 +99,7 @@ type record struct {
 	Period    int    `json:"period,omitempty"`
 	Counter   uint64 `json:"counter,omitempty"`
 	Missing   bool   `json:"missing,omitempty"`
+	Pinned    bool   `json:"pinned,omitempty"`
 }
 
 type file struct {
@@ -153,7 +154,7 @@ func accountOf(r record) (vault.Account, error) {
 	}
 	a := vault.Account{
 		ID: r.ID, Issuer: r.Issuer, Account: r.Account, Algorithm: alg,
-		Digits: r.Digits, Period: r.Period, Counter: r.Counter, Missing: r.Missing,
+		Digits: r.Digits, Period: r.Period, Counter: r.Counter, Missing: r.Missing, Pinned: r.Pinned,
 	}
 	switch r.Type {
 	case "totp":
@@ -170,7 +171,7 @@ func recordOf(a vault.Account) record {
 	return record{
 		ID: a.ID, Issuer: a.Issuer, Account: a.Account, Type: a.Type.String(),
 		Algorithm: a.Algorithm.String(), Digits: a.Digits, Period: a.Period,
-		Counter: a.Counter, Missing: a.Missing,
+		Counter: a.Counter, Missing: a.Missing, Pinned: a.Pinned,
 	}
 }
 

@@ -507,6 +507,16 @@ func (s *Store) Move(ctx context.Context, id string, to int) error {
 	})
 }
 
+// Pin sets an account's pinned mark in the index, read afresh under the
+// lock; the keyring item is not touched (the mark is no secret, and not
+// needed to rebuild a lost index).
+func (s *Store) Pin(ctx context.Context, id string, pinned bool) error {
+	return s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
+		list[i].Pinned = pinned
+		return list, nil
+	})
+}
+
 // Key returns an account's key. A secret not yet cached is read from the
 // keyring without any lock, so many Key calls at once (a window starting
 // with many accounts) wait for the keyring in parallel. Only when the

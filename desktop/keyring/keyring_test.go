@@ -17,6 +17,7 @@ import (
 
 	"twofold.dev/desktop/keyring"
 	"twofold.dev/desktop/vault"
+	"twofold.dev/desktop/vault/vaulttest"
 	"twofold.dev/shared/totp"
 )
 
@@ -603,4 +604,50 @@ func oathtoolOut(t *testing.T, args ...string) string {
 		t.Fatalf("oathtool (Debian package oathtool) %v: %v %s", args, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestPinSurvivesRestart keeps the pin contract on the real keyring: every
+// check reads through a newly opened store, as after a restart.
+func TestPinSurvivesRestart(t *testing.T) {
+	secretService(t)
+	dir := t.TempDir()
+	s := open(t, dir)
+	secrets := map[int][]byte{}
+	vaulttest.CheckPin(t, s, func() vault.Store { return open(t, dir) }, func(i int) []byte {
+		b, err := totp.DecodeSecret(freshSecret(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[i] = b
+		return b
+	})
+	data, err := os.ReadFile(filepath.Join(dir, keyring.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte(`"pinned": true`)); n != 1 {
+		t.Fatalf("index has %d pinned accounts, want 1:\n%s", n, data)
+	}
+	// Unpinned accounts are written as before pins existed: an older
+	// Twofold reads the file unchanged.
+	if bytes.Contains(data, []byte(`"pinned": false`)) {
+		t.Fatalf("index spells out unpinned accounts:\n%s", data)
+	}
+}
+
+// TestOldIndexReadsUnpinned reads an index written before pins existed.
+func TestOldIndexReadsUnpinned(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"version": 1, "accounts": [{"id": "0123456789abcdef0123456789abcdef", "issuer": "Old", "account": "joe", "type": "totp", "algorithm": "SHA1", "digits": 6, "period": 30}]}`
+	if err := os.WriteFile(filepath.Join(dir, keyring.IndexFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, err := keyring.Open(keyring.Options{Dir: dir, Backend: fakeBackend{err: errors.New("not used")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := list.List(context.Background())
+	if err != nil || len(accounts) != 1 || accounts[0].Pinned || accounts[0].Label() != "Old:joe" {
+		t.Fatalf("old index read as %+v, %v", accounts, err)
+	}
 }

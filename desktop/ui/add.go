@@ -114,7 +114,7 @@ func (u *UI) addFromFile(name string, data []byte) {
 		if err != nil {
 			return err
 		}
-		scan = &vault.Scan{Keys: f.Keys}
+		scan = &vault.Scan{Keys: f.Keys, Pinned: f.Pinned}
 		for _, s := range f.Skipped {
 			scan.Notes = append(scan.Notes, "Skipped "+s)
 		}
@@ -297,6 +297,7 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 	var d *dialog.CustomDialog
 	add := widget.NewButtonWithIcon("Add", theme.ConfirmIcon(), func() {
 		var keys []*totp.Key
+		pinned := map[*totp.Key]bool{}
 		for _, it := range items {
 			if !it.include.Checked {
 				continue
@@ -309,13 +310,14 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 				return
 			}
 			keys = append(keys, &k)
+			pinned[&k] = scan.Pinned[it.key]
 		}
 		if len(keys) == 0 {
 			d.Hide()
 			return
 		}
 		d.Hide()
-		u.addKeys(keys)
+		u.addKeys(keys, pinned)
 	})
 	add.Importance = widget.HighImportance
 	// The title stays short (a dialog's title does not truncate); where
@@ -333,21 +335,29 @@ func (u *UI) preview(title string, scan *vault.Scan) {
 }
 
 // addKeys saves keys one by one and reports what was not added; keys
-// whose label another account has are asked about.
-func (u *UI) addKeys(keys []*totp.Key) { u.addKeysWith(keys, vault.RefuseTaken) }
+// whose label another account has are asked about. The keys in pinned
+// (a backup's favourites) are pinned once added.
+func (u *UI) addKeys(keys []*totp.Key, pinned map[*totp.Key]bool) {
+	u.addKeysWith(keys, pinned, vault.RefuseTaken)
+}
 
-func (u *UI) addKeysWith(keys []*totp.Key, mode vault.OnLabelTaken) {
+func (u *UI) addKeysWith(keys []*totp.Key, pinned map[*totp.Key]bool, mode vault.OnLabelTaken) {
 	var added, skipped []string
 	var taken []*totp.Key
 	var takenBy []string
 	var failed []error
 	u.background("saving", func(ctx context.Context) error {
 		for _, k := range keys {
-			_, err := u.store.AddWith(ctx, k, mode)
+			a, err := u.store.AddWith(ctx, k, mode)
 			var lt *vault.LabelTakenError
 			switch {
 			case err == nil:
 				added = append(added, k.Label())
+				if pinned[k] {
+					if err := u.store.Pin(ctx, a.ID, true); err != nil {
+						failed = append(failed, fmt.Errorf("added %s, but could not pin it: %w", k.Label(), err))
+					}
+				}
 			case errors.Is(err, vault.ErrDuplicate):
 				skipped = append(skipped, k.Label())
 			case errors.As(err, &lt):
@@ -372,7 +382,7 @@ func (u *UI) addKeysWith(keys []*totp.Key, mode vault.OnLabelTaken) {
 		}
 		switch {
 		case len(taken) > 0:
-			u.askTaken(taken, takenBy, msg)
+			u.askTaken(taken, pinned, takenBy, msg)
 		case len(msg) == 0:
 			u.setStatus("Added " + strings.Join(added, ", ") + ".")
 		case len(added) == 0:
@@ -385,15 +395,15 @@ func (u *UI) addKeysWith(keys []*totp.Key, mode vault.OnLabelTaken) {
 
 // askTaken asks what to do with keys whose labels other accounts have
 // (with other secrets): replace those accounts, keep both, or neither.
-func (u *UI) askTaken(keys []*totp.Key, labels, notes []string) {
+func (u *UI) askTaken(keys []*totp.Key, pinned map[*totp.Key]bool, labels, notes []string) {
 	text := strings.Join(labels, ", ") + ": already in the list with another secret (was two-factor set up again on the site?). Replace the old account, or keep both?"
 	if len(notes) > 0 {
 		text += "\n" + strings.Join(notes, "\n")
 	}
 	var d *dialog.CustomDialog
-	replace := widget.NewButton("Replace", func() { d.Hide(); u.addKeysWith(keys, vault.ReplaceTaken) })
+	replace := widget.NewButton("Replace", func() { d.Hide(); u.addKeysWith(keys, pinned, vault.ReplaceTaken) })
 	replace.Importance = widget.DangerImportance
-	both := widget.NewButton("Keep both", func() { d.Hide(); u.addKeysWith(keys, vault.KeepBoth) })
+	both := widget.NewButton("Keep both", func() { d.Hide(); u.addKeysWith(keys, pinned, vault.KeepBoth) })
 	d = dialog.NewCustomWithoutButtons("Label already in use", wrapped(text), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), both, replace})
 	u.show(d, fyne.NewSize(480, 240), nil) // held while the window is locked: it names accounts

@@ -198,7 +198,7 @@ func (u *UI) encryptAll(ctx context.Context, password []byte) ([]byte, *vault.Ex
 	if len(ex.Keys) == 0 {
 		return nil, nil, errors.New("there are no accounts to export")
 	}
-	data, err := vault.EncryptAegis(ex.Keys, password, u.random())
+	data, err := vault.EncryptAegis(ex.Keys, ex.Pinned, password, u.random())
 	return data, ex, err
 }
 
@@ -472,7 +472,7 @@ func (u *UI) askBackupPassword(name string, data []byte) {
 				u.showError("No account found in "+name, err)
 				return
 			}
-			scan := &vault.Scan{Keys: f.Keys}
+			scan := &vault.Scan{Keys: f.Keys, Pinned: f.Pinned}
 			for _, s := range f.Skipped {
 				scan.Notes = append(scan.Notes, "Skipped "+s)
 			}

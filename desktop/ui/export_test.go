@@ -75,6 +75,8 @@ func TestExportEncryptedFromWindow(t *testing.T) {
 	h.add(aliceURI)
 	h.add(hotpURI)
 	h.add("otpauth://totp/Slow:carol?secret=KRUGS4ZANFZSAYJAONSWG4TFOQ&period=60&digits=7")
+	h.u.pin(h.accounts()[1], true) // an Aegis favourite in the backup
+	h.settle()
 
 	h.menuItem("Export encrypted backup…").Action()
 	dlg := h.top()
@@ -130,12 +132,12 @@ func TestExportEncryptedFromWindow(t *testing.T) {
 	}
 	other.tap(other.top(), "Add")
 	want, got := h.accounts(), other.accounts()
-	if len(got) != 3 {
-		t.Fatalf("%d accounts restored", len(got))
+	if len(got) != 3 || !got[1].Pinned {
+		t.Fatalf("restored %+v: want 3, the second pinned", got)
 	}
 	for i := range want {
 		w, g := want[i], got[i]
-		if w.Label() != g.Label() || w.Type != g.Type || w.Algorithm != g.Algorithm || w.Digits != g.Digits || w.Period != g.Period || w.Counter != g.Counter {
+		if w.Label() != g.Label() || w.Type != g.Type || w.Algorithm != g.Algorithm || w.Digits != g.Digits || w.Period != g.Period || w.Counter != g.Counter || w.Pinned != g.Pinned {
 			t.Errorf("restored %+v, want %+v", g, w)
 		}
 	}

@@ -80,6 +80,8 @@ type row struct {
 	avatar  *canvas.Circle
 	letter  *canvas.Text
 	issuer  *widget.Label
+	pin     *widget.Icon    // shown on a pinned account's row
+	head    *fyne.Container // pin and issuer
 	name    *widget.Label
 	code    *canvas.Text
 	bar     *countdown
@@ -132,7 +134,10 @@ func newRow(u *UI) *row {
 	r.menu.Importance = widget.LowImportance
 
 	codeCol := container.NewVBox(r.code, container.NewStack(r.timer, r.next))
-	names := container.New(vcentre{minWidth: namesMinWidth}, container.NewVBox(r.issuer, r.name))
+	r.pin = widget.NewIcon(pinIcon)
+	r.pin.Hide()
+	r.head = container.NewBorder(nil, nil, r.pin, nil, r.issuer)
+	names := container.New(vcentre{minWidth: namesMinWidth}, container.NewVBox(r.head, r.name))
 	r.content = container.NewBorder(nil, nil,
 		container.NewCenter(avatar),
 		container.NewHBox(container.NewCenter(codeCol), container.NewCenter(r.menu)),
@@ -195,6 +200,14 @@ func (r *row) set(a vault.Account) {
 	}
 	if newAcc {
 		r.setAvatar(a)
+		if a.Pinned != r.pin.Visible() {
+			if a.Pinned {
+				r.pin.Show()
+			} else {
+				r.pin.Hide()
+			}
+			r.head.Refresh() // lays the issuer out beside the pin, or without it
+		}
 	}
 	setLabel(r.issuer, issuer)
 	setLabel(r.name, name)

@@ -17,19 +17,9 @@ import (
 	"twofold.dev/shared/qr"
 )
 
-// showAccountMenu is the ⋮ menu of one account.
+// showAccountMenu shows the ⋮ menu of one account.
 func (u *UI) showAccountMenu(a vault.Account, anchor fyne.CanvasObject) {
-	menu := fyne.NewMenu("",
-		fyne.NewMenuItem("Copy code", func() { u.copyAccount(a) }),
-		fyne.NewMenuItem("Rename…", func() { u.showRename(a) }),
-		fyne.NewMenuItem("Move up", func() { u.move(a, -1) }),
-		fyne.NewMenuItem("Move down", func() { u.move(a, +1) }),
-		fyne.NewMenuItem("Move to top", func() { u.moveTo(a, 0) }),
-		fyne.NewMenuItem("Move to bottom", func() { u.moveTo(a, len(u.accounts)-1) }),
-		fyne.NewMenuItem("Show as QR code…", func() { u.confirmShowQR(a) }),
-		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem("Delete…", func() { u.confirmDelete(a) }),
-	)
+	menu := u.accountMenu(a)
 	// Kept inside the window: the menu opens leftwards of a ⋮ at the
 	// right edge, and upwards near the bottom.
 	c := u.win.Canvas()
@@ -39,6 +29,22 @@ func (u *UI) showAccountMenu(a vault.Account, anchor fyne.CanvasObject) {
 	pos.X = max(0, min(pos.X, c.Size().Width-ms.Width))
 	pos.Y = max(0, min(pos.Y, c.Size().Height-ms.Height))
 	m.ShowAtPosition(pos)
+}
+
+// accountMenu is the ⋮ menu of one account.
+func (u *UI) accountMenu(a vault.Account) *fyne.Menu {
+	return fyne.NewMenu("",
+		fyne.NewMenuItem("Copy code", func() { u.copyAccount(a) }),
+		u.pinItem(a),
+		fyne.NewMenuItem("Rename…", func() { u.showRename(a) }),
+		fyne.NewMenuItem("Move up", func() { u.move(a, -1) }),
+		fyne.NewMenuItem("Move down", func() { u.move(a, +1) }),
+		fyne.NewMenuItem("Move to top", func() { u.moveTo(a, 0) }),
+		fyne.NewMenuItem("Move to bottom", func() { u.moveTo(a, len(u.accounts)-1) }),
+		fyne.NewMenuItem("Show as QR code…", func() { u.confirmShowQR(a) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Delete…", func() { u.confirmDelete(a) }),
+	)
 }
 
 func (u *UI) showRename(a vault.Account) {
@@ -72,17 +78,19 @@ func (u *UI) showRename(a vault.Account) {
 }
 
 // move steps an account past its neighbour among the accounts shown: with
-// a search active, past the next match, not past hidden accounts.
+// a search active, past the next match, not past hidden accounts; pinned
+// accounts move among the pinned ones, the others among the others.
 func (u *UI) move(a vault.Account, by int) {
 	i := slices.IndexFunc(u.shown, func(b vault.Account) bool { return b.ID == a.ID })
-	if i < 0 || i+by < 0 || i+by >= len(u.shown) {
+	if i < 0 || i+by < 0 || i+by >= len(u.shown) || u.shown[i+by].Pinned != a.Pinned {
 		return
 	}
 	neighbour := u.shown[i+by].ID
 	u.moveTo(a, slices.IndexFunc(u.accounts, func(b vault.Account) bool { return b.ID == neighbour }))
 }
 
-// moveTo puts an account at position to of the whole list.
+// moveTo puts an account at position to of the whole list (the stored
+// order: to 0 puts an unpinned account first after the pinned ones).
 func (u *UI) moveTo(a vault.Account, to int) {
 	if to < 0 {
 		return
@@ -109,6 +117,7 @@ func (u *UI) confirmDelete(a vault.Account) {
 					u.showError("Cannot delete "+a.Label(), err)
 				} else {
 					u.setStatus("Deleted " + a.Label() + ".")
+					u.forgetUse(a.ID)
 				}
 				u.reload()
 			})

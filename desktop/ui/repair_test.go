@@ -59,7 +59,7 @@ func TestTakenLabelAsks(t *testing.T) {
 	h := newHarness(t, Options{})
 	old := h.add("otpauth://totp/Twofold%20Portal:joe?secret=JBSWY3DPEHPK3PXP")
 	reset := keyOf(t, "otpauth://totp/Twofold%20Portal:joe?secret=KRUGS4ZANFZSAYJAONSWG4TFOQ")
-	h.u.addKeys([]*totp.Key{reset})
+	h.u.addKeys([]*totp.Key{reset}, nil)
 	h.settle()
 	got := text(h.top())
 	if !strings.Contains(got, "Label already in use") || !strings.Contains(got, "[Replace]") || !strings.Contains(got, "[Keep both]") {
@@ -69,7 +69,7 @@ func TestTakenLabelAsks(t *testing.T) {
 	if l := h.accounts(); len(l) != 2 {
 		t.Fatalf("keep both: %d accounts", len(l))
 	}
-	h.u.addKeys([]*totp.Key{keyOf(t, "otpauth://totp/Twofold%20Portal:joe?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY")})
+	h.u.addKeys([]*totp.Key{keyOf(t, "otpauth://totp/Twofold%20Portal:joe?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY")}, nil)
 	h.settle()
 	h.tap(h.top(), "Replace")
 	l := h.accounts()

@@ -102,7 +102,9 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("Lock Twofold", u.lockSettings()),
 	)
 	about := wrapped("Twofold " + version + "\n" + where)
-	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), about)), u.win)
+	rows := append([]fyne.CanvasObject{form}, u.traySettings()...)
+	rows = append(rows, widget.NewSeparator(), about)
+	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(container.NewVBox(rows...)), u.win)
 	u.show(d, fyne.NewSize(480, 460), d.Hide)
 }
 

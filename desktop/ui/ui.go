@@ -51,6 +51,9 @@ type Options struct {
 	Version, DataDir string
 	// Lock keeps the app lock's password hash (lock.go); nil: no lock.
 	Lock vault.LockKeeper
+	// Tray, if set, is the system tray; nil means the app's own when it
+	// is a fyne desktop.App (tray.go).
+	Tray Tray
 }
 
 // slowKeyring is how long the codes may take before the status line says
@@ -100,6 +103,7 @@ type UI struct {
 	enter     func()        // Enter's action while a dialog with a default button is open
 
 	selected string // id of the last copied/selected account
+	inTray   bool   // the window was closed into the tray
 	copied   string // code put on the clipboard, until cleared
 	copiedAt time.Time
 
@@ -140,6 +144,7 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	u.win = a.NewWindow("Twofold")
 	u.build()
 	u.setUpLock()
+	u.setupTray()
 	u.reload()
 	return u
 }
@@ -210,6 +215,7 @@ func (u *UI) build() {
 			&fyne.MenuItem{Label: "Copy code", Shortcut: &fyne.ShortcutCopy{}, Action: u.copySelected},
 			&fyne.MenuItem{Label: "Search", Shortcut: ShortcutSearch, Action: u.focusSearch},
 			&fyne.MenuItem{Label: "Sort by name", Action: u.sortByName},
+			&fyne.MenuItem{Label: "Sort by use", Action: u.sortByUse},
 			fyne.NewMenuItemSeparator(),
 			&fyne.MenuItem{Label: "Settings and about…", Action: u.showSettings},
 		),
@@ -242,7 +248,7 @@ func (u *UI) build() {
 // an otpauth:// or otpauth-migration:// link (from the command line or a
 // browser); "" only brings the window to the front.
 func (u *UI) OpenLink(link string) {
-	u.win.RequestFocus()
+	u.showWindow()
 	if link = strings.TrimSpace(link); link != "" {
 		u.addFromLink("the link", link)
 	}
@@ -312,6 +318,7 @@ func (u *UI) reload() {
 		}
 		u.loaded = true
 		u.accounts = list
+		u.updateTray()
 		for _, a := range list {
 			if a.Missing {
 				u.problems[a.ID] = "secret missing from the keyring"
@@ -324,10 +331,10 @@ func (u *UI) reload() {
 	})
 }
 
-// filter applies the search box to the accounts.
+// filter applies the search box to the accounts, pinned ones first.
 func (u *UI) filter() {
 	u.shown = u.shown[:0]
-	for _, a := range u.accounts {
+	for _, a := range vault.PinnedFirst(u.accounts) {
 		if vault.Matches(a, u.search.Text) {
 			u.shown = append(u.shown, a)
 		}
@@ -559,6 +566,7 @@ func (u *UI) copyAccount(a vault.Account) {
 func (u *UI) putOnClipboard(a vault.Account, code string) {
 	u.app.Clipboard().SetContent(code)
 	u.copied, u.copiedAt = code, u.clock()
+	u.used(a)
 	u.setStatus("Copied the code of " + a.Label() + "; " + u.clearsIn() + ".")
 }
 

@@ -296,19 +296,7 @@ func (u *UI) sortByName() {
 		}
 		return strings.Compare(strings.ToLower(a.Account), strings.ToLower(b.Account))
 	})
-	u.background("sorting", func(ctx context.Context) error {
-		for i, a := range sorted {
-			if err := u.store.Move(ctx, a.ID, i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func(err error) {
-		if err != nil {
-			u.showError("Cannot sort the accounts", err)
-		}
-		u.reload()
-	})
+	u.storeOrder(sorted, "Cannot sort the accounts")
 }
 
 // Go's own error texts, and what they mean to a user. A URL parse error

@@ -108,7 +108,7 @@ func TestEveryDialogFitsTheWindow(t *testing.T) {
 			for _, scale := range scales {
 				name := fmt.Sprintf("%s-%dx%d-scale%g", tname, int(px.Width), int(px.Height), scale)
 				t.Run(name, func(t *testing.T) {
-					h := newHarness(t, Options{})
+					h := newHarness(t, Options{Tray: &fakeTray{}}) // Settings with its tray row
 					fyne.CurrentApp().Settings().SetTheme(th)
 					h.u.win.Canvas().(test.WindowlessCanvas).SetScale(scale)
 					size := logical(px, scale)
@@ -143,6 +143,7 @@ func TestEveryDialogFitsTheWindow(t *testing.T) {
 						{"delete", func() { h.u.confirmDelete(h.u.accounts[0]) }},
 						{"qr", func() { h.u.confirmShowQR(h.u.accounts[0]); h.tap(h.top(), "Show QR code") }},
 						{"encrypted", func() { h.u.askBackupPassword("twofold-backup-2026-11-30-v4.2fas", nil) }},
+						{"settings", h.u.showSettings},
 					}
 					for _, d := range open {
 						d.show()

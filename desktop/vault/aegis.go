@@ -110,9 +110,10 @@ type aegisDB struct {
 const slotTypePassword = 1
 
 // EncryptAegis writes keys as an encrypted Aegis vault that opens with
-// password. Every random byte (master key, salt, nonces, UUIDs) is read
-// from rand.
-func EncryptAegis(keys []*totp.Key, password []byte, rand io.Reader) ([]byte, error) {
+// password; the keys in pinned are Aegis favourites, which it lists first
+// as Twofold lists pinned accounts. Every random byte (master key, salt,
+// nonces, UUIDs) is read from rand.
+func EncryptAegis(keys []*totp.Key, pinned map[*totp.Key]bool, password []byte, rand io.Reader) ([]byte, error) {
 	if len(password) == 0 {
 		return nil, ErrEmptyPassword
 	}
@@ -142,7 +143,7 @@ func EncryptAegis(keys []*totp.Key, password []byte, rand io.Reader) ([]byte, er
 			return nil, err
 		}
 		e := aegisEntry{
-			Type: k.Type.String(), UUID: id, Name: k.Account, Issuer: k.Issuer,
+			Type: k.Type.String(), UUID: id, Name: k.Account, Issuer: k.Issuer, Favorite: pinned[k],
 			Info: aegisInfo{Secret: k.SecretBase32(), Algo: k.Algorithm.String(), Digits: k.Digits},
 		}
 		if k.Type == totp.HOTP {

@@ -66,7 +66,7 @@ func sameKeys(t *testing.T, got, want []*totp.Key) {
 
 func TestEncryptAegisIndependentReader(t *testing.T) {
 	keys := exportKeys(t)
-	data, err := vault.EncryptAegis(keys, []byte("correct horse"), rand.Reader)
+	data, err := vault.EncryptAegis(keys, nil, []byte("correct horse"), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestAegisRoundTrip(t *testing.T) {
 	keys := exportKeys(t)
-	data, err := vault.EncryptAegis(keys, []byte("pässwörd"), rand.Reader)
+	data, err := vault.EncryptAegis(keys, nil, []byte("pässwörd"), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestAegisRoundTrip(t *testing.T) {
 	if !errors.Is(err, vault.ErrWrongPassword) || !strings.Contains(err.Error(), "wrong password for this backup") {
 		t.Errorf("wrong password: %v", err)
 	}
-	if _, err := vault.EncryptAegis(keys, nil, rand.Reader); !errors.Is(err, vault.ErrEmptyPassword) {
+	if _, err := vault.EncryptAegis(keys, nil, nil, rand.Reader); !errors.Is(err, vault.ErrEmptyPassword) {
 		t.Errorf("empty password: %v", err)
 	}
 	// A changed byte in the db is caught, not read as garbage.
@@ -341,7 +341,7 @@ func BenchmarkEncryptAegis(b *testing.B) {
 		keys[i] = &totp.Key{Type: totp.TOTP, Issuer: "Svc", Account: "user" + strconv.Itoa(i), Secret: make([]byte, 20), Algorithm: totp.SHA1, Digits: 6, Period: 30}
 	}
 	for b.Loop() {
-		if _, err := vault.EncryptAegis(keys, []byte("bench"), rand.Reader); err != nil {
+		if _, err := vault.EncryptAegis(keys, nil, []byte("bench"), rand.Reader); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -349,7 +349,7 @@ func BenchmarkEncryptAegis(b *testing.B) {
 
 func BenchmarkReadEncryptedAegis(b *testing.B) {
 	keys := []*totp.Key{{Type: totp.TOTP, Account: "a", Secret: make([]byte, 20), Algorithm: totp.SHA1, Digits: 6, Period: 30}}
-	data, err := vault.EncryptAegis(keys, []byte("bench"), rand.Reader)
+	data, err := vault.EncryptAegis(keys, nil, []byte("bench"), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -419,5 +419,43 @@ func TestAegisScryptBounds(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "unusual scrypt parameters") {
 			t.Errorf("n=%d r=%d p=%d: %v", nrp[0], nrp[1], nrp[2], err)
 		}
+	}
+}
+
+// TestPinnedAreAegisFavourites: pinned accounts are written as Aegis
+// favourites and read back as pinned, from an encrypted vault and from a
+// plain one as Aegis writes it.
+func TestPinnedAreAegisFavourites(t *testing.T) {
+	keys := []*totp.Key{
+		{Type: totp.TOTP, Issuer: "A", Account: "one", Secret: []byte("0123456789abcdef0123"), Digits: 6, Period: 30},
+		{Type: totp.TOTP, Issuer: "B", Account: "two", Secret: []byte("0123456789abcdef0124"), Digits: 6, Period: 30},
+	}
+	data, err := vault.EncryptAegis(keys, map[*totp.Key]bool{keys[1]: true}, []byte("pw"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := vaulttest.DecryptAegis(t, data, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range content["entries"].([]any) {
+		if fav := e.(map[string]any)["favorite"]; fav != (i == 1) {
+			t.Errorf("entry %d: favorite %v", i, fav)
+		}
+	}
+	f, err := vault.ReadBackup(data, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Keys) != 2 || f.Pinned[f.Keys[0]] || !f.Pinned[f.Keys[1]] {
+		t.Fatalf("read back: %d keys, pinned %v", len(f.Keys), f.Pinned)
+	}
+	plain := strings.Replace(vaulttest.AegisPlain, `"uuid": "2",`, `"uuid": "2", "favorite": true,`, 1)
+	f, err = vault.ParseBackup([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Pinned) != 1 || !f.Pinned[f.Keys[1]] || f.Keys[1].Issuer != "Orbit" {
+		t.Fatalf("plain Aegis favourite read as %v", f.Pinned)
 	}
 }

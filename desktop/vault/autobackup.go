@@ -165,11 +165,11 @@ func (b *AutoBackup) Write(ctx context.Context, st Store) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("automatic backup: %w", err)
 	}
-	return b.writeKeys(s, ex.Keys, password)
+	return b.writeKeys(s, ex, password)
 }
 
-func (b *AutoBackup) writeKeys(s BackupSettings, keys []*totp.Key, password []byte) (string, error) {
-	data, err := EncryptAegis(keys, password, b.Rand)
+func (b *AutoBackup) writeKeys(s BackupSettings, ex *Export, password []byte) (string, error) {
+	data, err := EncryptAegis(ex.Keys, ex.Pinned, password, b.Rand)
 	if err != nil {
 		return "", fmt.Errorf("automatic backup: %w", err)
 	}
@@ -390,6 +390,10 @@ func (n *Notifying) Delete(ctx context.Context, id string) error {
 
 func (n *Notifying) Move(ctx context.Context, id string, to int) error {
 	return n.after(n.Store.Move(ctx, id, to))
+}
+
+func (n *Notifying) Pin(ctx context.Context, id string, pinned bool) error {
+	return n.after(n.Store.Pin(ctx, id, pinned))
 }
 
 func (n *Notifying) NextHOTP(ctx context.Context, id string) (string, error) {

@@ -90,10 +90,11 @@ func ReadBackup(data, password []byte) (*Found, error) {
 func parseAegis(raw json.RawMessage) (*Found, error) {
 	var db struct {
 		Entries []struct {
-			Type   string `json:"type"`
-			Name   string `json:"name"`
-			Issuer string `json:"issuer"`
-			Info   struct {
+			Type     string `json:"type"`
+			Name     string `json:"name"`
+			Issuer   string `json:"issuer"`
+			Favorite bool   `json:"favorite"`
+			Info     struct {
 				Secret  string `json:"secret"`
 				Algo    string `json:"algo"`
 				Digits  int    `json:"digits"`
@@ -113,6 +114,12 @@ func parseAegis(raw json.RawMessage) (*Found, error) {
 			continue
 		}
 		f.Keys = append(f.Keys, k)
+		if e.Favorite { // Aegis's favourites are listed first, as pins are
+			if f.Pinned == nil {
+				f.Pinned = map[*totp.Key]bool{}
+			}
+			f.Pinned[k] = true
+		}
 	}
 	return found(f, "Aegis backup")
 }

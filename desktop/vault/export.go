@@ -17,6 +17,8 @@ type Export struct {
 	// Missing names the accounts whose secret is gone from the keyring:
 	// they cannot be exported, and the user is told so.
 	Missing []string
+	// Pinned holds the keys of pinned accounts.
+	Pinned map[*totp.Key]bool
 }
 
 // ExportKeys reads every account's full key (HOTP counters included), in
@@ -26,7 +28,7 @@ func ExportKeys(ctx context.Context, st Store) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex := &Export{}
+	ex := &Export{Pinned: map[*totp.Key]bool{}}
 	for _, a := range list {
 		if a.Missing {
 			ex.Missing = append(ex.Missing, a.Label())
@@ -41,6 +43,9 @@ func ExportKeys(ctx context.Context, st Store) (*Export, error) {
 			return nil, err
 		}
 		ex.Keys = append(ex.Keys, k)
+		if a.Pinned {
+			ex.Pinned[k] = true
+		}
 	}
 	return ex, nil
 }

@@ -177,6 +177,17 @@ func (m *Memory) Move(ctx context.Context, id string, to int) error {
 	return nil
 }
 
+func (m *Memory) Pin(ctx context.Context, id string, pinned bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.find(id)
+	if err != nil {
+		return err
+	}
+	m.accounts[i].Pinned = pinned
+	return nil
+}
+
 func (m *Memory) Key(ctx context.Context, id string) (*totp.Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

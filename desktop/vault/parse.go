@@ -21,6 +21,8 @@ type Found struct {
 	Batch, Batches int
 	// Skipped names the entries of a backup file that were not read, and why.
 	Skipped []string
+	// Pinned holds the keys that a backup marks pinned (Aegis's favourites).
+	Pinned map[*totp.Key]bool
 }
 
 // ErrNoKey is returned for text that is neither an otpauth:// nor an
@@ -109,6 +111,8 @@ type Scan struct {
 	Keys    []*totp.Key
 	Notes   []string // e.g. "Google Authenticator export, batch 1 of 3"
 	Refused []error  // one per QR code that is not a usable key
+	// Pinned holds the keys a backup marks pinned (Found.Pinned).
+	Pinned map[*totp.Key]bool
 }
 
 // ParseTexts reads every QR code text; codes that are not keys are kept in

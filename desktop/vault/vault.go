@@ -29,6 +29,9 @@ type Account struct {
 	// Missing is set when the secret is gone from the keyring: the account
 	// stays listed so the user sees it, but has no code.
 	Missing bool `json:"missing,omitempty"`
+	// Pinned accounts are listed before the others (see PinnedFirst),
+	// keeping their place in the user's order among themselves.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // Label is "Issuer:account", or the account alone without an issuer.
@@ -80,6 +83,10 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 	// Move puts an account at position to (0-based, clamped to the list).
 	Move(ctx context.Context, id string, to int) error
+	// Pin pins an account (pinned true) or unpins it. Its position in the
+	// list does not change: lists show pinned accounts first (PinnedFirst),
+	// so an unpinned one goes back to where it was among the others.
+	Pin(ctx context.Context, id string, pinned bool) error
 	// Key returns the full key, secret included (for "show as QR").
 	Key(ctx context.Context, id string) (*totp.Key, error)
 	// Code is a TOTP account's code at now.
@@ -144,6 +151,23 @@ type RepairReport struct {
 	Described int
 	// Kept is how many listed accounts were kept as they were.
 	Kept int
+}
+
+// PinnedFirst returns list with the pinned accounts first, each group in
+// the list's order: the order a window or `twofold list` shows.
+func PinnedFirst(list []Account) []Account {
+	out := make([]Account, 0, len(list))
+	for _, a := range list {
+		if a.Pinned {
+			out = append(out, a)
+		}
+	}
+	for _, a := range list {
+		if !a.Pinned {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // ShortID is the short form of an account id that lists show and commands

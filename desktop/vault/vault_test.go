@@ -243,3 +243,40 @@ func TestMessageSaysWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryPin(t *testing.T) {
+	m := vault.NewMemory()
+	vaulttest.CheckPin(t, m, func() vault.Store { return m }, func(i int) []byte { return []byte("memory-secret-" + string(rune('a'+i))) })
+}
+
+func TestPinnedFirstKeepsEachGroupsOrder(t *testing.T) {
+	list := []vault.Account{{ID: "1"}, {ID: "2", Pinned: true}, {ID: "3"}, {ID: "4", Pinned: true}, {ID: "5"}}
+	var got string
+	for _, a := range vault.PinnedFirst(list) {
+		got += a.ID
+	}
+	if got != "24135" {
+		t.Fatalf("PinnedFirst order %s, want 24135", got)
+	}
+	if list[0].ID != "1" || list[1].ID != "2" {
+		t.Fatal("PinnedFirst changed its argument")
+	}
+}
+
+func TestNotifyingPin(t *testing.T) {
+	m := vault.NewMemory()
+	changes := 0
+	st := &vault.Notifying{Store: m, Changed: func() { changes++ }}
+	vaulttest.CheckPin(t, st, func() vault.Store { return m }, func(i int) []byte { return []byte("notify-secret-" + string(rune('a'+i))) })
+	list, _ := m.List(context.Background())
+	before := changes
+	if err := st.Pin(context.Background(), list[1].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if changes != before+1 {
+		t.Fatalf("a pin made %d change notices, want 1 (an automatic backup carries the pin)", changes-before)
+	}
+	if err := st.Pin(context.Background(), "no-such-id", true); err == nil || changes != before+1 {
+		t.Fatalf("a failed pin: err %v, %d change notices, want an error and none", err, changes-before-1)
+	}
+}

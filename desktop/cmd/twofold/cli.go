@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,10 +37,13 @@ Commands:
                        file of otpauth URIs, one per line
   add --replace ...    an account whose label is taken replaces the one that has it
   add --keep-both ...  an account whose label is taken is added beside it
-  list                 list the accounts: id, label, type and parameters
+  list                 list the accounts: id, label, type and parameters; pinned
+                       accounts first, marked (pinned), as the window shows them
   code LABEL           print the current code (digits only); for an HOTP
                        account, the code for the stored counter, then advance it
   remove LABEL         delete an account and its keyring item
+  pin LABEL            pin an account: the window and list show it first
+  unpin LABEL          unpin it: it goes back to its place among the others
   repair               rebuild the account list from the keyring: a damaged list
                        is kept aside, accounts found only in the keyring are added
   decode FILE...       print the text of every QR code in the images; store nothing
@@ -144,6 +148,10 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return c.code(ctx, rest)
 	case "remove", "rm", "delete":
 		return c.remove(ctx, rest)
+	case "pin":
+		return c.pin(ctx, "pin", rest, true)
+	case "unpin":
+		return c.pin(ctx, "unpin", rest, false)
 	case "repair":
 		return c.repair(ctx, rest)
 	case "decode":
@@ -242,6 +250,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		taken = vault.KeepBoth
 	}
 	var keys []*totp.Key
+	pinned := map[*totp.Key]bool{} // a backup's favourites
 	switch {
 	case btoi(*image)+btoi(*scr)+btoi(*backup) > 1:
 		return errors.New("add: give one of --image, --screen or --backup")
@@ -262,6 +271,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 				fmt.Fprintf(c.stderr, "twofold: %s: skipped %s\n", name, s)
 			}
 			keys = append(keys, f.Keys...)
+			maps.Copy(pinned, f.Pinned)
 		}
 	case *scr:
 		if len(args) > 0 {
@@ -329,6 +339,13 @@ func (c *cli) add(ctx context.Context, args []string) error {
 			return errors.New(vault.Message(err))
 		}
 		added++
+		if pinned[k] {
+			if err := st.Pin(ctx, a.ID, true); err != nil {
+				return fmt.Errorf("added %s, but could not pin it: %s", a.Label(), vault.Message(err))
+			}
+			fmt.Fprintf(c.stdout, "added %s (pinned)\n", a.Label())
+			continue
+		}
 		fmt.Fprintf(c.stdout, "added %s\n", a.Label())
 	}
 	if len(refused) == 1 {
@@ -379,10 +396,13 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return errors.New(vault.Message(err))
 	}
-	for _, a := range list {
+	for _, a := range vault.PinnedFirst(list) {
 		params := fmt.Sprintf("totp %s %d digits %ds", a.Algorithm, a.Digits, a.Period)
 		if a.Type == totp.HOTP {
 			params = fmt.Sprintf("hotp %s %d digits counter %d", a.Algorithm, a.Digits, a.Counter)
+		}
+		if a.Pinned {
+			params += " (pinned)"
 		}
 		if a.Missing {
 			params += " (secret missing from the keyring)"
@@ -491,6 +511,23 @@ func (c *cli) remove(ctx context.Context, args []string) error {
 		return errors.New(vault.Message(err))
 	}
 	fmt.Fprintf(c.stdout, "removed %s\n", a.Label())
+	return nil
+}
+
+// pin pins (pinned) or unpins the account LABEL names.
+func (c *cli) pin(ctx context.Context, cmd string, args []string, pinned bool) error {
+	st, a, err := c.find(ctx, cmd, args)
+	if err != nil {
+		return err
+	}
+	if a.Pinned == pinned {
+		fmt.Fprintf(c.stdout, "%s is already %sned\n", a.Label(), cmd)
+		return nil
+	}
+	if err := st.Pin(ctx, a.ID, pinned); err != nil {
+		return errors.New(vault.Message(err))
+	}
+	fmt.Fprintf(c.stdout, "%sned %s\n", cmd, a.Label())
 	return nil
 }
 

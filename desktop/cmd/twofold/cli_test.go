@@ -328,3 +328,59 @@ func TestAddBackup(t *testing.T) {
 		t.Errorf("a refused backup changed the accounts:\n%s", after)
 	}
 }
+
+func TestPinUnpinList(t *testing.T) {
+	c := newCLI(t)
+	c.ok("add", "otpauth://totp/ACME:alice@example.com?secret="+secret(t),
+		"otpauth://totp/Bank:bob?secret="+secret(t),
+		"otpauth://hotp/Mail:carol?secret="+secret(t)+"&counter=3")
+	idx, _ := os.ReadFile(filepath.Join(c.dir, "accounts.json"))
+	alice := between(string(idx), `"id": "`, `"`)[:8]
+	bob := between(strings.SplitN(string(idx), "alice@", 2)[1], `"id": "`, `"`)[:8]
+	carol := between(strings.SplitN(string(idx), "bob", 2)[1], `"id": "`, `"`)[:8]
+	lines := map[string]string{
+		"alice": alice + "\tACME:alice@example.com\ttotp SHA1 6 digits 30s",
+		"bob":   bob + "\tBank:bob\ttotp SHA1 6 digits 30s",
+		"carol": carol + "\tMail:carol\thotp SHA1 6 digits counter 3",
+	}
+	list := func(want ...string) {
+		t.Helper()
+		if got := c.ok("list"); got != strings.Join(want, "\n")+"\n" {
+			t.Fatalf("list:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+		}
+	}
+
+	// By a part of the label, as remove and code resolve it.
+	if out := c.ok("pin", "carol"); out != "pinned Mail:carol\n" {
+		t.Fatalf("pin printed %q", out)
+	}
+	list(lines["carol"]+" (pinned)", lines["alice"], lines["bob"])
+	// By the short id list prints; two pins keep the list's order.
+	if out := c.ok("pin", bob); out != "pinned Bank:bob\n" {
+		t.Fatalf("pin by id printed %q", out)
+	}
+	list(lines["bob"]+" (pinned)", lines["carol"]+" (pinned)", lines["alice"])
+	if out := c.ok("pin", "Bank:bob"); out != "Bank:bob is already pinned\n" {
+		t.Fatalf("pinning again printed %q", out)
+	}
+	// The pin is in the index, where the window reads it.
+	idx, _ = os.ReadFile(filepath.Join(c.dir, "accounts.json"))
+	if n := strings.Count(string(idx), `"pinned": true`); n != 2 {
+		t.Fatalf("index has %d pinned accounts, want 2:\n%s", n, idx)
+	}
+
+	if out := c.ok("unpin", "carol"); out != "unpinned Mail:carol\n" {
+		t.Fatalf("unpin printed %q", out)
+	}
+	list(lines["bob"]+" (pinned)", lines["alice"], lines["carol"])
+	if out := c.ok("unpin", "alice"); out != "ACME:alice@example.com is already unpinned\n" {
+		t.Fatalf("unpinning an unpinned account printed %q", out)
+	}
+	c.fails("give one LABEL", "pin")
+	c.fails("give one LABEL", "unpin", "a", "b")
+	c.fails("no such account", "pin", "nobody")
+	c.fails("matches 3 accounts", "unpin", "a")
+	if out := c.ok("help"); !strings.Contains(out, "pin LABEL") || !strings.Contains(out, "unpin LABEL") {
+		t.Fatalf("usage does not explain pin and unpin:\n%s", out)
+	}
+}

@@ -54,7 +54,7 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *encrypted != "":
-		return c.exportEncrypted(*encrypted, ex.Keys)
+		return c.exportEncrypted(*encrypted, ex)
 	case *ga != "":
 		return c.exportGA(*ga, ex.Keys)
 	}
@@ -80,7 +80,8 @@ func (c *cli) exportKeys(ctx context.Context) (*vault.Export, error) {
 	return ex, nil
 }
 
-func (c *cli) exportEncrypted(name string, keys []*totp.Key) error {
+func (c *cli) exportEncrypted(name string, ex *vault.Export) error {
+	keys := ex.Keys
 	if _, err := os.Lstat(name); err == nil {
 		return fmt.Errorf("export: %s already exists: choose another name or remove it first", name)
 	}
@@ -88,7 +89,7 @@ func (c *cli) exportEncrypted(name string, keys []*totp.Key) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	data, err := vault.EncryptAegis(keys, pw, rand.Reader)
+	data, err := vault.EncryptAegis(keys, ex.Pinned, pw, rand.Reader)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

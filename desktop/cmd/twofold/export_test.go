@@ -92,6 +92,7 @@ func TestExportEncryptedRoundTrip(t *testing.T) {
 	// Two HOTP codes used: the stored counter is now 7.
 	c.ok("code", "Blue Sky:benjamin")
 	c.ok("code", "Blue Sky:benjamin")
+	c.ok("pin", "Orbit") // an Aegis favourite in the backup, pinned again on restore
 	want := c.accountsIn()
 	file := filepath.Join(t.TempDir(), "twofold.json")
 
@@ -119,6 +120,9 @@ func TestExportEncryptedRoundTrip(t *testing.T) {
 	}
 	for _, e := range content["entries"].([]any) {
 		entry := e.(map[string]any)
+		if fav := entry["favorite"]; fav != (entry["issuer"] == "Orbit") {
+			t.Errorf("%s:%s has favorite %v in the vault; only the pinned Orbit:james should", entry["issuer"], entry["name"], fav)
+		}
 		if entry["issuer"] == "Blue Sky" {
 			if c := entry["info"].(map[string]any)["counter"]; c != float64(7) {
 				t.Errorf("HOTP counter in the vault: %v, want 7", c)
@@ -141,7 +145,7 @@ func TestExportEncryptedRoundTrip(t *testing.T) {
 
 	// Restored into an empty store: every account, parameters and counter.
 	out, _ = empty.okIn("s3cret pass\n", "add", "--backup", file)
-	if strings.Count(out, "added ") != 5 {
+	if strings.Count(out, "added ") != 5 || !strings.Contains(out, "added Orbit:james (pinned)\n") {
 		t.Errorf("restore printed %q", out)
 	}
 	if got := empty.accountsIn(); strings.Join(got, "\n") != strings.Join(want, "\n") {

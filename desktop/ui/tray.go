@@ -1,0 +1,145 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"twofold.dev/desktop/vault"
+	"twofold.dev/shared/totp"
+)
+
+// The system tray: one click copies a pinned or recently used account's
+// code, without opening the window. Where the platform has a tray, closing
+// the window may leave Twofold running in it (a setting, off at first).
+
+// Tray is a system tray: what fyne's desktop.App offers on the platforms
+// that have one. Options.Tray replaces it (tests). The tray shows the
+// app's icon: fyne gives it that when it starts the tray, and setting an
+// icon before the tray has started is not safe on every platform.
+type Tray interface {
+	SetSystemTrayMenu(menu *fyne.Menu)
+}
+
+// trayAccounts is how many accounts the tray menu lists at most.
+const trayAccounts = 8
+
+// prefKeepInTray: closing the window hides it in the tray (true) or quits.
+const prefKeepInTray = "keep-in-tray"
+
+// tray is Options.Tray, else the app when it is a desktop.App, else nil.
+func (u *UI) tray() Tray {
+	if u.opts.Tray != nil {
+		return u.opts.Tray
+	}
+	if d, ok := u.app.(desktop.App); ok {
+		return d
+	}
+	return nil
+}
+
+// setupTray gives the tray its menu, rebuilt when the window locks or
+// unlocks, and makes closing the window ask the keep-in-tray setting;
+// nothing where there is no tray.
+func (u *UI) setupTray() {
+	if u.tray() == nil {
+		return
+	}
+	u.win.SetCloseIntercept(u.closeWindow)
+	u.onLockChange(func(bool) { u.updateTray() })
+	u.updateTray()
+}
+
+// updateTray gives the tray a menu built afresh: after the accounts
+// changed, were pinned or were used, and when the window locked or
+// unlocked.
+func (u *UI) updateTray() {
+	if t := u.tray(); t != nil {
+		t.SetSystemTrayMenu(u.trayMenu())
+	}
+}
+
+// trayMenu is the tray's menu: trayList's accounts, each copying its
+// code in one click through trayCopy, then Show Twofold and Quit. While
+// the window is locked it names no account: Show Twofold shows the lock.
+func (u *UI) trayMenu() *fyne.Menu {
+	var items []*fyne.MenuItem
+	if !u.Locked() {
+		for _, a := range u.trayList() {
+			items = append(items, fyne.NewMenuItem(a.Label(), func() { u.trayCopy(a) }))
+		}
+	}
+	if len(items) > 0 {
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	quit := fyne.NewMenuItem("Quit", u.app.Quit)
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItem("Show Twofold", u.showWindow), quit)
+	return fyne.NewMenu("Twofold", items...)
+}
+
+// trayList is the pinned accounts, then the most recently used ones,
+// trayAccounts in all. HOTP accounts are left out (each code moves the
+// counter on, which wants the window), and those whose secret is missing.
+func (u *UI) trayList() []vault.Account {
+	var pinned, out []vault.Account
+	for _, a := range u.accounts {
+		if a.Pinned {
+			pinned = append(pinned, a)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range append(pinned, u.recent()...) {
+		if len(out) == trayAccounts {
+			break
+		}
+		if seen[a.ID] || a.Type != totp.TOTP || a.Missing {
+			continue
+		}
+		seen[a.ID] = true
+		out = append(out, a)
+	}
+	return out
+}
+
+// trayCopy copies an account's code from the tray, the way a click on
+// its row does (the same clipboard clearing, the same use record); an
+// item of a menu built before the window locked copies nothing.
+func (u *UI) trayCopy(a vault.Account) {
+	if u.Locked() {
+		return
+	}
+	u.copyAccount(a)
+}
+
+// showWindow shows the window, hidden in the tray or not, in front.
+func (u *UI) showWindow() {
+	u.inTray = false
+	u.win.Show()
+	u.win.RequestFocus()
+}
+
+// closeWindow is what closing the window does where there is a tray: hide
+// it in the tray when the setting says so, else close it (and quit).
+func (u *UI) closeWindow() {
+	if u.app.Preferences().Bool(prefKeepInTray) {
+		u.inTray = true
+		u.win.Hide()
+		return
+	}
+	u.win.Close()
+}
+
+// traySettings are the Settings rows about the tray; none without one.
+// The check's text is short (it does not wrap, and Settings fits narrow
+// windows); a wrapped line says the rest.
+func (u *UI) traySettings() []fyne.CanvasObject {
+	if u.tray() == nil {
+		return nil
+	}
+	keep := widget.NewCheck("Keep running in the tray", func(on bool) {
+		u.app.Preferences().SetBool(prefKeepInTray, on)
+	})
+	keep.SetChecked(u.app.Preferences().Bool(prefKeepInTray))
+	return []fyne.CanvasObject{keep, wrapped("…when the window is closed: it hides in the tray instead of quitting. Quit is in the tray's menu.")}
+}
