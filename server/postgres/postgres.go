@@ -68,9 +68,20 @@ func (d *DB) Atomic(ctx context.Context, fn func(portal.Store) error) error {
 
 var _ portal.Store = (*DB)(nil)
 
+// ErrNoPortal is OpenExisting's answer for a database without the
+// portal's tables (a mistyped database name in the URL).
+var ErrNoPortal = errors.New("the database holds no portal tables")
+
 // Open connects to the database at rawURL (postgres://...) and applies the
 // migrations not applied yet, each in its own transaction.
-func Open(ctx context.Context, rawURL string) (*DB, error) {
+func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true) }
+
+// OpenExisting is Open for a database the portal has already set up: on
+// one without the portal's tables it creates nothing and returns
+// ErrNoPortal. Admin commands open the database this way.
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, false) }
+
+func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -90,6 +101,17 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	d := &DB{pool: pool, q: pool}
+	if !create {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+			pool.Close()
+			return nil, wrap("opening database", err)
+		}
+		if !exists {
+			pool.Close()
+			return nil, ErrNoPortal
+		}
+	}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

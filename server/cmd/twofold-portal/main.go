@@ -198,7 +198,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	} else if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openStore(ctx, cfg, admin)
 	if err != nil {
 		return err
 	}
@@ -305,11 +305,19 @@ func checkExistingData(cfg *Config) error {
 
 // openStore opens PostgreSQL when --database is set, else SQLite in the
 // data directory, which must be writable: a read-only or full disk is
-// refused here rather than found out by the first sign-up.
-func openStore(ctx context.Context, cfg *Config) (portal.Store, func() error, error) {
+// refused here rather than found out by the first sign-up. For an admin
+// command, a PostgreSQL database without the portal's tables is refused,
+// not set up.
+func openStore(ctx context.Context, cfg *Config, admin bool) (portal.Store, func() error, error) {
 	if cfg.Database != "" {
-		db, err := postgres.Open(ctx, cfg.Database)
-		if err != nil {
+		open := postgres.Open
+		if admin {
+			open = postgres.OpenExisting
+		}
+		db, err := open(ctx, cfg.Database)
+		if errors.Is(err, postgres.ErrNoPortal) {
+			return nil, nil, fmt.Errorf("no portal database at --database (TWOFOLD_DATABASE): %w; check the database name in the URL, or start the portal once to create its tables", err)
+		} else if err != nil {
 			return nil, nil, err
 		}
 		return db, db.Close, nil
