@@ -119,6 +119,12 @@ func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
 	return d, nil
 }
 
+// Conns says how many connections the pool holds now, and at most.
+func (d *DB) Conns() (open, limit int) {
+	st := d.pool.Stat()
+	return int(st.TotalConns()), int(st.MaxConns())
+}
+
 // Close closes every connection.
 func (d *DB) Close() error {
 	d.pool.Close()

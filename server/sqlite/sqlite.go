@@ -226,6 +226,13 @@ func openAll(ctx context.Context, db *sql.DB, n int) error {
 	return nil
 }
 
+// Conns says how many connections the writer and reader pools hold now,
+// and at most (Open opens all of them).
+func (d *DB) Conns() (open, limit int) {
+	w, r := d.w.Stats(), d.r.Stats()
+	return w.OpenConnections + r.OpenConnections, w.MaxOpenConnections + r.MaxOpenConnections
+}
+
 // Close closes the database.
 func (d *DB) Close() error { return errors.Join(d.r.Close(), d.w.Close()) }
 

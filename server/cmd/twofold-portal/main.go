@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -232,7 +233,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
-	return serve(ctx, cfg, svc, logger)
+	db, _ := store.(connStats)
+	return serve(ctx, cfg, svc, db, logger)
 }
 
 // loadKeys reads the secret key file. The server creates DATA/secret.key
@@ -332,7 +334,7 @@ func openStore(ctx context.Context, cfg *Config, admin bool) (portal.Store, func
 	return db, db.Close, nil
 }
 
-func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, logger *slog.Logger) error {
 	handler, err := web.NewServer(web.Config{TrustedProxies: cfg.TrustedProxies}, svc, logger)
 	if err != nil {
 		return err
@@ -346,6 +348,8 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	var clients atomic.Int64
+	srv.ConnState = countConns(&clients)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
@@ -361,7 +365,7 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("listening for debug: %w", err)
 		}
-		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
+		dsrv := &http.Server{Handler: debugHandler(db, &clients), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := dsrv.Serve(dln); !errors.Is(err, http.ErrServerClosed) {
 				logger.Warn("debug listener stopped", "error", err)
