@@ -41,8 +41,8 @@ type inProcess struct {
 }
 
 // startInProcess runs n instances on one database with one secret key
-// and the clock now.
-func startInProcess(t *testing.T, n int, database string, now func() time.Time) []*inProcess {
+// and the clock now; opts change the default policy.
+func startInProcess(t *testing.T, n int, database string, now func() time.Time, opts ...func(*portal.Config)) []*inProcess {
 	t.Helper()
 	master := make([]byte, portal.MasterKeySize)
 	if _, err := io.ReadFull(crand.Reader, master); err != nil {
@@ -57,7 +57,11 @@ func startInProcess(t *testing.T, n int, database string, now func() time.Time) 
 		t.Cleanup(func() { db.Close() })
 		keys, err := portal.NewKeys(master)
 		must(t, err)
-		svc, err := portal.NewService(db, keys, portal.DefaultConfig(), now, crand.Reader)
+		cfg := portal.DefaultConfig()
+		for _, o := range opts {
+			o(&cfg)
+		}
+		svc, err := portal.NewService(db, keys, cfg, now, crand.Reader)
 		must(t, err)
 		srv, err := web.NewServer(web.Config{}, svc, slog.New(slog.DiscardHandler))
 		must(t, err)
