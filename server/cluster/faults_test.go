@@ -491,3 +491,86 @@ func TestSQLiteFullDiskAtStart(t *testing.T) {
 		t.Errorf("the portal on a full disk says:\n%s", out)
 	}
 }
+
+// TestKillAfterEnrollmentCommitted: the answer that turns two-factor
+// authentication on never reaches the user (it is dropped unread, as by
+// a connection cut after the commit) and the portal is killed with
+// SIGKILL. After the restart, on SQLite and on PostgreSQL, the next
+// sign-in with a code shows the ten recovery codes, the session keeps
+// showing them until the user says they are saved, and they are the
+// account's real codes.
+func TestKillAfterEnrollmentCommitted(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			database := ""
+			if backend == "postgres" {
+				database = newDatabase(t, pg)
+			}
+			in := startInstances(t, 1, database)[0]
+			base := in.URL()
+			c := NewClient(nil)
+			must(t, c.SignUp(ctx, base, "finn", password))
+			k, err := c.StartTOTP(ctx, base)
+			must(t, err)
+			step := k.Step(time.Now())
+			// The verify answer goes to a copy of the browser that drops it:
+			// the user sees neither the codes nor the new session cookie.
+			r, err := c.Copy(base).Post(ctx, base, "/api/v1/2fa/totp/verify", map[string]string{"code": Code(k, step)})
+			wantStatus(t, "verify (answer lost)", r, err, http.StatusOK)
+			must(t, in.Kill())
+			must(t, in.Start(ctx))
+
+			if got := me(t, c, base); got != http.StatusUnauthorized {
+				t.Fatalf("the session the lost answer replaced: %d, want 401", got)
+			}
+			if req, err := c.Login(ctx, base, "finn", password); err != nil || !req {
+				t.Fatalf("password after the restart: code required %v, %v; want a code (2FA is on)", req, err)
+			}
+			r, err = c.LoginCode(ctx, base, Code(k, step+1))
+			wantStatus(t, "code after the restart", r, err, http.StatusOK)
+			list, _ := r.Body["recovery_codes"].([]any)
+			if len(list) != 10 {
+				t.Fatalf("the sign-in after the lost answer shows %d recovery codes, want 10", len(list))
+			}
+			codes := make([]string, len(list))
+			for i, v := range list {
+				codes[i], _ = v.(string)
+			}
+			// Not acknowledged: this session's Security Settings shows them.
+			r, err = c.Get(ctx, base, "/settings/security")
+			wantStatus(t, "Security Settings before saving", r, err, http.StatusOK)
+			for _, code := range codes {
+				if !strings.Contains(string(r.Raw), code) {
+					t.Fatalf("Security Settings before the codes are saved lacks %s", code)
+				}
+			}
+			// The kill again: nothing is lost, the session still sees them.
+			must(t, in.Kill())
+			must(t, in.Start(ctx))
+			r, err = c.Get(ctx, base, "/settings/security")
+			wantStatus(t, "Security Settings after a second kill", r, err, http.StatusOK)
+			if !strings.Contains(string(r.Raw), codes[9]) {
+				t.Fatal("after a second kill, Security Settings no longer shows the unsaved codes")
+			}
+			r, err = c.Post(ctx, base, "/api/v1/2fa/recovery-codes/saved", nil)
+			wantStatus(t, "codes saved", r, err, http.StatusOK)
+			r, err = c.Get(ctx, base, "/settings/security")
+			wantStatus(t, "Security Settings after saving", r, err, http.StatusOK)
+			if strings.Contains(string(r.Raw), codes[0]) || !strings.Contains(string(r.Raw), `id="recovery-left">10<`) {
+				t.Error("Security Settings after the codes are saved: codes still shown, or not 10 left")
+			}
+			// They are the account's codes: one signs a new browser in, and
+			// that sign-in shows no codes.
+			other := NewClient(nil)
+			if req, err := other.Login(ctx, base, "finn", password); err != nil || !req {
+				t.Fatalf("password on another browser: code required %v, %v", req, err)
+			}
+			r, err = other.LoginRecovery(ctx, base, codes[3])
+			wantStatus(t, "a recovery code shown after the restart", r, err, http.StatusOK)
+			if r.Body["recovery_codes"] != nil {
+				t.Errorf("saved codes shown again: %v", r.Body["recovery_codes"])
+			}
+		})
+	}
+}

@@ -284,6 +284,10 @@ func (r *recorder) accept(user string, step uint64) {
 
 // Summary is the result of a run, as text (String) or JSON.
 type Summary struct {
+	// Slack is the goroutines and descriptors outside any bounded pool a
+	// portal may gain over the run (set by the caller, for Check and the
+	// printed bound).
+	Slack          int                 `json:"slack"`
 	Targets        []string            `json:"targets"`
 	Users          int                 `json:"users"`
 	Accounts       int                 `json:"accounts"`
@@ -439,7 +443,10 @@ func (s *Summary) String() string {
 		fmt.Fprintf(&b, "%-12s %8d %9.1f %8.1f %8.1f %8.1f  %s\n", n, o.Requests, o.PerSec, o.Latency.P50, o.Latency.P99, o.Latency.Max, strings.Join(codes, " "))
 	}
 	for _, c := range s.Server {
-		fmt.Fprintf(&b, "server %s:  goroutines %d -> %d, open fds %d -> %d\n", c.Instance, c.Before.Goroutines, c.After.Goroutines, c.Before.OpenFDs, c.After.OpenFDs)
+		fmt.Fprintf(&b, "server %s:  goroutines %d -> %d, open fds %d -> %d (database connections %d -> %d of at most %d, client connections %d -> %d, other fds %d -> %d, bound %d)\n",
+			c.Instance, c.Before.Goroutines, c.After.Goroutines, c.Before.OpenFDs, c.After.OpenFDs,
+			c.Before.DBConns, c.After.DBConns, c.After.DBMaxConns, c.Before.ClientConns, c.After.ClientConns,
+			c.Before.OtherFDs(), c.After.OtherFDs(), c.FDBound(s.Slack))
 	}
 	for _, e := range s.Errors.Samples {
 		fmt.Fprintf(&b, "  error: %s\n", e)
@@ -462,17 +469,43 @@ func (s *Summary) Check(slack int) error {
 		if c.After.Goroutines > c.Before.Goroutines+slack {
 			errs = append(errs, fmt.Errorf("instance %s: goroutines grew from %d to %d", c.Instance, c.Before.Goroutines, c.After.Goroutines))
 		}
-		if c.After.OpenFDs > c.Before.OpenFDs+slack {
-			errs = append(errs, fmt.Errorf("instance %s: open file descriptors grew from %d to %d", c.Instance, c.Before.OpenFDs, c.After.OpenFDs))
+		// A leak is a descriptor that is neither a database connection
+		// nor a client's: those pools are bounded, and may end a run
+		// fuller than they began it.
+		if c.After.OtherFDs() > c.Before.OtherFDs()+slack {
+			errs = append(errs, fmt.Errorf("instance %s: file descriptors other than database and client connections grew from %d to %d (a leak)",
+				c.Instance, c.Before.OtherFDs(), c.After.OtherFDs()))
+		}
+		if bound := c.FDBound(slack); c.After.OpenFDs > bound {
+			errs = append(errs, fmt.Errorf("instance %s: %d open file descriptors, over the bound of %d (%d before, the database pool filled to its %d connections, %d client connections)",
+				c.Instance, c.After.OpenFDs, bound, c.Before.OpenFDs, c.After.DBMaxConns, c.After.ClientConns))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Vars are the portal's runtime counters from /debug/vars.
+// Vars are the portal's runtime counters from /debug/vars. A portal that
+// does not report its pools leaves their counts 0.
 type Vars struct {
-	Goroutines int `json:"goroutines"`
-	OpenFDs    int `json:"open_fds"`
+	Goroutines  int `json:"goroutines"`
+	OpenFDs     int `json:"open_fds"`
+	DBConns     int `json:"db_conns"`     // database connections open
+	DBMaxConns  int `json:"db_max_conns"` // the pool's limit
+	ClientConns int `json:"client_conns"` // client (HTTP) connections open
+}
+
+// OtherFDs is the open descriptors that belong to no bounded pool: the
+// listeners, the runtime's, SQLite's files. A run must not change it.
+func (v Vars) OtherFDs() int { return v.OpenFDs - v.DBConns - v.ClientConns }
+
+// FDBound is how many descriptors the portal may hold after a run
+// without a leak: what it held before, plus the database connections its
+// pool may still open (one descriptor each: PostgreSQL's sockets; SQLite
+// opens its whole pool at start), plus the client connections still
+// open, plus slack.
+func (c ServerCounters) FDBound(slack int) int {
+	grow := max(c.After.DBMaxConns-c.Before.DBConns, 0)
+	return c.Before.OpenFDs + grow + c.After.ClientConns + slack
 }
 
 // ReadVars reads the counters of the debug listener at debugURL.

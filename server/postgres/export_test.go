@@ -20,3 +20,10 @@ func MigrationCount() int {
 
 // MaxConns is the pool size.
 func (d *DB) MaxConns() int32 { return d.pool.Config().MaxConns }
+
+// CountRows counts a table's rows with SQL (storetest.RowCounter).
+func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
+	var n int
+	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n)
+	return n, err
+}

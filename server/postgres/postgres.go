@@ -68,9 +68,20 @@ func (d *DB) Atomic(ctx context.Context, fn func(portal.Store) error) error {
 
 var _ portal.Store = (*DB)(nil)
 
+// ErrNoPortal is OpenExisting's answer for a database without the
+// portal's tables (a mistyped database name in the URL).
+var ErrNoPortal = errors.New("the database holds no portal tables")
+
 // Open connects to the database at rawURL (postgres://...) and applies the
 // migrations not applied yet, each in its own transaction.
-func Open(ctx context.Context, rawURL string) (*DB, error) {
+func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true) }
+
+// OpenExisting is Open for a database the portal has already set up: on
+// one without the portal's tables it creates nothing and returns
+// ErrNoPortal. Admin commands open the database this way.
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, false) }
+
+func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -90,11 +101,28 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	d := &DB{pool: pool, q: pool}
+	if !create {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+			pool.Close()
+			return nil, wrap("opening database", err)
+		}
+		if !exists {
+			pool.Close()
+			return nil, ErrNoPortal
+		}
+	}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// Conns says how many connections the pool holds now, and at most.
+func (d *DB) Conns() (open, limit int) {
+	st := d.pool.Stat()
+	return int(st.TotalConns()), int(st.MaxConns())
 }
 
 // Close closes every connection.
@@ -407,12 +435,25 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefor
 // Attempts.
 
 func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
+	// A key never counted before (every key of a spray of guesses over
+	// many names or addresses) is one statement: its first failure.
+	first := delay(1)
+	tag, err := d.q.Exec(ctx,
+		`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES ($1, 1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+		key, storedLock(now, first), now)
+	if err != nil {
+		return portal.Attempt{Key: key}, wrap("counting attempt", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return portal.Attempt{Key: key, Failures: 1, LockedUntil: now.Add(first)}, nil
+	}
 	a := portal.Attempt{Key: key}
-	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
-		// Insert the row or lock the existing one, in one statement: the
-		// no-op update takes the row lock (held to the commit), so the
-		// read, the check and the write below are one step for every
-		// instance, and a concurrent reset cannot slip in between.
+	take := func(tx querier) error {
+		// Lock the existing row: the no-op update takes the row lock
+		// (held to the commit), so the read, the check and the write below
+		// are one step for every instance, and a concurrent reset cannot
+		// slip in between. A reset may have deleted the row since the
+		// insert above: then this inserts it.
 		var last time.Time
 		if err := tx.QueryRow(ctx,
 			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES ($1, 0, 'epoch', 'epoch')
@@ -427,22 +468,34 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window 
 			a.Failures = 0 // decayed: the earlier failures are too old to count
 		}
 		a.Failures++
-		d := delay(a.Failures)
-		a.LockedUntil = now.Add(d)
-		// No delay stores no lock: "locked until now" would lock out a
-		// concurrent attempt whose clock read is a little earlier (another
-		// request, another instance).
-		stored := a.LockedUntil
-		if d <= 0 {
-			stored = time.Unix(0, 0)
-		}
-		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2, last_at = GREATEST(last_at, $4) WHERE key = $3`, a.Failures, stored, key, now)
+		wait := delay(a.Failures)
+		a.LockedUntil = now.Add(wait)
+		_, err := tx.Exec(ctx, `UPDATE attempts SET failures = $1, locked_until = $2, last_at = GREATEST(last_at, $4) WHERE key = $3`,
+			a.Failures, storedLock(now, wait), key, now)
 		return err
-	})
+	}
+	if d.tx != nil {
+		// Inside Atomic the row lock is held to its commit anyway; no
+		// savepoint (two more round trips) is needed.
+		err = take(d.q)
+	} else {
+		err = pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error { return take(tx) })
+	}
 	if errors.Is(err, portal.ErrLocked) {
 		return a, err
 	}
 	return a, wrap("counting attempt", err)
+}
+
+// storedLock is the locked_until stored for a wait from now. No delay
+// stores no lock: "locked until now" would lock out a concurrent attempt
+// whose clock read is a little earlier (another request, another
+// instance).
+func storedLock(now time.Time, wait time.Duration) time.Time {
+	if wait <= 0 {
+		return time.Unix(0, 0)
+	}
+	return now.Add(wait)
 }
 
 func (d *DB) ResetAttempts(ctx context.Context, key string) error {

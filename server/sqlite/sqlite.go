@@ -226,6 +226,13 @@ func openAll(ctx context.Context, db *sql.DB, n int) error {
 	return nil
 }
 
+// Conns says how many connections the writer and reader pools hold now,
+// and at most (Open opens all of them).
+func (d *DB) Conns() (open, limit int) {
+	w, r := d.w.Stats(), d.r.Stats()
+	return w.OpenConnections + r.OpenConnections, w.MaxOpenConnections + r.MaxOpenConnections
+}
+
 // Close closes the database.
 func (d *DB) Close() error { return errors.Join(d.r.Close(), d.w.Close()) }
 
@@ -644,13 +651,30 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window 
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
 	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
+		// A key never counted before (every key of a spray of guesses over
+		// many names or addresses) is one statement: its first failure.
+		first := delay(1)
+		res, err := t.wq.ExecContext(ctx,
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			key, storedLock(now, first), unix(now))
+		if err != nil {
+			return wrap("counting attempt", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrap("counting attempt", err)
+		} else if n == 1 {
+			a.Failures, a.LockedUntil = 1, now.Add(first)
+			return nil
+		}
 		var locked, last int64
-		err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// The row exists: this transaction holds the write lock, so no
+		// one deletes it before the update below.
+		err = t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
+		if err != nil {
 			return wrap("counting attempt", err)
 		}
 		a.LockedUntil = fromUnix(locked)
-		if err == nil && a.LockedUntil.After(now) {
+		if a.LockedUntil.After(now) {
 			return &portal.LockedError{Until: a.LockedUntil}
 		}
 		if window > 0 && now.Sub(fromUnix(last)) > window {
@@ -659,20 +683,22 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window 
 		a.Failures++
 		wait := delay(a.Failures)
 		a.LockedUntil = now.Add(wait)
-		// No delay stores no lock: "locked until now" would refuse a
-		// concurrent attempt whose clock read is a little earlier.
-		stored := int64(0)
-		if wait > 0 {
-			stored = unix(a.LockedUntil)
-		}
 		_, err = t.wq.ExecContext(ctx,
-			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, ?, ?, ?)
-			 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
-			 last_at = max(attempts.last_at, excluded.last_at)`,
-			key, a.Failures, stored, unix(now))
+			`UPDATE attempts SET failures = ?, locked_until = ?, last_at = max(last_at, ?) WHERE key = ?`,
+			a.Failures, storedLock(now, wait), unix(now), key)
 		return wrap("counting attempt", err)
 	})
 	return a, err
+}
+
+// storedLock is the locked_until stored for a wait from now. No delay
+// stores no lock: "locked until now" would refuse a concurrent attempt
+// whose clock read is a little earlier.
+func storedLock(now time.Time, wait time.Duration) int64 {
+	if wait <= 0 {
+		return 0
+	}
+	return unix(now.Add(wait))
 }
 
 func (d *DB) ResetAttempts(ctx context.Context, key string) error {

@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -198,7 +199,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	} else if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openStore(ctx, cfg, admin)
 	if err != nil {
 		return err
 	}
@@ -232,7 +233,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
-	return serve(ctx, cfg, svc, logger)
+	db, _ := store.(connStats)
+	return serve(ctx, cfg, svc, db, logger)
 }
 
 // loadKeys reads the secret key file. The server creates DATA/secret.key
@@ -305,11 +307,19 @@ func checkExistingData(cfg *Config) error {
 
 // openStore opens PostgreSQL when --database is set, else SQLite in the
 // data directory, which must be writable: a read-only or full disk is
-// refused here rather than found out by the first sign-up.
-func openStore(ctx context.Context, cfg *Config) (portal.Store, func() error, error) {
+// refused here rather than found out by the first sign-up. For an admin
+// command, a PostgreSQL database without the portal's tables is refused,
+// not set up.
+func openStore(ctx context.Context, cfg *Config, admin bool) (portal.Store, func() error, error) {
 	if cfg.Database != "" {
-		db, err := postgres.Open(ctx, cfg.Database)
-		if err != nil {
+		open := postgres.Open
+		if admin {
+			open = postgres.OpenExisting
+		}
+		db, err := open(ctx, cfg.Database)
+		if errors.Is(err, postgres.ErrNoPortal) {
+			return nil, nil, fmt.Errorf("no portal database at --database (TWOFOLD_DATABASE): %w; check the database name in the URL, or start the portal once to create its tables", err)
+		} else if err != nil {
 			return nil, nil, err
 		}
 		return db, db.Close, nil
@@ -324,7 +334,7 @@ func openStore(ctx context.Context, cfg *Config) (portal.Store, func() error, er
 	return db, db.Close, nil
 }
 
-func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, logger *slog.Logger) error {
 	handler, err := web.NewServer(web.Config{TrustedProxies: cfg.TrustedProxies}, svc, logger)
 	if err != nil {
 		return err
@@ -338,6 +348,8 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	var clients atomic.Int64
+	srv.ConnState = countConns(&clients)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
@@ -353,7 +365,7 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("listening for debug: %w", err)
 		}
-		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
+		dsrv := &http.Server{Handler: debugHandler(db, &clients), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := dsrv.Serve(dln); !errors.Is(err, http.ErrServerClosed) {
 				logger.Warn("debug listener stopped", "error", err)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -30,8 +31,14 @@ func TestDatabaseFlag(t *testing.T) {
 }
 
 func TestDebugVars(t *testing.T) {
-	srv := httptest.NewServer(debugHandler())
+	var clients atomic.Int64
+	srv := httptest.NewServer(debugHandler(fakePool{3, 16}, &clients))
 	defer srv.Close()
+	hook := countConns(&clients)
+	hook(nil, http.StateNew)
+	hook(nil, http.StateNew)
+	hook(nil, http.StateActive)
+	hook(nil, http.StateClosed)
 	resp, err := http.Get(srv.URL + "/debug/vars")
 	if err != nil {
 		t.Fatal(err)
@@ -41,10 +48,14 @@ func TestDebugVars(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
 		t.Fatal(err)
 	}
-	if vars["goroutines"] < 1 || vars["open_fds"] < 3 || len(vars) != 2 {
-		t.Errorf("/debug/vars = %v, want goroutines and open_fds only", vars)
+	if vars["goroutines"] < 1 || vars["open_fds"] < 3 || vars["db_conns"] != 3 || vars["db_max_conns"] != 16 || vars["client_conns"] != 1 || len(vars) != 5 {
+		t.Errorf("/debug/vars = %v, want goroutines, open_fds, db_conns 3 of 16, client_conns 1, nothing else", vars)
 	}
 	if resp, err := http.Get(srv.URL + "/debug/pprof/"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/debug/pprof/ is served: %v", err)
 	}
 }
+
+type fakePool [2]int
+
+func (p fakePool) Conns() (int, int) { return p[0], p[1] }

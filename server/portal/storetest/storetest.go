@@ -16,7 +16,10 @@ import (
 )
 
 // Run runs the suite. open must return a new, empty, migrated store and
-// arrange its cleanup with t.Cleanup.
+// arrange its cleanup with t.Cleanup. The store must also be a
+// RowCounter (adapters export one to their tests only), so that the
+// suite counts rows with SQL of its own rather than through the methods
+// under test.
 func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 	tests := []struct {
 		name string
@@ -35,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"AttemptsConcurrent", testAttemptsConcurrent},
 		{"AttemptsDecay", testAttemptsDecay},
 		{"AttemptsPruned", testAttemptsPruned},
+		{"AttemptsBoundedAtScale", testAttemptsBoundedAtScale},
 		{"Events", testEvents},
 		{"DeleteUserCascades", testDeleteCascades},
 		{"AtomicCommits", testAtomicCommits},
@@ -44,6 +48,24 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
 	}
+}
+
+// RowCounter counts the rows of a table with plain SQL.
+type RowCounter interface {
+	CountRows(ctx context.Context, table string) (int, error)
+}
+
+func countRows(t *testing.T, s portal.Store, table string) int {
+	t.Helper()
+	rc, ok := s.(RowCounter)
+	if !ok {
+		t.Fatalf("%T is not a storetest.RowCounter: export CountRows to the adapter's tests", s)
+	}
+	n, err := rc.CountRows(context.Background(), table)
+	if err != nil {
+		t.Fatalf("counting rows of %s: %v", table, err)
+	}
+	return n
 }
 
 var t0 = time.Date(2026, 9, 2, 10, 0, 0, 123456000, time.UTC)
@@ -727,5 +749,111 @@ func testAttemptsPruned(t *testing.T, s portal.Store) {
 	}
 	if c, err := s.CountAttempts(ctx); err != nil || c != 4 {
 		t.Errorf("after deleting prefix pw:device:1: %d counters, %v; want 4 (12:a and 1_x stay)", c, err)
+	}
+}
+
+// testAttemptsBoundedAtScale is issue 13's "100,000 distinct failing
+// usernames and addresses": each fails once (as a spray of guesses from
+// a botnet would), the clock moves past the window, and pruning brings
+// the attempts table back to the counters that still matter (locked, or
+// recent), counted with SQL.
+func testAttemptsBoundedAtScale(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	const (
+		n      = 100_000
+		window = 24 * time.Hour
+		batch  = 2_000
+	)
+	// The production shape of a policy: no delay for the first failures,
+	// a long lock at the hard limit.
+	delay := func(f int) time.Duration {
+		if f >= 3 {
+			return 48 * time.Hour
+		}
+		return 0
+	}
+	keys := make([]string, 0, 2*n)
+	for i := range n {
+		keys = append(keys, fmt.Sprintf("pw:user:guess%06d", i))
+		// 100,000 distinct IPv4 addresses in 10.0.0.0/8, and as many
+		// IPv6 /64s would count the same: one row per key.
+		keys = append(keys, fmt.Sprintf("pw:ip:10.%d.%d.%d", i>>16, (i>>8)&0xff, i&0xff))
+	}
+	// One transaction per batch, a few batches at once: the attempts go
+	// through TakeAttempt itself, as the service counts them.
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	next := make(chan []string)
+	for range 4 {
+		wg.Go(func() {
+			for b := range next {
+				err := s.Atomic(ctx, func(tx portal.Store) error {
+					for _, k := range b {
+						if _, err := tx.TakeAttempt(ctx, k, t0, window, delay); err != nil {
+							return fmt.Errorf("TakeAttempt(%s): %w", k, err)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for i := 0; i < len(keys); i += batch {
+		next <- keys[i:min(i+batch, len(keys))]
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	// Counters that must outlive the prune: one locked past it (three
+	// failures), one counted after the window moved on.
+	for range 3 {
+		if _, err := s.TakeAttempt(ctx, "pw:user:locked", t0, window, delay); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0.Add(window + time.Minute)
+	if _, err := s.TakeAttempt(ctx, "pw:ip:192.0.2.1", now, window, delay); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d attempts counted in %v", len(keys), time.Since(start).Round(time.Millisecond))
+	if got := countRows(t, s, "attempts"); got != 2*n+2 {
+		t.Fatalf("%d attempt rows after %d failing usernames and addresses, want %d", got, n, 2*n+2)
+	}
+	// An old failure no longer counts, even before the prune.
+	if a, err := s.TakeAttempt(ctx, "pw:user:guess000007", now, window, delay); err != nil || a.Failures != 1 {
+		t.Errorf("a failure older than the window still counts: %+v, %v", a, err)
+	}
+	start = time.Now()
+	pruned, err := s.PruneAttempts(ctx, now.Add(-window), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d counters pruned in %v", pruned, time.Since(start).Round(time.Millisecond))
+	// Bound: the locked counter, the recent one and the guess retried now.
+	const bound = 3
+	if got := countRows(t, s, "attempts"); got != bound || pruned != 2*n-1 {
+		t.Errorf("after pruning: %d attempt rows (pruned %d), want %d (pruned %d)", got, pruned, bound, 2*n-1)
+	}
+	// The lock outlives the prune, and when it ends the next prune takes it.
+	if _, err := s.TakeAttempt(ctx, "pw:user:locked", now, window, delay); !errors.Is(err, portal.ErrLocked) {
+		t.Errorf("the locked counter after pruning: %v, want ErrLocked", err)
+	}
+	later := t0.Add(49 * time.Hour)
+	if _, err := s.PruneAttempts(ctx, later.Add(-window), later); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, s, "attempts"); got != 0 {
+		t.Errorf("after the lock and the window ended: %d attempt rows, want 0", got)
 	}
 }
