@@ -52,7 +52,7 @@ test-qa:
 # the desktop app scanning the screen, a private Secret Service.
 # Screenshots of every step go to e2e-artifacts/.
 e2e: deps-test build
-	scripts/with-keyring.sh $(GO) test -tags e2e -count=1 -timeout 15m -v ./qa/e2e \
+	scripts/with-keyring.sh $(GO) test -tags e2e -count=1 -timeout 30m -v ./qa/e2e \
 	  -args -bin $(CURDIR)/bin -artifacts $(CURDIR)/e2e-artifacts
 
 fuzz-short:

@@ -51,6 +51,9 @@ func TestWindowGallery(t *testing.T) {
 
 	empty := t.TempDir()
 	five := g.seed(fiveAccounts())
+	if _, err := g.run(five, nil, "pin", "Bank:anna"); err != nil { // a pinned row in every picture
+		t.Fatal(err)
+	}
 	many := g.seed(manyAccounts(82))
 
 	// Every size, light and dark, scale 1 and 2.
