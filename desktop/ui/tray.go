@@ -24,8 +24,12 @@ type Tray interface {
 // trayAccounts is how many accounts the tray menu lists at most.
 const trayAccounts = 8
 
-// prefKeepInTray: closing the window hides it in the tray (true) or quits.
-const prefKeepInTray = "keep-in-tray"
+// Tray settings: closing the window hides it in the tray (true) or quits;
+// the app starts with its window hidden in the tray.
+const (
+	prefKeepInTray  = "keep-in-tray"
+	prefStartInTray = "start-in-tray"
+)
 
 // tray is Options.Tray, else the app when it is a desktop.App, else nil.
 func (u *UI) tray() Tray {
@@ -117,6 +121,18 @@ func (u *UI) showWindow() {
 	u.inTray = false
 	u.win.Show()
 	u.win.RequestFocus()
+	u.tick() // the rows rested while hidden
+}
+
+// StartsHidden says whether the app starts in the tray, its window hidden
+// (the setting, where there is a tray); main then runs the app without
+// showing the window. A second start of twofold shows it.
+func (u *UI) StartsHidden() bool {
+	if u.tray() == nil || !u.app.Preferences().Bool(prefStartInTray) {
+		return false
+	}
+	u.inTray = true
+	return true
 }
 
 // closeWindow is what closing the window does where there is a tray: hide
@@ -141,5 +157,10 @@ func (u *UI) traySettings() []fyne.CanvasObject {
 		u.app.Preferences().SetBool(prefKeepInTray, on)
 	})
 	keep.SetChecked(u.app.Preferences().Bool(prefKeepInTray))
-	return []fyne.CanvasObject{keep, wrapped("…when the window is closed: it hides in the tray instead of quitting. Quit is in the tray's menu.")}
+	start := widget.NewCheck("Start in the tray", func(on bool) {
+		u.app.Preferences().SetBool(prefStartInTray, on)
+	})
+	start.SetChecked(u.app.Preferences().Bool(prefStartInTray))
+	return []fyne.CanvasObject{keep, wrapped("…when the window is closed: it hides in the tray instead of quitting. Quit is in the tray's menu."),
+		start, wrapped("…with the window hidden: Show Twofold in the tray's menu, or starting twofold again, opens it.")}
 }

@@ -353,3 +353,51 @@ func TestTrayWhileLocked(t *testing.T) {
 		t.Fatalf("after unlocking, the tray copied %q, want %q", cb.Content(), want)
 	}
 }
+
+// Started in the tray, the window reads no code and repaints nothing until
+// it is shown; the tray still copies, and Show brings fresh codes.
+func TestStartInTrayRestsUntilShown(t *testing.T) {
+	mem := vault.NewMemory()
+	reads := &atomic.Int64{}
+	tray := &fakeTray{}
+	h := newHarnessOn(t, secretReads{mem, reads}, mem, Options{Tray: tray})
+	if h.u.StartsHidden() {
+		t.Fatal("starts hidden with the setting off")
+	}
+	h.u.showSettings()
+	var start *widget.Check
+	walk(h.top(), func(o fyne.CanvasObject) {
+		if c, ok := o.(*widget.Check); ok && c.Text == "Start in the tray" {
+			start = c
+		}
+	})
+	if start == nil || start.Checked {
+		t.Fatalf("settings: start-in-tray check %+v (want one, off):\n%s", start, text(h.top()))
+	}
+	test.Tap(start)
+	h.closeAll()
+	a := h.add(aliceURI)
+	if !h.u.StartsHidden() {
+		t.Fatal("the setting on, but the window would be shown")
+	}
+
+	before := reads.Load()
+	for range 95 { // three time steps
+		h.clock.add(time.Second)
+		h.u.tick()
+		h.settle()
+	}
+	if n := reads.Load() - before; n != 0 {
+		t.Fatalf("%d secret reads while hidden in the tray", n)
+	}
+	h.u.trayCopy(a)
+	h.settle()
+	if got, want := h.u.app.Clipboard().Content(), code(t, keyOf(t, aliceURI), h.clock.now()); got != want {
+		t.Fatalf("tray copy while hidden: %q, want %q", got, want)
+	}
+	tray.item(t, "Show Twofold").Action()
+	h.settle()
+	if h.u.inTray || h.rows()[0].code.Text != groupCode(code(t, keyOf(t, aliceURI), h.clock.now())) {
+		t.Fatalf("shown: in tray %v, row shows %q", h.u.inTray, h.rows()[0].code.Text)
+	}
+}

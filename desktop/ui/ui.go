@@ -375,6 +375,9 @@ func (u *UI) tick() {
 	if u.lockTick(now) { // locked: no code is read
 		return
 	}
+	if u.inTray { // nothing to show: no keyring reads, no repaints
+		return
+	}
 	if u.trouble != nil { // said once; Retry reads again
 		u.updateRows()
 		return

@@ -88,6 +88,10 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 	if link != "" {
 		u.OpenLink(link)
 	}
+	if link == "" && u.StartsHidden() {
+		a.Run() // the tray's Show Twofold, or a second start, shows the window
+		return nil
+	}
 	u.Window().ShowAndRun()
 	return nil
 }
