@@ -44,3 +44,14 @@ func TestMatchesFyneApp(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+// TestIconIsFyneApps: the embedded icon is FyneApp.toml's, byte for byte.
+func TestIconIsFyneApps(t *testing.T) {
+	want, err := os.ReadFile("../../assets/icon.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(Icon) != string(want) {
+		t.Fatal("desktop/release/icon.png differs from assets/icon.png: run go generate ./desktop/release")
+	}
+}

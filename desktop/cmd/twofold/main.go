@@ -59,6 +59,7 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		return err
 	}
 	a := app.NewWithID(release.ID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", release.Icon)) // window, tray and lock screen
 	u := ui.New(a, store, time.Now, ui.Options{
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImageReader(),
