@@ -209,7 +209,14 @@ done
 [ -n "$seen" ] || { cp "$tmp/win.png" e2e-artifacts/windows-handover-fail.png; fail "no add preview after the hand-over (e2e-artifacts/windows-handover-fail.png)"; }
 import -window root e2e-artifacts/windows-handover.png
 echo "test-windows: a second launch handed its link to the open window (e2e-artifacts/windows-handover.png)"
+# The window must be gone before the uninstall: Windows keeps a running
+# .exe, and Windows Installer then leaves it for a reboot. Killing the
+# wine64 that started it does not end twofold.exe at once (a busy machine
+# showed it); ending the prefix's processes and waiting for them does.
 kill $wpid 2>/dev/null || true
+wait $wpid 2>/dev/null || true
+/usr/lib/wine/wineserver -k 2>/dev/null || true
+/usr/lib/wine/wineserver -w
 
 # Uninstall removes the program and the link handlers.
 $wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
