@@ -34,7 +34,7 @@ func TestWindowGallery(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `make build` first (make e2e does)", bin)
 	}
-	for _, tool := range [][2]string{{"import", "imagemagick"}, {"display", "imagemagick"}, {"xdotool", "xdotool"}, {"xclip", "xclip"}} {
+	for _, tool := range [][2]string{{"import", "imagemagick"}, {"display", "imagemagick"}, {"xdotool", "xdotool"}, {"xclip", "xclip"}, {"xprop", "x11-utils"}, {"secret-tool", "libsecret-tools"}} {
 		if _, err := exec.LookPath(tool[0]); err != nil {
 			t.Fatalf("%s not found: install the Debian package %s (make deps does)", tool[0], tool[1])
 		}
