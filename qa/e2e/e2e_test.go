@@ -266,13 +266,24 @@ func label(s string) chromedp.Search {
 // and on failure says which step failed and where the pictures are.
 func (r *run) step(name string, fn func() error) {
 	r.t.Helper()
+	browser := r.browser
+	if browser != nil {
+		ctx, cancel := context.WithTimeout(browser, stepTimeout)
+		defer cancel()
+		r.browser = ctx
+	}
 	err := fn()
+	r.browser = browser
 	file := r.screenshot(name)
 	if err != nil {
 		r.t.Fatalf("step %d %q failed: %v\nscreenshots (the last one shows the failure): %s", r.shot, name, err, r.artifacts)
 	}
 	r.t.Logf("step %d %s: ok (%s)", r.shot, name, filepath.Base(file))
 }
+
+// stepTimeout bounds one step of the flow, waits for a fresh time step
+// (up to 30 s) included; a slow machine gets it whole for every step.
+const stepTimeout = 3 * time.Minute
 
 // screenshot saves the whole display as NN-name.png.
 func (r *run) screenshot(name string) string {
@@ -515,8 +526,11 @@ func startBrowser(t *testing.T, display, base, linkDir string) context.Context {
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	t.Cleanup(func() { cancel(); acancel() })
+	// No deadline on the browser's own context: its first Run starts
+	// chromium, which a deadline there would close. Each step has its own
+	// (run.step); the whole flow once had five minutes, which a busy
+	// machine used up by step 16.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
