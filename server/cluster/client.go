@@ -172,8 +172,8 @@ func (c *Client) StartTOTP(ctx context.Context, base string) (*totp.Key, error) 
 	return k, nil
 }
 
-// VerifyTOTP finishes enrollment with the code of step, acknowledges the
-// recovery codes and returns them.
+// VerifyTOTP finishes enrollment with the code of step and returns the
+// recovery codes.
 func (c *Client) VerifyTOTP(ctx context.Context, base string, k *totp.Key, step uint64) ([]string, error) {
 	code, err := k.HOTPCode(step)
 	if err != nil {
@@ -189,12 +189,6 @@ func (c *Client) VerifyTOTP(ctx context.Context, base string, k *totp.Key, step 
 		if s, ok := v.(string); ok {
 			codes = append(codes, s)
 		}
-	}
-	// Saved: the portal stops keeping them (until then the next sign-in
-	// with a code shows them again).
-	r, err = c.Post(ctx, base, "/api/v1/2fa/recovery-codes/saved", nil)
-	if _, err := expect(r, err, "acknowledge recovery codes", http.StatusOK); err != nil {
-		return nil, err
 	}
 	return codes, nil
 }

@@ -104,6 +104,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 		}
 		sess.LastSeenAt = now
 	}
+	if err := s.delivered(ctx, sess, u); err != nil {
+		return nil, nil, err
+	}
 	return sess, u, nil
 }
 

@@ -205,21 +205,19 @@ func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error)
 // one transaction. It also returns the recovery codes of an enrollment
 // whose answer never arrived (nil almost always): show them.
 func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip, false)
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
 // replaced, as in LoginCode.
 func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip, true)
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip)
 }
 
 // loginSecond runs check and, when it passes, records the sign-in and
 // replaces the session, all in one transaction; a refused check commits
-// what it recorded (the attempt, the failure). recovery says the check
-// was of a recovery code: the owner has the codes, so unacknowledged
-// ones are dropped instead of shown.
-func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string, recovery bool) (string, *Session, []string, error) {
+// what it recorded (the attempt, the failure).
+func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, []string, error) {
 	u, err := s.pendingUser(ctx, sess)
 	if err != nil {
 		return "", nil, nil, err
@@ -238,17 +236,10 @@ func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *
 		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
 			return err
 		}
-		// Recovery codes never acknowledged: shown on this sign-in, and
-		// kept for this new session until it acknowledges them.
-		if len(u.RecoveryUnseen) == 0 {
-			return nil
-		}
-		if unseen, _ = t.openUnseen(u); unseen != nil && !recovery {
+		// Recovery codes whose answer was lost: shown on this sign-in,
+		// and kept until this new session's first request.
+		if unseen, _ = t.openUnseen(u); unseen != nil {
 			return t.keepUnseen(ctx, u.ID, ns, unseen)
-		}
-		unseen = nil
-		if err := t.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
-			return fmt.Errorf("clearing recovery codes the owner holds: %w", err)
 		}
 		return nil
 	})
@@ -398,7 +389,7 @@ func (s *Service) CompleteEnrollment(ctx context.Context, sess *Session, code, i
 }
 
 // keepUnseen keeps codes, sealed, until the session they are sent to
-// acknowledges them.
+// makes its next request.
 func (s *Service) keepUnseen(ctx context.Context, userID int64, to *Session, codes []string) error {
 	sealed, err := s.sealUnseen(userID, to.ID, codes)
 	if err != nil {

@@ -205,16 +205,6 @@ func (s *Server) apiRecoveryStatus(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"two_factor": st.TwoFactor, "remaining": st.RecoveryLeft})
 }
 
-// apiRecoverySaved acknowledges the recovery codes this session was sent
-// (by enrollment, or again at sign-in): they are no longer kept.
-func (s *Server) apiRecoverySaved(c *gin.Context) {
-	if err := s.svc.AcknowledgeRecoveryCodes(c.Request.Context(), session(c)); err != nil {
-		s.fail(c, "", nil, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"saved": true})
-}
-
 func (s *Server) apiRegenerate(c *gin.Context) {
 	var in struct {
 		Code string `json:"code"`

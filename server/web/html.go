@@ -146,7 +146,7 @@ func (s *Server) loginCode(c *gin.Context) {
 
 // unseenNotice heads recovery codes shown again at sign-in because the
 // answer that first carried them never arrived.
-const unseenNotice = "When you turned on two-factor authentication, your recovery codes may not have reached you. Here they are again: save them now, then say so below."
+const unseenNotice = "When you turned on two-factor authentication, your recovery codes may not have reached you. Here they are again: save them now."
 
 func (s *Server) recoveryPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "recovery", &view{Title: "Use a recovery code"})
@@ -191,22 +191,10 @@ var notices = map[string]string{
 	"password": "Your password was changed. Every other session of your account was signed out.",
 	"off":      "Two-factor authentication is off. Your other sessions were logged out.",
 	"others":   "Your other sessions were logged out.",
-	"saved":    "Your recovery codes are saved. Keep them somewhere safe, away from your phone.",
 	"recovery": "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes.",
 }
 
 func (s *Server) securityPage(c *gin.Context) {
-	// Recovery codes this session was sent and has not acknowledged (a
-	// page closed unread, a reload): shown again until they are saved.
-	unseen, err := s.svc.UnseenRecoveryCodes(c.Request.Context(), session(c))
-	if err != nil {
-		s.fail(c, "error", nil, err)
-		return
-	}
-	if unseen != nil {
-		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
-		return
-	}
 	v := &view{Title: "Security Settings", Notice: notices[c.Query("notice")]}
 	st, err := s.svc.SecurityStatus(c.Request.Context(), session(c))
 	if err != nil {
@@ -271,19 +259,6 @@ func (s *Server) changePassword(c *gin.Context) {
 	}
 	s.setSessionCookie(c, token)
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=password")
-}
-
-// recoverySaved is "I have saved these codes": they are no longer shown.
-func (s *Server) recoverySaved(c *gin.Context) {
-	if _, err := form(c); err != nil {
-		s.securityFail(c, err)
-		return
-	}
-	if err := s.svc.AcknowledgeRecoveryCodes(c.Request.Context(), session(c)); err != nil {
-		s.securityFail(c, err)
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/settings/security?notice=saved")
 }
 
 func (s *Server) logoutOthers(c *gin.Context) {

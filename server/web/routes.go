@@ -35,15 +35,14 @@ func (s *Server) routes() {
 	sec.POST("/confirm", s.confirm)
 	sec.POST("/sessions/logout-others", s.logoutOthers)
 	sec.POST("/password", s.changePassword)
-	sec.GET("/2fa", s.methodPage)                          // "Click here to enable"
-	sec.GET("/2fa/totp", s.totpIntro)                      // "Time Based Tokens"
-	sec.POST("/2fa/totp/start", s.totpStart)               // "Get Started"
-	sec.GET("/2fa/totp/setup", s.totpSetup)                // QR code, key, code form
-	sec.GET("/2fa/totp/qr.png", s.totpQR)                  // the QR code image
-	sec.POST("/2fa/totp/verify", s.totpVerify)             // "Verify": on, recovery codes
-	sec.POST("/2fa/recovery-codes", s.regenerate)          // new recovery codes
-	sec.POST("/2fa/recovery-codes/saved", s.recoverySaved) // "I have saved these codes"
-	sec.POST("/2fa/disable", s.disable)                    // turn off
+	sec.GET("/2fa", s.methodPage)                 // "Click here to enable"
+	sec.GET("/2fa/totp", s.totpIntro)             // "Time Based Tokens"
+	sec.POST("/2fa/totp/start", s.totpStart)      // "Get Started"
+	sec.GET("/2fa/totp/setup", s.totpSetup)       // QR code, key, code form
+	sec.GET("/2fa/totp/qr.png", s.totpQR)         // the QR code image
+	sec.POST("/2fa/totp/verify", s.totpVerify)    // "Verify": on, recovery codes
+	sec.POST("/2fa/recovery-codes", s.regenerate) // new recovery codes
+	sec.POST("/2fa/disable", s.disable)           // turn off
 
 	// JSON API for automation: same sessions, same limits.
 	api := g.Group("/api/v1")
@@ -59,7 +58,6 @@ func (s *Server) routes() {
 	full.POST("/2fa/totp/verify", s.apiTOTPVerify)
 	full.GET("/2fa/recovery-codes", s.apiRecoveryStatus)
 	full.POST("/2fa/recovery-codes", s.apiRegenerate)
-	full.POST("/2fa/recovery-codes/saved", s.apiRecoverySaved)
 	full.POST("/2fa/disable", s.apiDisable)
 	full.GET("/activity", s.apiActivity)
 	full.POST("/sessions/logout-others", s.apiLogoutOthers)
