@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -383,19 +382,5 @@ func TestPinUnpinList(t *testing.T) {
 	c.fails("matches 3 accounts", "unpin", "a")
 	if out := c.ok("help"); !strings.Contains(out, "pin LABEL") || !strings.Contains(out, "unpin LABEL") {
 		t.Fatalf("usage does not explain pin and unpin:\n%s", out)
-	}
-}
-
-// Without a display the window is not tried (GLFW would panic): the
-// message says why and what still works.
-func TestNoDisplayIsSaid(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
-		t.Skip("Windows and macOS always have a display")
-	}
-	env := map[string]string{"TWOFOLD_CONFIG_DIR": t.TempDir()}
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
-	if !errors.Is(err, errNoDisplay) || !strings.Contains(err.Error(), "twofold list") {
-		t.Fatalf("twofold with no display: %v", err)
 	}
 }
