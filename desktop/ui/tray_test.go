@@ -24,6 +24,9 @@ func (f *fakeTray) SetSystemTrayIcon(fyne.Resource) {}
 
 // labels are the menu's item labels, "-" for a separator.
 func (f *fakeTray) labels() string {
+	if f.menu == nil {
+		return "" // no menu yet
+	}
 	var l []string
 	for _, it := range f.menu.Items {
 		if it.IsSeparator {
@@ -172,6 +175,10 @@ func TestSortByUseAndWhatUseKeeps(t *testing.T) {
 func TestTrayCopiesPinnedAndRecent(t *testing.T) {
 	tray := &fakeTray{}
 	h := newHarness(t, Options{Tray: tray})
+	if tray.labels() != "" {
+		t.Fatalf("tray menu before StartTray: %s", tray.labels())
+	}
+	h.u.StartTray()
 	if tray.labels() != "Show Twofold|Quit" {
 		t.Fatalf("tray with no accounts: %s", tray.labels())
 	}
@@ -252,6 +259,7 @@ func TestTrayCopiesPinnedAndRecent(t *testing.T) {
 func TestCloseToTray(t *testing.T) {
 	tray := &fakeTray{}
 	h := newHarness(t, Options{Tray: tray})
+	h.u.StartTray()
 	h.u.showSettings()
 	var keep *widget.Check
 	walk(h.top(), func(o fyne.CanvasObject) {
@@ -320,6 +328,7 @@ func TestTrayWhileLocked(t *testing.T) {
 	}
 	h.turnOn(a, 5)
 	h.u = newUI(a, h.store, h.clock.now, Options{Lock: h.keeper, Tray: tray}, func(f func()) { h.queue <- f })
+	h.u.StartTray()
 	h.settle()
 	if got := tray.labels(); got != "Show Twofold|Quit" {
 		t.Fatalf("tray of a window locked at start: %s", got)
@@ -361,6 +370,7 @@ func TestStartInTrayRestsUntilShown(t *testing.T) {
 	reads := &atomic.Int64{}
 	tray := &fakeTray{}
 	h := newHarnessOn(t, secretReads{mem, reads}, mem, Options{Tray: tray})
+	h.u.StartTray()
 	if h.u.StartsHidden() {
 		t.Fatal("starts hidden with the setting off")
 	}

@@ -102,10 +102,11 @@ type UI struct {
 	slowAfter time.Duration // see slowKeyring
 	enter     func()        // Enter's action while a dialog with a default button is open
 
-	selected string // id of the last copied/selected account
-	inTray   bool   // the window was closed into the tray
-	copied   string // code put on the clipboard, until cleared
-	copiedAt time.Time
+	selected    string // id of the last copied/selected account
+	inTray      bool   // the window was closed into the tray
+	trayStarted bool   // StartTray gave the tray its first menu
+	copied      string // code put on the clipboard, until cleared
+	copiedAt    time.Time
 
 	search *field
 	list   *accountList

@@ -90,10 +90,13 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		u.OpenLink(link)
 	}
 	if link == "" && u.StartsHidden() {
+		u.StartTray()
 		a.Run() // the tray's Show Twofold, or a second start, shows the window
 		return nil
 	}
-	u.Window().ShowAndRun()
+	u.Window().Show()
+	u.StartTray()
+	a.Run()
 	return nil
 }
 
