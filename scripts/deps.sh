@@ -38,6 +38,7 @@ declare -A test=(
   [gnome-keyring]=/usr/bin/gnome-keyring-daemon
   [libsecret-tools]=/usr/bin/secret-tool
   [oathtool]=/usr/bin/oathtool
+  [argon2]=/usr/bin/argon2
   [qrencode]=/usr/bin/qrencode
   [zbar-tools]=/usr/bin/zbarimg
   [chromium]=/usr/bin/chromium

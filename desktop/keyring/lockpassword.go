@@ -46,7 +46,7 @@ func (p *LockPassword) Get(ctx context.Context) (string, error) {
 // Set stores hash, which must be one vault.HashLockPassword wrote: a
 // password given by mistake is refused, not stored.
 func (p *LockPassword) Set(ctx context.Context, hash string) error {
-	if _, _, _, err := vault.ParseLockHash(hash); err != nil {
+	if _, err := vault.ParseLockHash(hash); err != nil {
 		return fmt.Errorf("refusing to store the lock password: %w", err)
 	}
 	return call(ctx, p.Timeout, "saving the lock password in the keyring", vault.ErrNoLockPassword, func() error {

@@ -18,9 +18,9 @@ func TestLockPasswordHashAndCheck(t *testing.T) {
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(h, "correct horse") {
 		t.Fatalf("hash %q", h)
 	}
-	p, salt, _, err := vault.ParseLockHash(h)
-	if err != nil || p != vault.LockParams || len(salt) != 16 {
-		t.Fatalf("parse: %+v %d %v", p, len(salt), err)
+	p, err := vault.ParseLockHash(h)
+	if err != nil || p.Memory != vault.LockParams.Memory || p.Time != vault.LockParams.Time || p.Threads != vault.LockParams.Threads || len(p.Salt) != 16 {
+		t.Fatalf("parse: %+v %v", p, err)
 	}
 	if err := vault.CheckLockPassword(h, []byte("correct horse")); err != nil {
 		t.Fatalf("right password: %v", err)
@@ -91,7 +91,7 @@ func TestLockHashParsedStrictly(t *testing.T) {
 		"huge":              good + strings.Repeat("A", 10000),
 	}
 	for name, s := range bad {
-		if _, _, _, err := vault.ParseLockHash(s); !errors.Is(err, vault.ErrLockHashDamaged) {
+		if _, err := vault.ParseLockHash(s); !errors.Is(err, vault.ErrLockHashDamaged) {
 			t.Errorf("%s: ParseLockHash(%q) = %v, want damaged", name, s, err)
 		}
 		if err := vault.CheckLockPassword(s, []byte("pw123456")); !errors.Is(err, vault.ErrLockHashDamaged) {
@@ -100,7 +100,7 @@ func TestLockHashParsedStrictly(t *testing.T) {
 	}
 	// In bounds but not ours: still read (parameters live in the hash).
 	for _, params := range []string{"m=65536,t=1,p=4", "m=8192,t=10,p=1"} {
-		if _, _, _, err := vault.ParseLockHash(with(params)); err != nil {
+		if _, err := vault.ParseLockHash(with(params)); err != nil {
 			t.Errorf("%s: %v", params, err)
 		}
 	}

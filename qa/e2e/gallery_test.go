@@ -6,7 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"os"
@@ -17,8 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/argon2"
 
 	"twofold.dev/qa/xvfb"
 	"twofold.dev/shared/qr"
@@ -158,16 +156,21 @@ const lockPassword = "gallery lock pass"
 // lockOn turns the app lock on as its Settings do: the password's argon2id
 // hash in the keyring (service twofold-lock) and the switch in the app's
 // preferences, in a config home of its own (returned), so the windows
-// before it are not locked.
+// before it are not locked. The hash comes from the reference argon2
+// command, not from Twofold's code.
 func (g *gallery) lockOn(password string) string {
-	salt := make([]byte, 16)
+	salt := make([]byte, 12)
 	if _, err := rand.Read(salt); err != nil {
 		g.t.Fatal(err)
 	}
-	const memory, passes, threads = 19456, 2, 1
-	b64 := base64.RawStdEncoding
-	hash := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memory, passes, threads,
-		b64.EncodeToString(salt), b64.EncodeToString(argon2.IDKey([]byte(password), salt, passes, memory, threads, 32)))
+	// -m 15: 32 MiB, within what the app accepts of a stored hash.
+	ref := exec.Command("argon2", hex.EncodeToString(salt), "-id", "-t", "2", "-m", "15", "-p", "1", "-l", "32", "-e")
+	ref.Stdin = strings.NewReader(password)
+	out, err := ref.Output()
+	if err != nil {
+		g.t.Fatalf("argon2 (Debian package argon2): %v", err)
+	}
+	hash := strings.TrimSpace(string(out))
 	store := exec.Command("secret-tool", "store", "--label", "Twofold app lock (gallery)", "service", "twofold-lock", "username", "password")
 	store.Stdin = strings.NewReader(hash)
 	if out, err := store.CombinedOutput(); err != nil {
