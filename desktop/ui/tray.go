@@ -31,8 +31,12 @@ const (
 	prefStartInTray = "start-in-tray"
 )
 
-// tray is Options.Tray, else the app when it is a desktop.App, else nil.
+// tray is Options.Tray, else the app when it is a desktop.App, else nil;
+// nil too when nothing would show its icon (setupTray).
 func (u *UI) tray() Tray {
+	if u.noTray {
+		return nil
+	}
 	if u.opts.Tray != nil {
 		return u.opts.Tray
 	}
@@ -45,8 +49,20 @@ func (u *UI) tray() Tray {
 // setupTray makes closing the window ask the keep-in-tray setting and
 // rebuilds the tray's menu when the window locks or unlocks; nothing
 // where there is no tray. The menu itself waits for StartTray.
+//
+// Where nothing shows tray icons (GNOME without an AppIndicator
+// extension), a window closed into the tray could not be found again, and
+// starting the tray only costs start-up time: the window has no tray
+// there, its settings are not offered, and closing it quits. Except when
+// it is set to start in the tray: started with the session, Twofold may
+// run before the panel that shows the icon, and a second launch shows the
+// window anyway.
 func (u *UI) setupTray() {
 	if u.tray() == nil {
+		return
+	}
+	if u.opts.TrayHost != nil && !u.app.Preferences().Bool(prefStartInTray) && !u.opts.TrayHost() {
+		u.noTray = true
 		return
 	}
 	u.win.SetCloseIntercept(u.closeWindow)

@@ -308,6 +308,51 @@ func TestNoTrayNoTraySetting(t *testing.T) {
 	}
 }
 
+// TestNoTrayHost: where nothing shows tray icons, the window has no tray
+// (no menu is ever given, no setting offered, closing quits), unless it
+// is set to start in the tray, which must keep it.
+func TestNoTrayHost(t *testing.T) {
+	tray := &fakeTray{}
+	asked := 0
+	host := func() bool { asked++; return false }
+	h := newHarness(t, Options{Tray: tray, TrayHost: host})
+	h.u.StartTray()
+	h.add("otpauth://totp/Alpha:a?secret=KRSXG5CTMVRXEZLA")
+	if tray.menu != nil || h.u.tray() != nil || asked != 1 {
+		t.Fatalf("no tray host: menu %v, tray %v, host asked %d times", tray.menu, h.u.tray(), asked)
+	}
+	h.u.showSettings()
+	if got := text(h.top()); strings.Contains(got, "tray") {
+		t.Fatalf("settings offer the tray where nothing shows it:\n%s", got)
+	}
+	h.closeAll()
+	if h.u.StartsHidden() {
+		t.Fatal("starts hidden with no tray")
+	}
+
+	// Set to start in the tray (by an earlier run where the tray showed):
+	// the tray is kept, whatever the host says now.
+	started := &fakeTray{}
+	a := test.NewTempApp(t)
+	a.Preferences().SetBool(prefStartInTray, true)
+	u := newUI(a, vault.NewMemory(), h.clock.now, Options{Tray: started, TrayHost: host}, func(f func()) { f() })
+	if !u.StartsHidden() {
+		t.Fatal("set to start in the tray, with no tray host now: not started hidden")
+	}
+	u.StartTray()
+	if started.labels() != "Show Twofold|Quit" {
+		t.Fatalf("tray of a window started in the tray: %q", started.labels())
+	}
+
+	// A host present: the tray as always.
+	shown := &fakeTray{}
+	h3 := newHarness(t, Options{Tray: shown, TrayHost: func() bool { return true }})
+	h3.u.StartTray()
+	if shown.labels() != "Show Twofold|Quit" {
+		t.Fatalf("tray with a host: %q", shown.labels())
+	}
+}
+
 // TestTrayWhileLocked: a locked window's tray names no account, and an
 // item of a menu built before the lock copies nothing; unlocked, the
 // accounts are back.

@@ -54,6 +54,10 @@ type Options struct {
 	// Tray, if set, is the system tray; nil means the app's own when it
 	// is a fyne desktop.App (tray.go).
 	Tray Tray
+	// TrayHost, if set, says whether anything shows a tray icon now (on
+	// Linux, a StatusNotifierWatcher on the session bus); nil: assume so.
+	// Without one the window has no tray (tray.go).
+	TrayHost func() bool
 }
 
 // slowKeyring is how long the codes may take before the status line says
@@ -105,6 +109,7 @@ type UI struct {
 	selected    string // id of the last copied/selected account
 	inTray      bool   // the window was closed into the tray
 	trayStarted bool   // StartTray gave the tray its first menu
+	noTray      bool   // nothing would show a tray icon (Options.TrayHost)
 	copied      string // code put on the clipboard, until cleared
 	copiedAt    time.Time
 

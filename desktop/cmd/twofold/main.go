@@ -67,6 +67,7 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		DataDir:        cfg.dir,
 		Backups:        &vault.AutoBackup{ConfigDir: cfg.dir, Passwords: &keyring.BackupPassword{}, Rand: rand.Reader, Now: time.Now},
 		Lock:           &keyring.LockPassword{},
+		TrayHost:       trayHost,
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
