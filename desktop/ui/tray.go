@@ -82,10 +82,22 @@ func (u *UI) StartTray() {
 // updateTray gives the tray a menu built afresh: after the accounts
 // changed, were pinned or were used, and when the window locked or
 // unlocked; nothing before StartTray.
+//
+// It is always the same menu, its items replaced: fyne applies the first
+// menu it was given once its tray is ready, a moment after the app runs,
+// and a menu given meanwhile (the accounts, once loaded) would be lost.
 func (u *UI) updateTray() {
-	if t := u.tray(); t != nil && u.trayStarted {
-		t.SetSystemTrayMenu(u.trayMenu())
+	t := u.tray()
+	if t == nil || !u.trayStarted {
+		return
 	}
+	m := u.trayMenu()
+	if u.menu == nil {
+		u.menu = m
+	} else {
+		u.menu.Items = m.Items
+	}
+	t.SetSystemTrayMenu(u.menu)
 }
 
 // trayMenu is the tray's menu: trayList's accounts, each copying its

@@ -16,10 +16,16 @@ import (
 	"twofold.dev/desktop/vault/vaulttest"
 )
 
-// fakeTray keeps the menu the UI gave the tray last.
+// fakeTray keeps the first menu the UI gave the tray and reads it as it
+// is now, as fyne does: fyne's tray applies the first menu it was given
+// once the tray is ready, so that menu must always be the current one.
 type fakeTray struct{ menu *fyne.Menu }
 
-func (f *fakeTray) SetSystemTrayMenu(m *fyne.Menu)  { f.menu = m }
+func (f *fakeTray) SetSystemTrayMenu(m *fyne.Menu) {
+	if f.menu == nil {
+		f.menu = m
+	}
+}
 func (f *fakeTray) SetSystemTrayIcon(fyne.Resource) {}
 
 // labels are the menu's item labels, "-" for a separator.

@@ -106,11 +106,12 @@ type UI struct {
 	slowAfter time.Duration // see slowKeyring
 	enter     func()        // Enter's action while a dialog with a default button is open
 
-	selected    string // id of the last copied/selected account
-	inTray      bool   // the window was closed into the tray
-	trayStarted bool   // StartTray gave the tray its first menu
-	noTray      bool   // nothing would show a tray icon (Options.TrayHost)
-	copied      string // code put on the clipboard, until cleared
+	selected    string     // id of the last copied/selected account
+	inTray      bool       // the window was closed into the tray
+	trayStarted bool       // StartTray gave the tray its first menu
+	noTray      bool       // nothing would show a tray icon (Options.TrayHost)
+	menu        *fyne.Menu // the tray's menu (updateTray)
+	copied      string     // code put on the clipboard, until cleared
 	copiedAt    time.Time
 
 	search *field
