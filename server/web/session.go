@@ -40,7 +40,7 @@ func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, 
 		return nil, err
 	}
 	s.setSessionCookie(c, token)
-	if err := s.rememberDevice(c, sess); err != nil {
+	if err := s.setDeviceCookie(c, sess); err != nil {
 		return nil, err
 	}
 	return sess, nil
@@ -61,9 +61,9 @@ func (s *Server) deviceCookieName(r *http.Request) string {
 	return deviceCookieName
 }
 
-// rememberDevice gives the browser of a fully signed-in session its
+// setDeviceCookie gives the browser of a fully signed-in session its
 // device cookie; other sessions get none.
-func (s *Server) rememberDevice(c *gin.Context, sess *portal.Session) error {
+func (s *Server) setDeviceCookie(c *gin.Context, sess *portal.Session) error {
 	token, err := s.svc.DeviceToken(c.Request.Context(), sess)
 	if err != nil || token == "" {
 		return err
@@ -125,7 +125,7 @@ func (s *Server) rememberToken(c *gin.Context) string {
 func (s *Server) signedIn(c *gin.Context, in *portal.SignedIn) error {
 	s.setSessionCookie(c, in.Token)
 	s.setRememberCookie(c, in.Remembered)
-	return s.rememberDevice(c, in.Session)
+	return s.setDeviceCookie(c, in.Session)
 }
 
 func (s *Server) clearSessionCookie(c *gin.Context) {
