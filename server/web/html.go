@@ -195,7 +195,7 @@ var notices = map[string]string{
 	"password":  "Your password was changed. Every other session of your account was signed out.",
 	"off":       "Two-factor authentication is off. Your other sessions were logged out.",
 	"others":    "Your other sessions were logged out.",
-	"recovery":  "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes. Remembered devices were forgotten.",
+	"recovery":  "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes. Any remembered devices were forgotten: each asks for a code again.",
 	"forgot":    "The device was forgotten: it will be asked for a code at its next sign-in.",
 	"forgotall": "Every remembered device was forgotten: each will be asked for a code at its next sign-in.",
 	"skipped":   "Two-factor set-up postponed for this session. It will be asked again at your next sign-in.",
