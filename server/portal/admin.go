@@ -65,5 +65,8 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	if err := s.event(ctx, u.ID, EventTwoFactorOff, "admin"); err != nil {
 		return err
 	}
+	if _, err := s.forgetDevices(ctx, u.ID, "admin"); err != nil {
+		return err
+	}
 	return nil
 }

@@ -18,6 +18,7 @@ const (
 	EUNSUPPORTED  = "unsupported"  // 415: a body in a format not accepted
 	ETOOMANY      = "too_many"     // 429
 	EREAUTH       = "reauth"       // needs the password again (sudo mode)
+	ESETUP        = "setup"        // 2FA is required and not set up yet: 403
 	EINTERNAL     = "internal"     // 500
 	EUNAVAILABLE  = "unavailable"  // 503: the database cannot serve now
 )

@@ -49,6 +49,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		if err := t.event(ctx, u.ID, EventPasswordChanged, ip); err != nil {
 			return err
 		}
+		if _, err := t.forgetDevices(ctx, u.ID, ip); err != nil {
+			return err
+		}
 		var err error
 		token, ns, err = t.rotate(ctx, sess, StageFull, t.now())
 		return err
@@ -80,6 +83,10 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 		if _, err := t.store.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 			return fmt.Errorf("ending sessions: %w", err)
 		}
-		return t.event(ctx, u.ID, EventPasswordChanged, "admin")
+		if err := t.event(ctx, u.ID, EventPasswordChanged, "admin"); err != nil {
+			return err
+		}
+		_, err := t.forgetDevices(ctx, u.ID, "admin")
+		return err
 	})
 }

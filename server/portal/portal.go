@@ -28,6 +28,10 @@ type User struct {
 	// to a crash or the network can be shown again to that session for a
 	// few minutes. Cleared at the next sign-in with a code.
 	RecoveryUnseen []byte
+	// GraceFrom starts the account's grace period for setting up 2FA when
+	// the portal requires it (Config.Require2FA): the first sign-in after
+	// the setting, or the creation under it. Zero: not started.
+	GraceFrom time.Time
 }
 
 // TwoFactor reports whether two-factor authentication is on.
@@ -57,6 +61,9 @@ type Session struct {
 	AuthAt    time.Time
 	IP        string
 	UserAgent string
+	// SetupSkipped: the user postponed the required 2FA set-up in this
+	// session, during the grace period.
+	SetupSkipped bool
 }
 
 // EventKind names an entry of the security activity log.
@@ -78,6 +85,10 @@ const (
 	EventSignOut             EventKind = "signout"
 	EventOtherSessionsEnded  EventKind = "other_sessions_ended"
 	EventPasswordChanged     EventKind = "password_changed"
+	EventRememberedSignIn    EventKind = "signin_remembered_device"
+	EventDeviceRemembered    EventKind = "device_remembered"
+	EventDeviceForgotten     EventKind = "device_forgotten"
+	EventSetupSkipped        EventKind = "2fa_setup_skipped"
 )
 
 // Label is the human wording of an event kind.
@@ -113,6 +124,14 @@ func (k EventKind) Label() string {
 		return "Other sessions signed out"
 	case EventPasswordChanged:
 		return "Password changed (other sessions signed out)"
+	case EventRememberedSignIn:
+		return "Signed in from a remembered device"
+	case EventDeviceRemembered:
+		return "Device remembered (no code asked there for 30 days)"
+	case EventDeviceForgotten:
+		return "Remembered device forgotten"
+	case EventSetupSkipped:
+		return "Two-factor set-up postponed"
 	}
 	return string(k)
 }

@@ -29,6 +29,12 @@ type Config struct {
 	DeviceLimit   Limit // passwords per known device (device cookie)
 	SignupLimit   Limit // sign-ups per client IP (/64 for IPv6)
 
+	// Require2FA walks every signed-in user without 2FA into its set-up
+	// and refuses everything else until it is done; Require2FAGrace > 0
+	// lets each account skip it for that long (see require.go).
+	Require2FA      bool
+	Require2FAGrace time.Duration
+
 	// HashSlots bounds the argon2id computations at once (each takes
 	// Password.Memory); 0 means GOMAXPROCS.
 	HashSlots int
@@ -193,6 +199,9 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 		return nil, err
 	}
 	u := &User{Username: username, DisplayName: displayName, PasswordHash: hash, CreatedAt: s.now()}
+	if s.cfg.Require2FA {
+		u.GraceFrom = u.CreatedAt // created under the setting: the grace starts now
+	}
 	if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrConflict) {
 		return nil, Errorf(ECONFLICT, "That username is taken. Choose another one.")
 	} else if err != nil {

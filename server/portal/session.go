@@ -19,21 +19,46 @@ func HashToken(token string) []byte {
 
 // BeginSession starts a session for u, who has just given a password (at
 // sign-in or sign-up), and returns its cookie token. The session starts
-// half signed in when u has a second factor to give, fully otherwise. The
-// browser's old session, if any, ends first: a sign-in never keeps a
-// session id the browser had before (session fixation).
-func (s *Service) BeginSession(ctx context.Context, old *Session, u *User, ip, userAgent string) (string, *Session, error) {
-	if old != nil {
-		if err := s.Logout(ctx, old, ip); err != nil {
-			return "", nil, err
+// half signed in when u has a second factor to give, fully otherwise:
+// also when the browser sent the token of a live remembered device of u
+// (remembered, "" for none), whose use is recorded. The browser's old
+// session, if any, ends first: a sign-in never keeps a session id the
+// browser had before (session fixation).
+func (s *Service) BeginSession(ctx context.Context, old *Session, u *User, ip, userAgent, remembered string) (string, *Session, error) {
+	var token string
+	var ns *Session
+	err := s.atomic(ctx, func(t *Service) error {
+		if old != nil {
+			if err := t.Logout(ctx, old, ip); err != nil {
+				return err
+			}
 		}
+		now := t.now()
+		stage := StageFull
+		if u.TwoFactor() {
+			stage = StagePassword
+			d, err := t.rememberedDevice(ctx, u, remembered)
+			if err != nil {
+				return err
+			}
+			if d != nil {
+				if err := t.store.TouchRememberedDevice(ctx, d.ID, now, ip); err != nil {
+					return fmt.Errorf("recording use of remembered device: %w", err)
+				}
+				if err := t.event(ctx, u.ID, EventRememberedSignIn, ip); err != nil {
+					return err
+				}
+				stage = StageFull
+			}
+		}
+		var err error
+		token, ns, err = t.newSession(ctx, &Session{UserID: u.ID, Stage: stage, CreatedAt: now, AuthAt: now, IP: ip, UserAgent: userAgent})
+		return err
+	})
+	if err != nil {
+		return "", nil, err
 	}
-	stage := StageFull
-	if u.TwoFactor() {
-		stage = StagePassword
-	}
-	now := s.now()
-	return s.newSession(ctx, &Session{UserID: u.ID, Stage: stage, CreatedAt: now, AuthAt: now, IP: ip, UserAgent: userAgent})
+	return token, ns, nil
 }
 
 func (s *Service) newSession(ctx context.Context, sess *Session) (string, *Session, error) {
@@ -57,7 +82,7 @@ func (s *Service) newSession(ctx context.Context, sess *Session) (string, *Sessi
 // of sign-in and after a factor change).
 func (s *Service) rotate(ctx context.Context, old *Session, stage Stage, authAt time.Time) (string, *Session, error) {
 	token, ns, err := s.newSession(ctx, &Session{UserID: old.UserID, Stage: stage, CreatedAt: old.CreatedAt,
-		AuthAt: authAt, IP: old.IP, UserAgent: old.UserAgent})
+		AuthAt: authAt, IP: old.IP, UserAgent: old.UserAgent, SetupSkipped: old.SetupSkipped})
 	if err != nil {
 		return "", nil, err
 	}
@@ -206,6 +231,9 @@ func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
 	now := s.now()
 	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout)); err != nil {
 		return err
+	}
+	if err := s.store.DeleteExpiredRememberedDevices(ctx, now.Add(-RememberFor)); err != nil {
+		return fmt.Errorf("deleting expired remembered devices: %w", err)
 	}
 	_, err := s.PruneAttempts(ctx)
 	return err

@@ -24,6 +24,11 @@ type Store interface {
 	// DeleteUser removes the user and everything that belongs to it.
 	DeleteUser(ctx context.Context, id int64) error
 
+	// StartGrace sets the user's GraceFrom to at unless it is set already,
+	// atomically, and returns the stored value; ErrNotFound if there is no
+	// such user.
+	StartGrace(ctx context.Context, userID int64, at time.Time) (time.Time, error)
+
 	// SetPassword replaces the user's password hash; ErrNotFound if there
 	// is no such user.
 	SetPassword(ctx context.Context, userID int64, hash string) error
@@ -66,6 +71,8 @@ type Store interface {
 	// DeleteUserSessions removes every session of the user except the one
 	// with id except (nil: all) and returns how many it removed.
 	DeleteUserSessions(ctx context.Context, userID int64, except []byte) (int, error)
+	// SkipSetup sets the session's SetupSkipped (no error if absent).
+	SkipSetup(ctx context.Context, id []byte) error
 	// DeleteExpiredSessions removes sessions last seen before idleBefore or
 	// created before createdBefore.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error
@@ -95,6 +102,22 @@ type Store interface {
 	PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error)
 	// CountAttempts returns the number of counters stored.
 	CountAttempts(ctx context.Context) (int, error)
+
+	// AddRememberedDevice stores d (d.TokenHash unique) and sets d.ID.
+	AddRememberedDevice(ctx context.Context, d *RememberedDevice) error
+	// RememberedDevice returns the user's device with this token hash;
+	// ErrNotFound when that user has none (another user's is not found).
+	RememberedDevice(ctx context.Context, userID int64, tokenHash []byte) (*RememberedDevice, error)
+	// TouchRememberedDevice records a use of the device: time and address.
+	TouchRememberedDevice(ctx context.Context, id int64, at time.Time, ip string) error
+	// RememberedDevices returns the user's devices, last used first.
+	RememberedDevices(ctx context.Context, userID int64) ([]*RememberedDevice, error)
+	// DeleteRememberedDevices deletes the user's device id, or all of the
+	// user's devices when id is 0, and says how many it deleted.
+	DeleteRememberedDevices(ctx context.Context, userID, id int64) (int, error)
+	// DeleteExpiredRememberedDevices deletes every device created before
+	// createdBefore.
+	DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error
 
 	// AddEvent appends to the activity log and sets e.ID.
 	AddEvent(ctx context.Context, e *Event) error

@@ -164,6 +164,11 @@ func (s *Service) checkRecovery(ctx context.Context, u *User, code, ip string) e
 	if err := s.event(ctx, u.ID, EventRecoveryUsed, ip); err != nil {
 		return err
 	}
+	// A recovery code in use may be a stolen one: no browser skips the
+	// code any more.
+	if _, err := s.forgetDevices(ctx, u.ID, ip); err != nil {
+		return err
+	}
 	return s.resetCode(ctx, u.ID)
 }
 
@@ -200,31 +205,42 @@ func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error)
 	return u, nil
 }
 
+// SignedIn is what the second step of sign-in gives the browser.
+type SignedIn struct {
+	Token   string   // cookie token of the new, fully signed-in session
+	Session *Session // that session
+	// Unseen holds the recovery codes of an enrollment whose answer never
+	// arrived (nil almost always): show them.
+	Unseen []string
+	// Remembered is the cookie token of the remembered device, when the
+	// user asked not to be asked again on this computer; "" otherwise.
+	Remembered string
+}
+
 // LoginCode finishes sign-in with a TOTP code; the session is replaced.
-// The attempt, the step, the activity and the new session are written in
-// one transaction. It also returns the recovery codes of an enrollment
-// whose answer never arrived (nil almost always): show them.
-func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip)
+// With remember, the browser becomes a remembered device (RememberFor).
+// The attempt, the step, the activity, the device and the new session
+// are written in one transaction.
+func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string, remember bool) (*SignedIn, error) {
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip, remember)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
-// replaced, as in LoginCode.
-func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (string, *Session, []string, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip)
+// replaced, as in LoginCode. It forgets the remembered devices and
+// remembers none.
+func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (*SignedIn, error) {
+	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip, false)
 }
 
 // loginSecond runs check and, when it passes, records the sign-in and
 // replaces the session, all in one transaction; a refused check commits
 // what it recorded (the attempt, the failure).
-func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string) (string, *Session, []string, error) {
+func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string, remember bool) (*SignedIn, error) {
 	u, err := s.pendingUser(ctx, sess)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	var token string
-	var ns *Session
-	var unseen []string
+	out := &SignedIn{}
 	err = s.atomic(ctx, func(t *Service) error {
 		if err := check(t, u); err != nil {
 			return err
@@ -233,20 +249,25 @@ func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *
 			return err
 		}
 		var err error
-		if token, ns, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
+		if out.Token, out.Session, err = t.rotate(ctx, sess, StageFull, sess.AuthAt); err != nil {
 			return err
+		}
+		if remember {
+			if out.Remembered, err = t.rememberDevice(ctx, u, sess.UserAgent, ip); err != nil {
+				return err
+			}
 		}
 		// Recovery codes whose answer was lost: shown on this sign-in,
 		// and kept until this new session's first request.
-		if unseen, _ = t.openUnseen(u); unseen != nil {
-			return t.keepUnseen(ctx, u.ID, ns, unseen)
+		if out.Unseen, _ = t.openUnseen(u); out.Unseen != nil {
+			return t.keepUnseen(ctx, u.ID, out.Session, out.Unseen)
 		}
 		return nil
 	})
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	return token, ns, unseen, nil
+	return out, nil
 }
 
 // fullUser returns the user of a signed-in session.
@@ -442,6 +463,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, co
 	if err := s.event(ctx, u.ID, EventRecoveryRegenerated, ip); err != nil {
 		return nil, err
 	}
+	if _, err := s.forgetDevices(ctx, u.ID, ip); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }
 
@@ -488,6 +512,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if err := s.event(ctx, u.ID, EventTwoFactorOff, ip); err != nil {
 		return err
 	}
+	if _, err := s.forgetDevices(ctx, u.ID, ip); err != nil {
+		return err
+	}
 	if _, err := s.LogoutOthers(ctx, sess, ip); err != nil {
 		return err
 	}
@@ -501,6 +528,8 @@ type Status struct {
 	RecoveryLeft int
 	Events       []*Event
 	SudoUntil    time.Time
+	// Devices are the remembered devices, which skip the code.
+	Devices []*RememberedDevice
 }
 
 // SecurityStatus returns the two-factor state and the recent activity.
@@ -514,6 +543,9 @@ func (s *Service) SecurityStatus(ctx context.Context, sess *Session) (*Status, e
 		if st.RecoveryLeft, err = s.store.CountRecoveryCodes(ctx, u.ID); err != nil {
 			return nil, fmt.Errorf("counting recovery codes: %w", err)
 		}
+	}
+	if st.Devices, err = s.liveDevices(ctx, u.ID); err != nil {
+		return nil, err
 	}
 	if st.Events, err = s.store.Events(ctx, u.ID, 50); err != nil {
 		return nil, fmt.Errorf("listing activity: %w", err)

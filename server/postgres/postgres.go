@@ -182,23 +182,35 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from`
 
 func scanUser(row pgx.Row) (*portal.User, error) {
 	var u portal.User
 	var step int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen); err != nil {
+	var grace *time.Time
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen, &grace); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep = uint64(step)
+	if grace != nil {
+		u.GraceFrom = *grace
+	}
 	return &u, nil
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 	err := d.q.QueryRow(ctx,
-		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt).Scan(&u.ID)
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt, nullTime(u.GraceFrom)).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
 	} else if err != nil {
@@ -251,6 +263,18 @@ func oneRow(tag pgconn.CommandTag, otherwise error) error {
 		return otherwise
 	}
 	return nil
+}
+
+func (d *DB) StartGrace(ctx context.Context, userID int64, at time.Time) (time.Time, error) {
+	var from time.Time
+	err := d.q.QueryRow(ctx,
+		`UPDATE users SET grace_from = coalesce(grace_from, $1) WHERE id = $2 RETURNING grace_from`, at, userID).Scan(&from)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, portal.ErrNotFound
+	} else if err != nil {
+		return time.Time{}, wrap("starting grace period", err)
+	}
+	return from, nil
 }
 
 // Two-factor.
@@ -382,9 +406,9 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	_, err := d.q.Exec(ctx,
-		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent)
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent, s.SetupSkipped)
 	if isUnique(err) {
 		return fmt.Errorf("creating session: %w", portal.ErrConflict)
 	}
@@ -395,8 +419,8 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var s portal.Session
 	var stage int16
 	err := d.q.QueryRow(ctx,
-		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = $1`, id).
-		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent)
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped FROM sessions WHERE id = $1`, id).
+		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent, &s.SetupSkipped)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
@@ -409,6 +433,11 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
 	_, err := d.q.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, at, id)
 	return wrap("touching session", err)
+}
+
+func (d *DB) SkipSetup(ctx context.Context, id []byte) error {
+	_, err := d.q.Exec(ctx, `UPDATE sessions SET setup_skipped = TRUE WHERE id = $1`, id)
+	return wrap("skipping set-up", err)
 }
 
 func (d *DB) DeleteSession(ctx context.Context, id []byte) error {
@@ -554,4 +583,68 @@ func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Eve
 		return nil, wrap("listing events", err)
 	}
 	return events, nil
+}
+
+// Remembered devices.
+
+const deviceColumns = `id, user_id, token_hash, browser, created_at, last_used_at, ip`
+
+func scanDevice(row pgx.Row) (*portal.RememberedDevice, error) {
+	var dev portal.RememberedDevice
+	if err := row.Scan(&dev.ID, &dev.UserID, &dev.TokenHash, &dev.Browser, &dev.CreatedAt, &dev.LastUsedAt, &dev.IP); err != nil {
+		return nil, err
+	}
+	return &dev, nil
+}
+
+func (d *DB) AddRememberedDevice(ctx context.Context, dev *portal.RememberedDevice) error {
+	err := d.q.QueryRow(ctx,
+		`INSERT INTO remembered_devices (user_id, token_hash, browser, created_at, last_used_at, ip) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		dev.UserID, dev.TokenHash, dev.Browser, dev.CreatedAt, dev.LastUsedAt, dev.IP).Scan(&dev.ID)
+	if isUnique(err) {
+		return fmt.Errorf("remembering device: %w", portal.ErrConflict)
+	}
+	return wrap("remembering device", err)
+}
+
+func (d *DB) RememberedDevice(ctx context.Context, userID int64, tokenHash []byte) (*portal.RememberedDevice, error) {
+	dev, err := scanDevice(d.q.QueryRow(ctx,
+		`SELECT `+deviceColumns+` FROM remembered_devices WHERE user_id = $1 AND token_hash = $2`, userID, tokenHash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading remembered device", err)
+	}
+	return dev, nil
+}
+
+func (d *DB) TouchRememberedDevice(ctx context.Context, id int64, at time.Time, ip string) error {
+	_, err := d.q.Exec(ctx, `UPDATE remembered_devices SET last_used_at = $1, ip = $2 WHERE id = $3`, at, ip, id)
+	return wrap("touching remembered device", err)
+}
+
+func (d *DB) RememberedDevices(ctx context.Context, userID int64) ([]*portal.RememberedDevice, error) {
+	rows, err := d.q.Query(ctx,
+		`SELECT `+deviceColumns+` FROM remembered_devices WHERE user_id = $1 ORDER BY last_used_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, wrap("listing remembered devices", err)
+	}
+	devs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.RememberedDevice, error) { return scanDevice(r) })
+	if err != nil {
+		return nil, wrap("listing remembered devices", err)
+	}
+	return devs, nil
+}
+
+func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int, error) {
+	tag, err := d.q.Exec(ctx, `DELETE FROM remembered_devices WHERE user_id = $1 AND ($2 = 0 OR id = $2)`, userID, id)
+	if err != nil {
+		return 0, wrap("forgetting remembered devices", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
+	_, err := d.q.Exec(ctx, `DELETE FROM remembered_devices WHERE created_at < $1`, createdBefore)
+	return wrap("deleting expired remembered devices", err)
 }

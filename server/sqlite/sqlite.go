@@ -380,23 +380,35 @@ func isUnique(err error) bool {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from`
 
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 	var u portal.User
 	var step, created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen); err != nil {
+	var grace sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace); err != nil {
 		return nil, err
 	}
 	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
+	if grace.Valid {
+		u.GraceFrom = fromUnix(grace.Int64)
+	}
 	return &u, nil
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: unix(t), Valid: true}
 }
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 	err := d.wq.QueryRowContext(ctx,
-		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt)).Scan(&u.ID)
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt), nullTime(u.GraceFrom)).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
 	} else if err != nil {
@@ -453,6 +465,18 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 		return portal.ErrNotFound
 	}
 	return nil
+}
+
+func (d *DB) StartGrace(ctx context.Context, userID int64, at time.Time) (time.Time, error) {
+	var from int64
+	err := d.wq.QueryRowContext(ctx,
+		`UPDATE users SET grace_from = coalesce(grace_from, ?) WHERE id = ? RETURNING grace_from`, unix(at), userID).Scan(&from)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, portal.ErrNotFound
+	} else if err != nil {
+		return time.Time{}, wrap("starting grace period", err)
+	}
+	return fromUnix(from), nil
 }
 
 // Two-factor.
@@ -584,8 +608,8 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	_, err := d.wq.ExecContext(ctx,
-		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent)
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent, s.SetupSkipped)
 	if isUnique(err) {
 		return fmt.Errorf("creating session: %w", portal.ErrConflict)
 	} else if err != nil {
@@ -599,8 +623,8 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var stage int
 	var created, seen, auth int64
 	err := d.rq.QueryRowContext(ctx,
-		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent)
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent, &s.SetupSkipped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
@@ -613,6 +637,13 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
 	if _, err := d.wq.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, unix(at), id); err != nil {
 		return wrap("touching session", err)
+	}
+	return nil
+}
+
+func (d *DB) SkipSetup(ctx context.Context, id []byte) error {
+	if _, err := d.wq.ExecContext(ctx, `UPDATE sessions SET setup_skipped = 1 WHERE id = ?`, id); err != nil {
+		return wrap("skipping set-up", err)
 	}
 	return nil
 }
@@ -767,4 +798,76 @@ func (d *DB) Events(ctx context.Context, userID int64, limit int) ([]*portal.Eve
 		events = append(events, &e)
 	}
 	return events, rows.Err()
+}
+
+// Remembered devices.
+
+const deviceColumns = `id, user_id, token_hash, browser, created_at, last_used_at, ip`
+
+func scanDevice(row interface{ Scan(...any) error }) (*portal.RememberedDevice, error) {
+	var dev portal.RememberedDevice
+	var created, used int64
+	if err := row.Scan(&dev.ID, &dev.UserID, &dev.TokenHash, &dev.Browser, &created, &used, &dev.IP); err != nil {
+		return nil, err
+	}
+	dev.CreatedAt, dev.LastUsedAt = fromUnix(created), fromUnix(used)
+	return &dev, nil
+}
+
+func (d *DB) AddRememberedDevice(ctx context.Context, dev *portal.RememberedDevice) error {
+	err := d.wq.QueryRowContext(ctx,
+		`INSERT INTO remembered_devices (user_id, token_hash, browser, created_at, last_used_at, ip) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		dev.UserID, dev.TokenHash, dev.Browser, unix(dev.CreatedAt), unix(dev.LastUsedAt), dev.IP).Scan(&dev.ID)
+	if isUnique(err) {
+		return fmt.Errorf("remembering device: %w", portal.ErrConflict)
+	}
+	return wrap("remembering device", err)
+}
+
+func (d *DB) RememberedDevice(ctx context.Context, userID int64, tokenHash []byte) (*portal.RememberedDevice, error) {
+	dev, err := scanDevice(d.rq.QueryRowContext(ctx,
+		`SELECT `+deviceColumns+` FROM remembered_devices WHERE user_id = ? AND token_hash = ?`, userID, tokenHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading remembered device", err)
+	}
+	return dev, nil
+}
+
+func (d *DB) TouchRememberedDevice(ctx context.Context, id int64, at time.Time, ip string) error {
+	_, err := d.wq.ExecContext(ctx, `UPDATE remembered_devices SET last_used_at = ?, ip = ? WHERE id = ?`, unix(at), ip, id)
+	return wrap("touching remembered device", err)
+}
+
+func (d *DB) RememberedDevices(ctx context.Context, userID int64) ([]*portal.RememberedDevice, error) {
+	rows, err := d.rq.QueryContext(ctx,
+		`SELECT `+deviceColumns+` FROM remembered_devices WHERE user_id = ? ORDER BY last_used_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, wrap("listing remembered devices", err)
+	}
+	defer rows.Close()
+	var devs []*portal.RememberedDevice
+	for rows.Next() {
+		dev, err := scanDevice(rows)
+		if err != nil {
+			return nil, wrap("listing remembered devices", err)
+		}
+		devs = append(devs, dev)
+	}
+	return devs, wrap("listing remembered devices", rows.Err())
+}
+
+func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int, error) {
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM remembered_devices WHERE user_id = ? AND (? = 0 OR id = ?)`, userID, id, id)
+	if err != nil {
+		return 0, wrap("forgetting remembered devices", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("forgetting remembered devices", err)
+}
+
+func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
+	_, err := d.wq.ExecContext(ctx, `DELETE FROM remembered_devices WHERE created_at < ?`, unix(createdBefore))
+	return wrap("deleting expired remembered devices", err)
 }

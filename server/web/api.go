@@ -72,42 +72,45 @@ func (s *Server) apiLogin(c *gin.Context) {
 		s.fail(c, "", nil, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"signed_in": sess.Stage == portal.StageFull, "code_required": sess.Stage == portal.StagePassword})
+	c.JSON(http.StatusOK, gin.H{"signed_in": sess.Stage == portal.StageFull, "code_required": sess.Stage == portal.StagePassword,
+		"remembered_device": u.TwoFactor() && sess.Stage == portal.StageFull})
 }
 
 func (s *Server) apiLoginCode(c *gin.Context) {
 	var in struct {
-		Code         string `json:"code"`
-		RecoveryCode string `json:"recovery_code"`
+		Code           string `json:"code"`
+		RecoveryCode   string `json:"recovery_code"`
+		RememberDevice bool   `json:"remember_device"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
-	var token string
-	var ns *portal.Session
-	var unseen []string
+	var out *portal.SignedIn
 	var err error
 	if in.RecoveryCode != "" {
-		token, ns, unseen, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
+		if in.RememberDevice {
+			s.fail(c, "", nil, portal.Errorf(portal.EINVALID, "A device is remembered only at a sign-in with a code from the app, not with a recovery code."))
+			return
+		}
+		out, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		token, ns, unseen, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP())
+		out, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP(), in.RememberDevice)
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
-	s.setSessionCookie(c, token)
-	if err := s.rememberDevice(c, ns); err != nil {
+	if err := s.signedIn(c, out); err != nil {
 		s.fail(c, "", nil, err)
 		return
 	}
-	if unseen != nil {
+	body := gin.H{"signed_in": true, "device_remembered": out.Remembered != ""}
+	if out.Unseen != nil {
 		// The enrollment's answer never arrived: its codes, once more.
-		c.JSON(http.StatusOK, gin.H{"signed_in": true, "recovery_codes": unseen})
-		return
+		body["recovery_codes"] = out.Unseen
 	}
-	c.JSON(http.StatusOK, gin.H{"signed_in": true})
+	c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) apiLogout(c *gin.Context) {
@@ -265,4 +268,63 @@ func (s *Server) apiLogoutOthers(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"ended": n})
+}
+
+func (s *Server) apiSkipSetup(c *gin.Context) {
+	if err := s.svc.SkipSetup(c.Request.Context(), session(c), c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"setup_skipped": true})
+}
+
+type deviceJSON struct {
+	ID        int64  `json:"id"`
+	Browser   string `json:"browser"`
+	FirstUsed string `json:"first_used"`
+	LastUsed  string `json:"last_used"`
+	IP        string `json:"ip"`
+	Expires   string `json:"expires"`
+}
+
+func (s *Server) apiDevices(c *gin.Context) {
+	devs, err := s.svc.RememberedDevices(c.Request.Context(), session(c))
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	out := make([]deviceJSON, len(devs))
+	for i, d := range devs {
+		out[i] = deviceJSON{ID: d.ID, Browser: d.Browser, FirstUsed: d.CreatedAt.UTC().Format(time.RFC3339), LastUsed: d.LastUsedAt.UTC().Format(time.RFC3339),
+			IP: d.IP, Expires: d.ExpiresAt().UTC().Format(time.RFC3339)}
+	}
+	c.JSON(http.StatusOK, gin.H{"devices": out})
+}
+
+func (s *Server) apiForgetDevice(c *gin.Context) {
+	var in struct {
+		ID int64 `json:"id"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if in.ID <= 0 {
+		s.fail(c, "", nil, portal.Errorf(portal.EINVALID, "Give the \"id\" of a device from GET /api/v1/devices."))
+		return
+	}
+	if err := s.svc.ForgetDevice(c.Request.Context(), session(c), in.ID, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"forgotten": 1})
+}
+
+func (s *Server) apiForgetAllDevices(c *gin.Context) {
+	n, err := s.svc.ForgetAllDevices(c.Request.Context(), session(c), c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"forgotten": n})
 }

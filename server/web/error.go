@@ -12,6 +12,10 @@ import (
 	"twofold.dev/server/portal"
 )
 
+// setupStart is where a user who must set up 2FA is sent: the
+// announcement's "Time Based Tokens".
+const setupStart = "/settings/security/2fa/totp"
+
 // status maps an error code to its HTTP status: the one place that does.
 func status(code string) int {
 	switch code {
@@ -19,7 +23,7 @@ func status(code string) int {
 		return http.StatusBadRequest
 	case portal.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case portal.EFORBIDDEN, portal.EREAUTH:
+	case portal.EFORBIDDEN, portal.EREAUTH, portal.ESETUP:
 		return http.StatusForbidden
 	case portal.ENOTFOUND:
 		return http.StatusNotFound
@@ -58,6 +62,9 @@ func (s *Server) fail(c *gin.Context, page string, v *view, err error) {
 		if code == portal.EREAUTH {
 			body["reauth"] = true
 		}
+		if code == portal.ESETUP {
+			body["setup_required"] = true
+		}
 		c.AbortWithStatusJSON(status(code), body)
 		return
 	}
@@ -71,6 +78,11 @@ func (s *Server) fail(c *gin.Context, page string, v *view, err error) {
 			next = "/settings/security/2fa/totp/setup"
 		}
 		c.Redirect(http.StatusSeeOther, "/settings/security/confirm?next="+url.QueryEscape(next))
+		c.Abort()
+		return
+	}
+	if code == portal.ESETUP {
+		c.Redirect(http.StatusSeeOther, setupStart)
 		c.Abort()
 		return
 	}

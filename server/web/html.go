@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ func (s *Server) methodNotAllowed(c *gin.Context) {
 
 func (s *Server) home(c *gin.Context) {
 	u := user(c)
-	s.render(c, http.StatusOK, "home", &view{Title: "Welcome, " + u.DisplayName, Data: struct{ TwoFactor bool }{u.TwoFactor()}})
+	s.render(c, http.StatusOK, "home", &view{Title: "Welcome, " + u.DisplayName, Notice: notices[c.Query("notice")], Data: struct{ TwoFactor bool }{u.TwoFactor()}})
 }
 
 // Sign-up and sign-in.
@@ -122,23 +123,27 @@ func (s *Server) codePage(c *gin.Context) {
 
 func (s *Server) loginCode(c *gin.Context) {
 	v := &view{Title: "Two-factor authentication"}
-	f, err := form(c, "code")
+	f, err := form(c, "code", "remember")
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
 	}
-	token, ns, unseen, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP())
+	remember, err := checkbox(f, "remember")
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
 	}
-	s.setSessionCookie(c, token)
-	if err := s.rememberDevice(c, ns); err != nil {
+	in, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP(), remember)
+	if err != nil {
 		s.fail(c, "code", v, err)
 		return
 	}
-	if unseen != nil {
-		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
+	if err := s.signedIn(c, in); err != nil {
+		s.fail(c, "code", v, err)
+		return
+	}
+	if in.Unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, in.Unseen)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/")
@@ -159,18 +164,17 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	token, ns, unseen, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
+	in, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	s.setSessionCookie(c, token)
-	if err := s.rememberDevice(c, ns); err != nil {
+	if err := s.signedIn(c, in); err != nil {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	if unseen != nil {
-		s.showCodes(c, "Save your recovery codes", unseenNotice, unseen)
+	if in.Unseen != nil {
+		s.showCodes(c, "Save your recovery codes", unseenNotice, in.Unseen)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/settings/security?notice=recovery")
@@ -188,10 +192,13 @@ func (s *Server) logout(c *gin.Context) {
 // Security Settings.
 
 var notices = map[string]string{
-	"password": "Your password was changed. Every other session of your account was signed out.",
-	"off":      "Two-factor authentication is off. Your other sessions were logged out.",
-	"others":   "Your other sessions were logged out.",
-	"recovery": "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes.",
+	"password":  "Your password was changed. Every other session of your account was signed out.",
+	"off":       "Two-factor authentication is off. Your other sessions were logged out.",
+	"others":    "Your other sessions were logged out.",
+	"recovery":  "You signed in with a recovery code, which is now used up. If you lost your phone, turn two-factor authentication off and on again with a new phone, or create new recovery codes. Any remembered devices were forgotten: each asks for a code again.",
+	"forgot":    "The device was forgotten: it will be asked for a code at its next sign-in.",
+	"forgotall": "Every remembered device was forgotten: each will be asked for a code at its next sign-in.",
+	"skipped":   "Two-factor set-up postponed for this session. It will be asked again at your next sign-in.",
 }
 
 func (s *Server) securityPage(c *gin.Context) {
@@ -300,7 +307,68 @@ func (s *Server) totpIntro(c *gin.Context) {
 	if !s.beforeEnrollment(c) {
 		return
 	}
-	s.render(c, http.StatusOK, "totp_intro", &view{Title: "Time Based Tokens"})
+	v := &view{Title: "Time Based Tokens"}
+	req, err := s.svc.SetupRequired(c.Request.Context(), session(c), user(c))
+	if err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	v.Data = req // nil unless the portal requires 2FA now
+	s.render(c, http.StatusOK, "totp_intro", v)
+}
+
+func (s *Server) skipSetup(c *gin.Context) {
+	v := &view{Title: "Time Based Tokens"}
+	if _, err := form(c); err != nil {
+		s.fail(c, "error", v, err)
+		return
+	}
+	if err := s.svc.SkipSetup(c.Request.Context(), session(c), c.ClientIP()); err != nil {
+		s.fail(c, "error", v, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/?notice=skipped")
+}
+
+func (s *Server) forgetDevice(c *gin.Context) {
+	f, err := form(c, "id")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	id, err := strconv.ParseInt(f["id"], 10, 64)
+	if err != nil || id <= 0 {
+		s.securityFail(c, portal.Errorf(portal.EINVALID, "Choose a device to forget."))
+		return
+	}
+	if err := s.svc.ForgetDevice(c.Request.Context(), session(c), id, c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=forgot")
+}
+
+func (s *Server) forgetAllDevices(c *gin.Context) {
+	if _, err := form(c); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	if _, err := s.svc.ForgetAllDevices(c.Request.Context(), session(c), c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=forgotall")
+}
+
+// checkbox reads an HTML checkbox: absent is false, "on" true.
+func checkbox(f map[string]string, name string) (bool, error) {
+	switch v, ok := f[name]; {
+	case !ok:
+		return false, nil
+	case v == "on":
+		return true, nil
+	}
+	return false, portal.Errorf(portal.EINVALID, "The field %q is a checkbox: send \"on\" or nothing.", name)
 }
 
 func (s *Server) totpStart(c *gin.Context) {

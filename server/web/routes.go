@@ -14,7 +14,7 @@ func (s *Server) routes() {
 	r.NoRoute(s.notFound)
 	r.NoMethod(s.methodNotAllowed)
 
-	g := r.Group("/", s.loadSession)
+	g := r.Group("/", s.loadSession, s.requireSetup)
 	g.GET("/", s.requireFull, s.home)
 
 	// Sign-up and sign-in, step by step.
@@ -43,6 +43,9 @@ func (s *Server) routes() {
 	sec.POST("/2fa/totp/verify", s.totpVerify)    // "Verify": on, recovery codes
 	sec.POST("/2fa/recovery-codes", s.regenerate) // new recovery codes
 	sec.POST("/2fa/disable", s.disable)           // turn off
+	sec.POST("/2fa/skip", s.skipSetup)            // postpone a required set-up (grace period)
+	sec.POST("/devices/forget", s.forgetDevice)   // one remembered device
+	sec.POST("/devices/forget-all", s.forgetAllDevices)
 
 	// JSON API for automation: same sessions, same limits.
 	api := g.Group("/api/v1")
@@ -61,4 +64,8 @@ func (s *Server) routes() {
 	full.POST("/2fa/disable", s.apiDisable)
 	full.GET("/activity", s.apiActivity)
 	full.POST("/sessions/logout-others", s.apiLogoutOthers)
+	full.POST("/2fa/skip", s.apiSkipSetup)
+	full.GET("/devices", s.apiDevices)
+	full.POST("/devices/forget", s.apiForgetDevice)
+	full.POST("/devices/forget-all", s.apiForgetAllDevices)
 }

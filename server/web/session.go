@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,12 +35,12 @@ func (s *Server) setSessionCookie(c *gin.Context, token string) {
 // startSession begins u's session in place of the browser's current one
 // and sets its cookie; pages and the API answer it each their own way.
 func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, error) {
-	token, sess, err := s.svc.BeginSession(c.Request.Context(), session(c), u, c.ClientIP(), c.Request.UserAgent())
+	token, sess, err := s.svc.BeginSession(c.Request.Context(), session(c), u, c.ClientIP(), c.Request.UserAgent(), s.rememberToken(c))
 	if err != nil {
 		return nil, err
 	}
 	s.setSessionCookie(c, token)
-	if err := s.rememberDevice(c, sess); err != nil {
+	if err := s.setDeviceCookie(c, sess); err != nil {
 		return nil, err
 	}
 	return sess, nil
@@ -60,9 +61,9 @@ func (s *Server) deviceCookieName(r *http.Request) string {
 	return deviceCookieName
 }
 
-// rememberDevice gives the browser of a fully signed-in session its
+// setDeviceCookie gives the browser of a fully signed-in session its
 // device cookie; other sessions get none.
-func (s *Server) rememberDevice(c *gin.Context, sess *portal.Session) error {
+func (s *Server) setDeviceCookie(c *gin.Context, sess *portal.Session) error {
 	token, err := s.svc.DeviceToken(c.Request.Context(), sess)
 	if err != nil || token == "" {
 		return err
@@ -81,6 +82,50 @@ func (s *Server) deviceToken(c *gin.Context) string {
 		return ""
 	}
 	return ck.Value
+}
+
+// Remember cookie names: the token of a remembered device ("Don't ask
+// again on this computer for 30 days", portal.RememberedDevice), set only
+// when the user ticks it. Unlike the device cookie above, it skips the
+// code at sign-in; it never touches the lockout counters.
+const (
+	rememberCookieName       = "twofold_remember"
+	secureRememberCookieName = "__Host-twofold_remember"
+)
+
+func (s *Server) rememberCookieName(r *http.Request) string {
+	if s.isSecure(r) {
+		return secureRememberCookieName
+	}
+	return rememberCookieName
+}
+
+// setRememberCookie gives the browser the token of its remembered device.
+func (s *Server) setRememberCookie(c *gin.Context, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.rememberCookieName(c.Request), Value: token, Path: "/", MaxAge: int(portal.RememberFor / time.Second),
+		HttpOnly: true, Secure: s.isSecure(c.Request), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// rememberToken is the remember cookie the browser sent, "" if none.
+func (s *Server) rememberToken(c *gin.Context) string {
+	ck, err := c.Request.Cookie(s.rememberCookieName(c.Request))
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// signedIn sets the cookies of a finished second step: the new session,
+// the device cookie, the remember cookie when asked for.
+func (s *Server) signedIn(c *gin.Context, in *portal.SignedIn) error {
+	s.setSessionCookie(c, in.Token)
+	s.setRememberCookie(c, in.Remembered)
+	return s.setDeviceCookie(c, in.Session)
 }
 
 func (s *Server) clearSessionCookie(c *gin.Context) {
@@ -184,4 +229,46 @@ func (s *Server) requireSession(c *gin.Context) {
 	}
 	c.Redirect(http.StatusSeeOther, "/login")
 	c.Abort()
+}
+
+// setupRoutes stay reachable while the portal requires 2FA of a user who
+// has not set it up: the set-up itself (from "Time Based Tokens" on), the
+// password prompt it may need, skipping it, and logging out.
+var setupRoutes = map[string]bool{
+	"POST /logout":                            true,
+	"GET /settings/security/confirm":          true,
+	"POST /settings/security/confirm":         true,
+	"GET /settings/security/2fa":              true,
+	"GET /settings/security/2fa/totp":         true,
+	"POST /settings/security/2fa/totp/start":  true,
+	"GET /settings/security/2fa/totp/setup":   true,
+	"GET /settings/security/2fa/totp/qr.png":  true,
+	"POST /settings/security/2fa/totp/verify": true,
+	"POST /settings/security/2fa/skip":        true,
+	"POST /api/v1/logout":                     true,
+	"POST /api/v1/confirm-password":           true,
+	"POST /api/v1/2fa/totp":                   true,
+	"POST /api/v1/2fa/totp/verify":            true,
+	"POST /api/v1/2fa/skip":                   true,
+}
+
+// requireSetup refuses every other route to a signed-in user who must set
+// up 2FA first (portal.Config.Require2FA): fail sends pages to the set-up
+// and answers the API with 403.
+func (s *Server) requireSetup(c *gin.Context) {
+	sess := session(c)
+	if sess == nil || sess.Stage != portal.StageFull || setupRoutes[c.Request.Method+" "+c.FullPath()] {
+		c.Next()
+		return
+	}
+	req, err := s.svc.SetupRequired(c.Request.Context(), sess, user(c))
+	if err != nil {
+		s.fail(c, "error", nil, err)
+		return
+	}
+	if req != nil {
+		s.fail(c, "error", nil, req.Err())
+		return
+	}
+	c.Next()
 }

@@ -79,18 +79,20 @@ func tuneRuntime(getenv func(string) string) int {
 
 // Config is what the flags and environment say.
 type Config struct {
-	Addr           string
-	Data           string
-	Issuer         string
-	Signup         bool
-	SecretKeyFile  string
-	TLSCert        string
-	TLSKey         string
-	TrustedProxies []netip.Prefix
-	Database       string // postgres:// URL; empty: SQLite in Data
-	DebugAddr      string // listener for /debug/vars; empty: none
-	HashSlots      int    // password hashes at once; 0: GOMAXPROCS
-	SignupRate     int    // sign-ups per hour per address; 0: no limit
+	Addr            string
+	Data            string
+	Issuer          string
+	Signup          bool
+	SecretKeyFile   string
+	TLSCert         string
+	TLSKey          string
+	TrustedProxies  []netip.Prefix
+	Database        string // postgres:// URL; empty: SQLite in Data
+	DebugAddr       string // listener for /debug/vars; empty: none
+	HashSlots       int    // password hashes at once; 0: GOMAXPROCS
+	SignupRate      int    // sign-ups per hour per address; 0: no limit
+	Require2FA      bool
+	Require2FAGrace time.Duration // 0: no grace period
 }
 
 const usage = `Usage:
@@ -104,6 +106,9 @@ const usage = `Usage:
   twofold-portal [flags] user set-password NAME [--password PASSWORD]
                                              new password, read as "user add" reads it;
                                              ends the user's sessions
+  twofold-portal [flags] user forget-devices NAME
+                                             forget the user's remembered devices: every
+                                             browser is asked for a code again
 
 Admin commands never create the data directory, database or key file:
 start the portal once first.
@@ -148,6 +153,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, nil, fmt.Errorf("TWOFOLD_SIGNUP_RATE: want a number of sign-ups an hour, 0 or more, not %q", getenv("TWOFOLD_SIGNUP_RATE"))
 	}
 	fs.IntVar(&cfg.SignupRate, "signup-rate", rate, "sign-ups an hour from one address (an IPv6 /64), accepted or not, before a wait; 0: no limit, for load tests only (TWOFOLD_SIGNUP_RATE)")
+	require2FA, err := strconv.ParseBool(env("TWOFOLD_REQUIRE_2FA", "false"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("TWOFOLD_REQUIRE_2FA: %w", err)
+	}
+	fs.BoolVar(&cfg.Require2FA, "require-2fa", require2FA, "require two-factor authentication: a user without it is walked into its set-up and reaches nothing else until done (TWOFOLD_REQUIRE_2FA)")
+	grace := fs.String("require-2fa-grace", env("TWOFOLD_REQUIRE_2FA_GRACE", ""), "with --require-2fa, how long each account may skip the set-up, from its first sign-in after the setting or its creation: `duration` such as 14d, 36h or 1d12h (default: no skipping) (TWOFOLD_REQUIRE_2FA_GRACE)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -169,6 +180,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
 	}
+	if *grace != "" {
+		if cfg.Require2FAGrace, err = parseDays(*grace); err != nil {
+			return nil, nil, fmt.Errorf("--require-2fa-grace: %w", err)
+		}
+		if !cfg.Require2FA {
+			return nil, nil, errors.New("--require-2fa-grace needs --require-2fa (TWOFOLD_REQUIRE_2FA=true)")
+		}
+	}
 	if cfg.Database != "" && cfg.SecretKeyFile == "" {
 		return nil, nil, errors.New("--database needs --secret-key-file: every instance on one database must use the same key")
 	}
@@ -176,6 +195,34 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, nil, errors.New("--tls-cert and --tls-key go together")
 	}
 	return cfg, fs.Args(), nil
+}
+
+// parseDays reads a Go duration that may start with whole days: "14d",
+// "1d12h", "36h", "90m".
+func parseDays(s string) (time.Duration, error) {
+	in := s
+	if s == "" {
+		return 0, errors.New("empty: want a duration such as 14d, 36h or 1d12h")
+	}
+	var d time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 || n > 3650 {
+			return 0, fmt.Errorf("%q: want a duration such as 14d, 36h or 1d12h", in)
+		}
+		d, s = time.Duration(n)*24*time.Hour, s[i+1:]
+	}
+	if s != "" {
+		rest, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q: want a duration such as 14d, 36h or 1d12h", in)
+		}
+		d += rest
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: want a duration of 0 or more", in)
+	}
+	return d, nil
 }
 
 // run is main with its dependencies as parameters, for tests.
@@ -214,6 +261,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("--hash-slots %d: want 0 (one per core) or more", cfg.HashSlots)
 	}
 	pcfg.HashSlots = cfg.HashSlots
+	pcfg.Require2FA, pcfg.Require2FAGrace = cfg.Require2FA, cfg.Require2FAGrace
 	if cfg.SignupRate < 0 {
 		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)
 	}
@@ -358,7 +406,8 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, 
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup)
+	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup,
+		"require_2fa", cfg.Require2FA, "require_2fa_grace", cfg.Require2FAGrace.String())
 
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
@@ -443,7 +492,7 @@ func adminError(what string, err error) error {
 
 func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, list, delete, set-password or reset-2fa")
+		return errors.New("user: want add, list, delete, set-password, reset-2fa or forget-devices")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
@@ -514,9 +563,15 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 		if err := svc.ResetTwoFactor(ctx, name); err != nil {
 			return adminError("user reset-2fa", err)
 		}
-		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended\n", portal.NormalizeUsername(name))
+		fmt.Fprintf(stdout, "two-factor authentication is off for %s; their sessions were ended and their remembered devices forgotten\n", portal.NormalizeUsername(name))
+	case "forget-devices":
+		n, err := svc.ForgetDevicesOf(ctx, name)
+		if err != nil {
+			return adminError("user forget-devices", err)
+		}
+		fmt.Fprintf(stdout, "forgot %d remembered device(s) of %s: each is asked for a code at its next sign-in\n", n, portal.NormalizeUsername(name))
 	default:
-		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password or reset-2fa)", cmd)
+		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password, reset-2fa or forget-devices)", cmd)
 	}
 	return nil
 }

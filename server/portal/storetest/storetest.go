@@ -44,6 +44,11 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"AtomicCommits", testAtomicCommits},
 		{"AtomicRollsBack", testAtomicRollsBack},
 		{"AtomicSerialisesAttempts", testAtomicSerialises},
+		{"RememberedDevices", testRememberedDevices},
+		{"RememberedDevicesRollBack", testRememberedRollBack},
+		{"Grace", testGrace},
+		{"GraceConcurrent", testGraceConcurrent},
+		{"SkipSetup", testSkipSetup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -855,5 +860,185 @@ func testAttemptsBoundedAtScale(t *testing.T, s portal.Store) {
 	}
 	if got := countRows(t, s, "attempts"); got != 0 {
 		t.Errorf("after the lock and the window ended: %d attempt rows, want 0", got)
+	}
+}
+
+func testRememberedDevices(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe, ann := newUser(t, s, "joe"), newUser(t, s, "ann")
+	add := func(u *portal.User, token string, at time.Time) *portal.RememberedDevice {
+		t.Helper()
+		d := &portal.RememberedDevice{UserID: u.ID, TokenHash: portal.HashToken(token), Browser: "Firefox on Linux", CreatedAt: at, LastUsedAt: at, IP: "192.0.2.1"}
+		if err := s.AddRememberedDevice(ctx, d); err != nil {
+			t.Fatalf("AddRememberedDevice: %v", err)
+		}
+		if d.ID == 0 {
+			t.Fatal("AddRememberedDevice left ID 0")
+		}
+		return d
+	}
+	a := add(joe, "token-a", t0)
+	b := add(joe, "token-b", t0.Add(time.Hour))
+	c := add(ann, "token-c", t0)
+	if err := s.AddRememberedDevice(ctx, &portal.RememberedDevice{UserID: ann.ID, TokenHash: portal.HashToken("token-a"), CreatedAt: t0, LastUsedAt: t0}); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("a second device with the same token hash: %v, want ErrConflict", err)
+	}
+	got, err := s.RememberedDevice(ctx, joe.ID, portal.HashToken("token-a"))
+	if err != nil {
+		t.Fatalf("RememberedDevice: %v", err)
+	}
+	if got.ID != a.ID || got.UserID != joe.ID || got.Browser != "Firefox on Linux" || got.IP != "192.0.2.1" ||
+		!got.CreatedAt.Equal(t0) || !got.LastUsedAt.Equal(t0) || !bytes.Equal(got.TokenHash, portal.HashToken("token-a")) {
+		t.Errorf("RememberedDevice = %+v, want %+v", got, a)
+	}
+	// Another account's token is not found under this account.
+	if _, err := s.RememberedDevice(ctx, joe.ID, portal.HashToken("token-c")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("ann's device under joe: %v, want ErrNotFound", err)
+	}
+	if _, err := s.RememberedDevice(ctx, joe.ID, portal.HashToken("forged")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("unknown token: %v, want ErrNotFound", err)
+	}
+	later := t0.Add(3 * time.Hour)
+	if err := s.TouchRememberedDevice(ctx, a.ID, later, "198.51.100.7"); err != nil {
+		t.Fatalf("TouchRememberedDevice: %v", err)
+	}
+	list, err := s.RememberedDevices(ctx, joe.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("RememberedDevices = %v, %v; want 2", list, err)
+	}
+	if list[0].ID != a.ID || !list[0].LastUsedAt.Equal(later) || list[0].IP != "198.51.100.7" || !list[0].CreatedAt.Equal(t0) || list[1].ID != b.ID {
+		t.Errorf("RememberedDevices: want a (touched) then b, got %+v, %+v", list[0], list[1])
+	}
+	// Deleting another account's device by id does nothing.
+	if n, err := s.DeleteRememberedDevices(ctx, joe.ID, c.ID); err != nil || n != 0 {
+		t.Errorf("deleting ann's device as joe: %d, %v; want 0", n, err)
+	}
+	if n, err := s.DeleteRememberedDevices(ctx, joe.ID, a.ID); err != nil || n != 1 {
+		t.Errorf("DeleteRememberedDevices(a): %d, %v; want 1", n, err)
+	}
+	if _, err := s.RememberedDevice(ctx, joe.ID, portal.HashToken("token-a")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("deleted device: %v, want ErrNotFound", err)
+	}
+	add(joe, "token-d", t0.Add(2*time.Hour))
+	if n, err := s.DeleteRememberedDevices(ctx, joe.ID, 0); err != nil || n != 2 {
+		t.Errorf("DeleteRememberedDevices(all): %d, %v; want 2", n, err)
+	}
+	if n := countRows(t, s, "remembered_devices"); n != 1 {
+		t.Errorf("%d rows left, want ann's 1", n)
+	}
+	// Expiry by creation time; the user's cascade.
+	add(ann, "token-e", t0.Add(48*time.Hour))
+	if err := s.DeleteExpiredRememberedDevices(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.RememberedDevices(ctx, ann.ID); err != nil || len(list) != 1 || !list[0].CreatedAt.Equal(t0.Add(48*time.Hour)) {
+		t.Errorf("after expiry: %v, %v; want the newer device only", list, err)
+	}
+	if err := s.DeleteUser(ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "remembered_devices"); n != 0 {
+		t.Errorf("%d devices of a deleted user left", n)
+	}
+}
+
+func testRememberedRollBack(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	boom := errors.New("boom")
+	err := s.Atomic(ctx, func(tx portal.Store) error {
+		if err := tx.AddRememberedDevice(ctx, &portal.RememberedDevice{UserID: joe.ID, TokenHash: portal.HashToken("x"), CreatedAt: t0, LastUsedAt: t0}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Atomic: %v", err)
+	}
+	if n := countRows(t, s, "remembered_devices"); n != 0 {
+		t.Errorf("a rolled-back device was kept (%d rows)", n)
+	}
+}
+
+func testGrace(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	if !joe.GraceFrom.IsZero() || !get(t, s, joe.ID).GraceFrom.IsZero() {
+		t.Fatal("a new user without GraceFrom has one")
+	}
+	from, err := s.StartGrace(ctx, joe.ID, t0.Add(time.Hour))
+	if err != nil || !from.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("StartGrace = %v, %v", from, err)
+	}
+	// Only the first start counts.
+	if from, err = s.StartGrace(ctx, joe.ID, t0.Add(5*time.Hour)); err != nil || !from.Equal(t0.Add(time.Hour)) {
+		t.Errorf("second StartGrace = %v, %v; want the first time", from, err)
+	}
+	if got := get(t, s, joe.ID).GraceFrom; !got.Equal(t0.Add(time.Hour)) {
+		t.Errorf("GraceFrom = %v", got)
+	}
+	ann := &portal.User{Username: "ann", DisplayName: "Ann", PasswordHash: "h", CreatedAt: t0, GraceFrom: t0}
+	if err := s.CreateUser(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, ann.ID).GraceFrom; !got.Equal(t0) {
+		t.Errorf("GraceFrom of a user created with one = %v", got)
+	}
+	if _, err := s.StartGrace(ctx, 999999, t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("StartGrace(no user): %v, want ErrNotFound", err)
+	}
+}
+
+func testGraceConcurrent(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	var mu sync.Mutex
+	seen := map[time.Time]bool{}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from, err := s.StartGrace(ctx, joe.ID, t0.Add(time.Duration(i)*time.Minute))
+			if err != nil {
+				t.Errorf("StartGrace: %v", err)
+				return
+			}
+			mu.Lock()
+			seen[from.UTC()] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 1 {
+		t.Errorf("concurrent starts saw %d different grace starts, want 1: %v", len(seen), seen)
+	}
+}
+
+func testSkipSetup(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	sess := &portal.Session{ID: []byte("s1"), UserID: joe.ID, Stage: portal.StageFull, CreatedAt: t0, LastSeenAt: t0, AuthAt: t0}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, sess.ID); err != nil || got.SetupSkipped {
+		t.Fatalf("new session: %+v, %v; want SetupSkipped false", got, err)
+	}
+	if err := s.SkipSetup(ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, sess.ID); err != nil || !got.SetupSkipped {
+		t.Errorf("after SkipSetup: %+v, %v", got, err)
+	}
+	skipped := &portal.Session{ID: []byte("s2"), UserID: joe.ID, Stage: portal.StageFull, CreatedAt: t0, LastSeenAt: t0, AuthAt: t0, SetupSkipped: true}
+	if err := s.CreateSession(ctx, skipped); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, skipped.ID); err != nil || !got.SetupSkipped {
+		t.Errorf("session created skipped: %+v, %v", got, err)
+	}
+	if err := s.SkipSetup(ctx, []byte("absent")); err != nil {
+		t.Errorf("SkipSetup of no session: %v", err)
 	}
 }
