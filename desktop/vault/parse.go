@@ -101,19 +101,23 @@ func parseOne(s string) (*Found, error) {
 	return nil, fmt.Errorf("%w: the text %q is not an otpauth:// or otpauth-migration:// URI", ErrNoKey, abbreviate(hideSecrets(s), 40))
 }
 
-// bareSecret says whether s is base32 alone (spaces, dashes and padding
-// aside), as a site shows a secret for manual entry: such text is named,
-// never echoed, in an error.
+// bareSecret says whether s is base32 alone, as a site shows a secret for
+// manual entry: in one piece, or in groups of one length (the last may be
+// shorter) split by spaces or dashes. Such text is named, never echoed,
+// in an error.
 func bareSecret(s string) bool {
+	groups := strings.FieldsFunc(strings.TrimRight(strings.ToUpper(s), "="), func(r rune) bool { return r == ' ' || r == '-' })
 	n := 0
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= '2' && r <= '7':
-			n++
-		case r == ' ', r == '-', r == '=':
-		default:
+	for i, g := range groups {
+		for _, r := range g {
+			if (r < 'A' || r > 'Z') && (r < '2' || r > '7') {
+				return false
+			}
+		}
+		if len(groups) > 1 && (len(g) > len(groups[0]) || i < len(groups)-1 && len(g) != len(groups[0])) {
 			return false
 		}
+		n += len(g)
 	}
 	return n >= 16
 }
