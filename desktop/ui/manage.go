@@ -214,7 +214,7 @@ func (u *UI) checkOrphans() {
 			names[i] = a.Label()
 		}
 		u.offerRepair("Accounts found in the keyring",
-			fmt.Sprintf("%d accounts are in the keyring but not in the list: %s. Restore them?", len(orphans), strings.Join(names, ", ")),
+			fmt.Sprintf("%s in the keyring but not in the list: %s. Restore %s?", isAre(len(orphans)), strings.Join(names, ", "), themIt(len(orphans))),
 			"Restore")
 	})
 }
@@ -245,7 +245,7 @@ func (u *UI) repair() {
 		if r.KeptAside != "" {
 			msg = append(msg, "The damaged list was kept as "+r.KeptAside+".")
 		}
-		msg = append(msg, fmt.Sprintf("%d accounts kept, %d restored from the keyring.", r.Kept, len(r.Restored)))
+		msg = append(msg, fmt.Sprintf("%s kept, %d restored from the keyring.", vault.Accounts(r.Kept), len(r.Restored)))
 		for _, a := range r.Guessed {
 			msg = append(msg, a.Label()+" had no name in the keyring: check its code and rename it.")
 		}
@@ -254,4 +254,19 @@ func (u *UI) repair() {
 		}
 		u.showMessage("Account list repaired", strings.Join(msg, "\n"))
 	})
+}
+
+// isAre is "1 account is" or "n accounts are".
+func isAre(n int) string {
+	if n == 1 {
+		return "1 account is"
+	}
+	return vault.Accounts(n) + " are"
+}
+
+func themIt(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

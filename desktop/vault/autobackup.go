@@ -117,7 +117,7 @@ func (b *AutoBackup) Enable(ctx context.Context, s BackupSettings, password []by
 	}
 	s.Dir = dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("backup folder: %w", err)
+		return fmt.Errorf("backup folder: %w", FileError("create the folder", dir, err))
 	}
 	if err := b.Passwords.Set(ctx, password); err != nil {
 		return fmt.Errorf("storing the backup password: %w", err)
@@ -342,7 +342,7 @@ func WriteNewFile(path string, data []byte) error {
 	}
 	dir := filepath.Dir(path)
 	if _, err := writeFileAtomic(dir, "."+filepath.Base(path)+"-", ".tmp", path, data, false, nil); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return FileError("write", path, err) // names path, not the temporary file
 	}
 	return nil
 }
