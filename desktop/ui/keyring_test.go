@@ -188,7 +188,7 @@ func TestRealKeyringRenameOntoATakenLabelIsRefused(t *testing.T) {
 	es[0].SetText("twofold portal") // case aside, the same label
 	h.tap(dlg, "Save")
 	got := text(h.top())
-	if !strings.Contains(got, `"twofold portal:joe" is already the label of account `+vault.ShortID(taken.ID)) {
+	if !strings.Contains(got, "Another account ("+vault.ShortID(taken.ID)+") is already called twofold portal:joe: choose another name.") {
 		t.Fatalf("rename onto a taken label:\n%s", got)
 	}
 	h.screenshot("rename-taken.png")

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,23 +56,32 @@ func (u *UI) showRename(a vault.Account) {
 	problem.Importance = widget.DangerImportance
 	problem.Hide()
 	var d *dialog.CustomDialog
+	var box *fyne.Container
 	save := widget.NewButton("Save", func() {
 		u.background("renaming", func(ctx context.Context) error {
 			return u.store.Rename(ctx, a.ID, issuer.Text, account.Text)
 		}, func(err error) {
-			if err != nil {
+			var lt *vault.LabelTakenError
+			switch {
+			case errors.As(err, &lt):
+				problem.SetText(fmt.Sprintf("Another account (%s) is already called %s: choose another name.", vault.ShortID(lt.Existing.ID), lt.Label))
+			case err != nil:
 				problem.SetText(userWords(vault.Message(err)))
-				problem.Show()
+			default:
+				d.Hide()
+				u.reload()
 				return
 			}
-			d.Hide()
-			u.reload()
+			problem.Show()
+			box.Refresh() // lays the shown line out under the form, not over the heading
+			u.regrow(d, fyne.NewSize(440, 340))
 		})
 	})
 	save.Importance = widget.HighImportance
 	form := widget.NewForm(widget.NewFormItem("Issuer", issuer), widget.NewFormItem("Account", account))
 	problem.Wrapping = fyne.TextWrapWord
-	d = dialog.NewCustomWithoutButtons("Rename", container.NewVScroll(container.NewVBox(wrapped(a.Label()), form, problem)), u.win)
+	box = container.NewVBox(wrapped(a.Label()), form, problem)
+	d = dialog.NewCustomWithoutButtons("Rename", container.NewVScroll(box), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), save})
 	u.show(d, fyne.NewSize(440, 260), save.OnTapped)
 	u.win.Canvas().Focus(issuer)
