@@ -67,7 +67,7 @@ Commands:
 LABEL is the id list shows (or any 4 or more of its first digits), "Issuer:account"
 as listed, or any part of it that matches one account. Adding an account whose
 label (case aside) is already taken, with another secret, is refused unless
---replace or --keep-both says what to do.
+--replace or --keep-both (before or after the URIs) says what to do.
 
 Every change to the account list takes a lock (accounts.json.lock beside it), so
 the window and any number of commands can run at once; a command waits up to 30s
