@@ -71,7 +71,7 @@ label (case aside) is already taken, with another secret, is refused unless
 
 Every change to the account list takes a lock (accounts.json.lock beside it), so
 the window and any number of commands can run at once; a command waits up to 30s
-for another Twofold to finish, then says so.
+(or three times -timeout, if longer) for another Twofold to finish, then says so.
 
 Options:
   -config DIR          where the account index lives
