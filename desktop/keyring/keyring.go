@@ -58,7 +58,9 @@ type Options struct {
 	Dir     string        // where the index lives
 	Timeout time.Duration // per keyring call; 0 waits as long as ctx allows
 	// LockWait is how long a change waits for another Twofold to release
-	// the index before it gives up with vault.ErrBusy; default 30 s, and
+	// the index before it gives up with vault.ErrBusy; by default 30 s or
+	// three keyring calls' Timeout, whichever is longer (the holder may be
+	// waiting for the keyring: a waiter must not give up first), and
 	// never longer than ctx allows.
 	LockWait time.Duration
 	Service  string           // defaults to Service
@@ -123,7 +125,7 @@ func Open(opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	if opts.LockWait <= 0 {
-		opts.LockWait = DefaultLockWait
+		opts.LockWait = max(DefaultLockWait, 3*opts.Timeout)
 	}
 	items, _ := opts.Backend.(ItemBackend)
 	dir, err := filepath.Abs(opts.Dir)

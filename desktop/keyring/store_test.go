@@ -570,3 +570,24 @@ func TestCatalogRebuildsWithoutListing(t *testing.T) {
 		t.Fatalf("%d catalog items for 5 accounts, want 1", catalog)
 	}
 }
+
+// A change waits for the lock at least as long as its holder may wait for
+// the keyring inside it: 30 s, or three keyring timeouts when longer (a
+// slow keyring made waiters give up while the holder was still allowed
+// to wait).
+func TestLockWaitCoversTheKeyringTimeout(t *testing.T) {
+	for _, c := range []struct{ timeout, lockWait, want time.Duration }{
+		{0, 0, 30 * time.Second},
+		{10 * time.Second, 0, 30 * time.Second},
+		{5 * time.Minute, 0, 15 * time.Minute},
+		{5 * time.Minute, time.Second, time.Second},
+	} {
+		s, err := keyring.Open(keyring.Options{Dir: t.TempDir(), Backend: newMemBackend(), Timeout: c.timeout, LockWait: c.lockWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.LockWait(); got != c.want {
+			t.Errorf("timeout %v, LockWait %v: waits %v, want %v", c.timeout, c.lockWait, got, c.want)
+		}
+	}
+}

@@ -181,7 +181,7 @@ func (u *UI) writeExport(w io.WriteCloser, name string, password []byte) {
 			u.showError("Cannot write the backup", err)
 			return
 		}
-		msg := fmt.Sprintf("%d accounts written to %s, encrypted with your password.", n, name)
+		msg := fmt.Sprintf("%s written to %s, encrypted with your password.", vault.Accounts(n), name)
 		if len(missing) > 0 {
 			msg += "\nNot in it (secret missing from the keyring): " + strings.Join(missing, ", ") + "."
 		}
@@ -283,7 +283,7 @@ func (u *UI) showGACodes(ga *vault.GAExport, imgs []image.Image, missing []strin
 	show := func() {
 		img.Image = imgs[i]
 		img.Refresh()
-		page.SetText(fmt.Sprintf("%d of %d  ·  %d accounts in all", i+1, len(imgs), len(ga.Keys)))
+		page.SetText(fmt.Sprintf("%d of %d  ·  %s in all", i+1, len(imgs), vault.Accounts(len(ga.Keys))))
 		if i == 0 {
 			back.Disable()
 		} else {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,23 +56,32 @@ func (u *UI) showRename(a vault.Account) {
 	problem.Importance = widget.DangerImportance
 	problem.Hide()
 	var d *dialog.CustomDialog
+	var box *fyne.Container
 	save := widget.NewButton("Save", func() {
 		u.background("renaming", func(ctx context.Context) error {
 			return u.store.Rename(ctx, a.ID, issuer.Text, account.Text)
 		}, func(err error) {
-			if err != nil {
+			var lt *vault.LabelTakenError
+			switch {
+			case errors.As(err, &lt):
+				problem.SetText(fmt.Sprintf("Another account (%s) is already called %s: choose another name.", vault.ShortID(lt.Existing.ID), lt.Label))
+			case err != nil:
 				problem.SetText(userWords(vault.Message(err)))
-				problem.Show()
+			default:
+				d.Hide()
+				u.reload()
 				return
 			}
-			d.Hide()
-			u.reload()
+			problem.Show()
+			box.Refresh() // lays the shown line out under the form, not over the heading
+			u.regrow(d, fyne.NewSize(440, 340))
 		})
 	})
 	save.Importance = widget.HighImportance
 	form := widget.NewForm(widget.NewFormItem("Issuer", issuer), widget.NewFormItem("Account", account))
 	problem.Wrapping = fyne.TextWrapWord
-	d = dialog.NewCustomWithoutButtons("Rename", container.NewVScroll(container.NewVBox(wrapped(a.Label()), form, problem)), u.win)
+	box = container.NewVBox(wrapped(a.Label()), form, problem)
+	d = dialog.NewCustomWithoutButtons("Rename", container.NewVScroll(box), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), save})
 	u.show(d, fyne.NewSize(440, 260), save.OnTapped)
 	u.win.Canvas().Focus(issuer)
@@ -214,7 +224,7 @@ func (u *UI) checkOrphans() {
 			names[i] = a.Label()
 		}
 		u.offerRepair("Accounts found in the keyring",
-			fmt.Sprintf("%d accounts are in the keyring but not in the list: %s. Restore them?", len(orphans), strings.Join(names, ", ")),
+			fmt.Sprintf("%s in the keyring but not in the list: %s. Restore %s?", isAre(len(orphans)), strings.Join(names, ", "), themIt(len(orphans))),
 			"Restore")
 	})
 }
@@ -245,7 +255,7 @@ func (u *UI) repair() {
 		if r.KeptAside != "" {
 			msg = append(msg, "The damaged list was kept as "+r.KeptAside+".")
 		}
-		msg = append(msg, fmt.Sprintf("%d accounts kept, %d restored from the keyring.", r.Kept, len(r.Restored)))
+		msg = append(msg, fmt.Sprintf("%s kept, %d restored from the keyring.", vault.Accounts(r.Kept), len(r.Restored)))
 		for _, a := range r.Guessed {
 			msg = append(msg, a.Label()+" had no name in the keyring: check its code and rename it.")
 		}
@@ -254,4 +264,19 @@ func (u *UI) repair() {
 		}
 		u.showMessage("Account list repaired", strings.Join(msg, "\n"))
 	})
+}
+
+// isAre is "1 account is" or "n accounts are".
+func isAre(n int) string {
+	if n == 1 {
+		return "1 account is"
+	}
+	return vault.Accounts(n) + " are"
+}
+
+func themIt(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -44,7 +44,7 @@ func TestOrphansAreOfferedAtStart(t *testing.T) {
 	h.u.win.Resize(fyne.NewSize(460, 640))
 	h.settle()
 	got := text(h.top())
-	if !strings.Contains(got, "1 accounts are in the keyring but not in the list: ACME:alice@example.com") || !strings.Contains(got, "[Restore]") {
+	if !strings.Contains(got, "1 account is in the keyring but not in the list: ACME:alice@example.com. Restore it?") || !strings.Contains(got, "[Restore]") {
 		t.Fatalf("start-up dialog:\n%s", got)
 	}
 	h.tap(h.top(), "Restore")

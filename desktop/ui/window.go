@@ -141,6 +141,17 @@ func (u *UI) fitted(want fyne.Size) fyne.Size {
 	return fyne.NewSize(max(min(want.Width, c.Width-dialogMargin), 100), max(min(want.Height, c.Height-dialogMargin), 100))
 }
 
+// regrow gives an open dialog a new wanted size, e.g. room for a line
+// shown after it opened, and keeps it on refits.
+func (u *UI) regrow(d dialog.Dialog, want fyne.Size) {
+	for _, s := range u.dialogs {
+		if s.d == d {
+			s.want = want
+		}
+	}
+	d.Resize(u.fitted(want))
+}
+
 // refit sizes every open dialog to the window again.
 func (u *UI) refit() {
 	for _, s := range u.dialogs {

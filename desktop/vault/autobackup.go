@@ -54,7 +54,8 @@ type AutoBackup struct {
 	Now       func() time.Time
 	// BeforeRename, if set, is called with the temporary file's path once
 	// it is written and synced, before it takes its final name (tests
-	// kill the process there).
+	// kill the process there). On Linux the file has no name until then
+	// (O_TMPFILE): the path is its /proc/self/fd link.
 	BeforeRename func(tmp string)
 
 	write sync.Mutex // one backup written at a time
@@ -117,7 +118,7 @@ func (b *AutoBackup) Enable(ctx context.Context, s BackupSettings, password []by
 	}
 	s.Dir = dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("backup folder: %w", err)
+		return fmt.Errorf("backup folder: %w", FileError("create the folder", dir, err))
 	}
 	if err := b.Passwords.Set(ctx, password); err != nil {
 		return fmt.Errorf("storing the backup password: %w", err)
@@ -176,7 +177,10 @@ func (b *AutoBackup) writeKeys(s BackupSettings, ex *Export, password []byte) (s
 	now := b.Now()
 	b.sweepTemp(s.Dir, now)
 	name := backupPrefix + now.UTC().Format(backupTime) + backupSuffix
-	path, err := writeFileAtomic(s.Dir, tempPrefix, tempSuffix, filepath.Join(s.Dir, name), data, true, b.BeforeRename)
+	path, ok, err := writeUnnamed(s.Dir, filepath.Join(s.Dir, name), data, b.BeforeRename)
+	if !ok {
+		path, err = writeFileAtomic(s.Dir, tempPrefix, tempSuffix, filepath.Join(s.Dir, name), data, true, b.BeforeRename)
+	}
 	if err != nil {
 		return "", fmt.Errorf("automatic backup: %w", err)
 	}
@@ -342,7 +346,7 @@ func WriteNewFile(path string, data []byte) error {
 	}
 	dir := filepath.Dir(path)
 	if _, err := writeFileAtomic(dir, "."+filepath.Base(path)+"-", ".tmp", path, data, false, nil); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return FileError("write", path, err) // names path, not the temporary file
 	}
 	return nil
 }

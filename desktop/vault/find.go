@@ -71,3 +71,11 @@ func Matches(a Account, query string) bool {
 	q := strings.ToLower(strings.TrimSpace(query))
 	return q == "" || strings.Contains(strings.ToLower(a.Issuer), q) || strings.Contains(strings.ToLower(a.Account), q)
 }
+
+// Accounts is "1 account" or "n accounts", for messages.
+func Accounts(n int) string {
+	if n == 1 {
+		return "1 account"
+	}
+	return fmt.Sprintf("%d accounts", n)
+}

@@ -27,3 +27,11 @@ func TestMessageNamesPlatformStore(t *testing.T) {
 		t.Errorf("locked: %q does not name %s", msg, want[1])
 	}
 }
+
+// A damaged list is said once, with what to do.
+func TestMessageOfADamagedList(t *testing.T) {
+	msg := Message(fmt.Errorf("the account list /x/accounts.json is cut short (truncated): %w", ErrIndexDamaged))
+	if msg != "the account list /x/accounts.json is cut short (truncated). Repair rebuilds it from the keyring (twofold repair, or Repair in the window); the damaged file is kept aside, not overwritten." {
+		t.Errorf("message %q", msg)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"regexp"
 	"strings"
 
 	"twofold.dev/shared/migration"
@@ -94,7 +95,46 @@ func parseOne(s string) (*Found, error) {
 		}
 		return &Found{Keys: []*totp.Key{k}}, nil
 	}
-	return nil, fmt.Errorf("%w: the text %q is not an otpauth:// or otpauth-migration:// URI", ErrNoKey, abbreviate(s, 40))
+	if bareSecret(s) {
+		return nil, fmt.Errorf("%w: the text looks like a bare secret key, not an otpauth:// URI: add it with Enter key manually in the window, or as otpauth://totp/Issuer:account?secret=…", ErrNoKey)
+	}
+	return nil, fmt.Errorf("%w: the text %q is not an otpauth:// or otpauth-migration:// URI", ErrNoKey, abbreviate(hideSecrets(s), 40))
+}
+
+// bareSecret says whether s is base32 alone, as a site shows a secret for
+// manual entry: in one piece, or in groups of one length (the last may be
+// shorter) split by spaces or dashes. Such text is named, never echoed,
+// in an error.
+func bareSecret(s string) bool {
+	groups := strings.FieldsFunc(strings.TrimRight(strings.ToUpper(s), "="), func(r rune) bool { return r == ' ' || r == '-' })
+	n := 0
+	for i, g := range groups {
+		for _, r := range g {
+			if (r < 'A' || r > 'Z') && (r < '2' || r > '7') {
+				return false
+			}
+		}
+		if len(groups) > 1 && (len(g) > len(groups[0]) || i < len(groups)-1 && len(g) != len(groups[0])) {
+			return false
+		}
+		n += len(g)
+	}
+	return n >= 16
+}
+
+// longBase32 is a run of characters that may be a secret.
+var longBase32 = regexp.MustCompile(`(?i)[a-z2-7]{16,}`)
+
+// hideSecrets cuts what may be a secret out of text quoted back to the
+// user: a secret= or data= value, and any long base32 run.
+func hideSecrets(s string) string {
+	lower := strings.ToLower(s)
+	for _, p := range []string{"secret=", "data="} {
+		if i := strings.Index(lower, p); i >= 0 {
+			s, lower = s[:i+len(p)]+"…", lower[:i+len(p)]+"…"
+		}
+	}
+	return longBase32.ReplaceAllString(s, "…")
 }
 
 func abbreviate(s string, n int) string {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"twofold.dev/shared/totp"
@@ -205,7 +206,8 @@ func Message(err error) string {
 	case errors.Is(err, ErrKeyringLocked), errors.Is(err, ErrKeyringTimeout):
 		return err.Error() + ". " + keyringLockedAdvice + " and try again."
 	case errors.Is(err, ErrIndexDamaged):
-		return err.Error() + ". Repair rebuilds it from the keyring (twofold repair, or Repair in the window); the damaged file is kept aside, not overwritten."
+		// The sentinel's words repeat what the message already says.
+		return strings.TrimSuffix(err.Error(), ": "+ErrIndexDamaged.Error()) + ". Repair rebuilds it from the keyring (twofold repair, or Repair in the window); the damaged file is kept aside, not overwritten."
 	case errors.Is(err, ErrBusy):
 		return err.Error() + ". Another Twofold (the window or a command) is holding it: wait for it, or close it, and try again."
 	case errors.Is(err, ErrSecretMissing):

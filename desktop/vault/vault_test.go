@@ -280,3 +280,33 @@ func TestNotifyingPin(t *testing.T) {
 		t.Fatalf("a failed pin: err %v, %d change notices, want an error and none", err, changes-before-1)
 	}
 }
+
+// Text that is not a key is quoted back so the user recognises it, but a
+// secret in it never is: a bare secret is named as one, a secret= or
+// data= value and any long base32 run are cut out.
+func TestParseTextNeverEchoesASecret(t *testing.T) {
+	const s = "JBSWY3DPEHPK3PXPKRUGS4ZA"
+	for _, tc := range []struct{ in, want string }{
+		{s, "looks like a bare secret key"},
+		{"jbsw y3dp ehpk 3pxp krug s4za", "looks like a bare secret key"},
+		{"garbage: " + s, `"garbage: …"`},
+		{"garbage " + s, `"garbage …"`},
+		{"JBSW-Y3DP-EHPK-3PXP-KRUG-S4ZA==", "looks like a bare secret key"},
+		{"This QR code is not an authenticator key", `"This QR code is not an authenticator key"`},
+		{"x-otpauth://totp/A:b?secret=" + s, `"x-otpauth://totp/A:b?secret=…"`},
+		{"QR:otpauth-migration://offline?data=" + s, `"QR:otpauth-migration://offline?data=…"`},
+		{"line one\n" + s + "\n", "line 2: not an authenticator key: the text looks like a bare secret key"},
+		{"https://example.com/", `"https://example.com/"`},
+	} {
+		_, err := vault.ParseText(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseText(%q) = %v, want %s", tc.in, err, tc.want)
+			continue
+		}
+		for _, part := range []string{s[:12], strings.ToLower(s[:12]), "jbsw y3dp"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("ParseText(%q): the error shows the secret: %v", tc.in, err)
+			}
+		}
+	}
+}

@@ -31,19 +31,16 @@ func (c *cli) backupDir(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	off := fs.Bool("off", false, "")
 	keep := fs.Int("keep", vault.DefaultKeep, "")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("backup-dir: %w", err)
+	rest, err := parseAnywhere(fs, args) // flags may come after the folder too
+	if err != nil {
+		return optionError("backup-dir", err)
 	}
 	var dir string
-	if fs.NArg() > 0 {
-		dir = fs.Arg(0)
-		// Flags may come after the folder too.
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return fmt.Errorf("backup-dir: %w", err)
-		}
-		if fs.NArg() > 0 {
-			return fmt.Errorf("backup-dir: give one folder, not %q too", fs.Arg(0))
-		}
+	if len(rest) > 1 {
+		return fmt.Errorf("backup-dir: give one folder, not %q too", rest[1])
+	}
+	if len(rest) == 1 {
+		dir = rest[0]
 	}
 	b := c.autoBackup()
 	switch {

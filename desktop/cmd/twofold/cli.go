@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -66,11 +67,11 @@ Commands:
 LABEL is the id list shows (or any 4 or more of its first digits), "Issuer:account"
 as listed, or any part of it that matches one account. Adding an account whose
 label (case aside) is already taken, with another secret, is refused unless
---replace or --keep-both says what to do.
+--replace or --keep-both (before or after the URIs) says what to do.
 
 Every change to the account list takes a lock (accounts.json.lock beside it), so
 the window and any number of commands can run at once; a command waits up to 30s
-for another Twofold to finish, then says so.
+(or three times -timeout, if longer) for another Twofold to finish, then says so.
 
 Options:
   -config DIR          where the account index lives
@@ -188,7 +189,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, []string, 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("%w (try: twofold help)", err)
+		return nil, nil, optionError("twofold", err)
 	}
 	if cfg.dir == "" {
 		base, err := os.UserConfigDir()
@@ -236,10 +237,12 @@ func (c *cli) add(ctx context.Context, args []string) error {
 	backup := fs.Bool("backup", false, "")
 	replace := fs.Bool("replace", false, "")
 	keepBoth := fs.Bool("keep-both", false, "")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("add: %w", err)
+	// Options may follow the URIs: the refusal of a taken label says to
+	// add again with --replace, and a user appends it.
+	args, err := parseAnywhere(fs, args)
+	if err != nil {
+		return optionError("add", err)
 	}
-	args = fs.Args()
 	taken := vault.RefuseTaken
 	switch {
 	case *replace && *keepBoth:
@@ -261,7 +264,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		for _, name := range args {
 			data, err := os.ReadFile(name)
 			if err != nil {
-				return fmt.Errorf("add --backup: %w", err)
+				return fmt.Errorf("add --backup: %w", vault.FileError("read", name, err))
 			}
 			f, err := c.readBackup(name, data)
 			if err != nil {
@@ -294,7 +297,7 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		for _, name := range args {
 			data, err := os.ReadFile(name)
 			if err != nil {
-				return fmt.Errorf("add --image: %w", err)
+				return fmt.Errorf("add --image: %w", vault.FileError("read", name, err))
 			}
 			scan, err := vault.ParseImageBytes(data)
 			if err != nil {
@@ -358,8 +361,11 @@ func (c *cli) add(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("not added: %d labels are already taken by accounts with other secrets (%s): add them again with --replace to replace those accounts, or --keep-both to keep both", len(refused), strings.Join(names, ", "))
 	}
-	if added == 0 && len(dups) > 0 {
+	if added == 0 && len(dups) == 1 {
 		return dups[0]
+	}
+	if added == 0 && len(dups) > 1 {
+		return fmt.Errorf("nothing added: the %d accounts are already there, with the same labels and secrets", len(dups))
 	}
 	for _, err := range dups {
 		fmt.Fprintf(c.stderr, "twofold: skipped: %v\n", err)
@@ -460,7 +466,7 @@ func (c *cli) repair(ctx context.Context, args []string) error {
 	if r.Described > 0 {
 		fmt.Fprintf(c.stdout, "named %d keyring items after their accounts\n", r.Described)
 	}
-	fmt.Fprintf(c.stdout, "%d accounts kept, %d restored from the keyring\n", r.Kept, len(r.Restored))
+	fmt.Fprintf(c.stdout, "%s kept, %d restored from the keyring\n", vault.Accounts(r.Kept), len(r.Restored))
 	return nil
 }
 
@@ -540,7 +546,7 @@ func (c *cli) decode(args []string) error {
 	for _, name := range args {
 		data, err := os.ReadFile(name)
 		if err != nil {
-			return fmt.Errorf("decode: %w", err)
+			return fmt.Errorf("decode: %w", vault.FileError("read", name, err))
 		}
 		texts, err := qr.DecodeBytes(data)
 		if err != nil {
@@ -555,4 +561,37 @@ func (c *cli) decode(args []string) error {
 		return errors.New("decode: " + strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// parseAnywhere parses fs's options wherever they are among the arguments
+// and returns the other arguments in order.
+func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// flagValue is the flag package's "invalid value" error.
+var flagValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for flag (-\S+?):`)
+
+// optionError puts the flag package's errors in the command line's words:
+// "unknown option -x", not "flag provided but not defined: -x".
+func optionError(cmd string, err error) error {
+	msg := err.Error()
+	if m := flagValue.FindStringSubmatch(msg); m != nil {
+		msg = m[1] + " is not a valid value for " + m[2]
+	} else if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		msg = "unknown option " + name
+	} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		msg = name + " needs a value"
+	}
+	return fmt.Errorf("%s: %s (try: twofold help)", cmd, msg)
 }

@@ -285,7 +285,7 @@ func TestUsageAndBadArguments(t *testing.T) {
 		t.Fatalf("-h printed %q", out)
 	}
 	c.fails("unknown command", "frobnicate")
-	c.fails("flag provided but not defined: -x (try: twofold help)", "-x", "list")
+	c.fails("twofold: unknown option -x (try: twofold help)", "-x", "list")
 	c.fails("give one LABEL", "code")
 	c.fails("give at least one image", "decode")
 	c.fails("give one of --image, --screen or --backup", "add", "--image", "--screen", "x")

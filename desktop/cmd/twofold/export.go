@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"twofold.dev/desktop/vault"
 	"twofold.dev/shared/qr"
@@ -31,7 +33,7 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	uris := fs.String("uris", "", "")
 	plainOK := fs.Bool("i-understand-plain", false, "")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return optionError("export", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("export: unexpected %q (give --encrypted FILE, --google-authenticator DIR or --uris FILE)", fs.Arg(0))
@@ -85,6 +87,13 @@ func (c *cli) exportEncrypted(name string, ex *vault.Export) error {
 	if _, err := os.Lstat(name); err == nil {
 		return fmt.Errorf("export: %s already exists: choose another name or remove it first", name)
 	}
+	// The folder is checked before the password is asked, not after.
+	if info, err := os.Stat(filepath.Dir(name)); err != nil || !info.IsDir() {
+		if err == nil {
+			err = &fs.PathError{Op: "stat", Path: filepath.Dir(name), Err: syscall.ENOTDIR}
+		}
+		return fmt.Errorf("export: %w", vault.FileError("write", name, err))
+	}
 	pw, err := c.passwords().create("the backup " + filepath.Base(name))
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -96,7 +105,7 @@ func (c *cli) exportEncrypted(name string, ex *vault.Export) error {
 	if err := vault.WriteNewFile(name, data); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "exported %d accounts to %s (an encrypted Aegis vault)\n", len(keys), name)
+	fmt.Fprintf(c.stdout, "exported %s to %s (an encrypted Aegis vault)\n", vault.Accounts(len(keys)), name)
 	fmt.Fprintf(c.stderr, "twofold: restore it with `twofold add --backup %s`, or in Aegis: Settings → Import & Export → Import → Aegis\n", name)
 	return nil
 }
@@ -106,7 +115,7 @@ func (c *cli) exportURIs(name string, keys []*totp.Key) error {
 	if err := vault.WriteNewFile(name, vault.URIList(keys)); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(c.stdout, "exported %d accounts to %s (otpauth URIs, one per line)\n", len(keys), name)
+	fmt.Fprintf(c.stdout, "exported %s to %s (otpauth URIs, one per line)\n", vault.Accounts(len(keys)), name)
 	return nil
 }
 
@@ -120,7 +129,7 @@ func (c *cli) exportGA(dir string, keys []*totp.Key) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %w", vault.FileError("create the folder", dir, err))
 	}
 	var files []string
 	for i, uri := range ga.URIs {
@@ -141,7 +150,11 @@ func (c *cli) exportGA(dir string, keys []*totp.Key) error {
 		fmt.Fprintf(c.stderr, "twofold: warning: %s\n", w)
 	}
 	fmt.Fprintf(c.stderr, "twofold: these QR codes hold your secrets: delete them once scanned. In Google Authenticator: Transfer accounts → Import accounts, then scan each code in turn.\n")
-	fmt.Fprintf(c.stdout, "exported %d accounts in %d QR codes: %s\n", len(ga.Keys), len(files), strings.Join(files, " "))
+	codes := "QR codes"
+	if len(files) == 1 {
+		codes = "QR code"
+	}
+	fmt.Fprintf(c.stdout, "exported %s in %d %s: %s\n", vault.Accounts(len(ga.Keys)), len(files), codes, strings.Join(files, " "))
 	return nil
 }
 

@@ -526,3 +526,64 @@ func TestAddSeveralURIsInOneArgument(t *testing.T) {
 		t.Errorf("printed %q, warned %q", out, errOut)
 	}
 }
+
+// A user's mistakes get messages in their words: no system call, Go
+// package or temporary file name; nothing is asked that cannot be used
+// (a password for a file that cannot be written) and nothing is kept.
+func TestMistakesAreSaidInWords(t *testing.T) {
+	c := newCLI(t)
+	tmp := t.TempDir()
+	garbage := filepath.Join(tmp, "garbage.json")
+	os.WriteFile(garbage, []byte("\x00\x01 not a backup"), 0o600)
+	backup := filepath.Join(tmp, "backup.json")
+	s1, s2 := secret(t), secret(t)
+	c.ok("add", "otpauth://totp/GitHub:joe?secret="+s1, "otpauth://totp/Mail:joe?secret="+s2)
+	c.okIn("pw\n", "export", "--encrypted", backup)
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"add", "--backup", filepath.Join(tmp, "nothere.json")}, "add --backup: cannot read " + filepath.Join(tmp, "nothere.json") + ": no such file"},
+		{"", []string{"add", "--backup", tmp}, "cannot read " + tmp + ": it is a folder, not a file"},
+		{"", []string{"add", "--image", filepath.Join(tmp, "nothere.png")}, "cannot read " + filepath.Join(tmp, "nothere.png") + ": no such file"},
+		{"", []string{"add", "--backup", garbage}, "not an authenticator key"},
+		{"wrong\n", []string{"add", "--backup", backup}, "wrong password for this backup"},
+		{"", []string{"add", "--backup", backup}, "this backup is encrypted: its password is needed"},
+		{"pw\n", []string{"add", "--backup", backup}, "nothing added: the 2 accounts are already there"},
+		{"pw\n", []string{"export", "--encrypted", filepath.Join(tmp, "no", "such", "x.json")}, "export: cannot write " + filepath.Join(tmp, "no", "such", "x.json") + ": the folder " + filepath.Join(tmp, "no", "such") + " does not exist"},
+		{"pw\n", []string{"export", "--encrypted", filepath.Join(garbage, "x.json")}, "a part of the path is a file, not a folder"},
+		{"", []string{"export", "--google-authenticator", filepath.Join(garbage, "ga")}, "export: cannot create the folder " + filepath.Join(garbage, "ga")},
+		{"", []string{"export", "--bogus"}, "export: unknown option -bogus (try: twofold help)"},
+		{"pw\n", []string{"backup-dir", tmp, "--keep", "abc"}, `backup-dir: "abc" is not a valid value for -keep`},
+		{"pw\n", []string{"backup-dir", filepath.Join(garbage, "bk")}, "cannot create the folder " + filepath.Join(garbage, "bk")},
+		{"", []string{"add", "otpauth://totp/GitHub:joe?secret=" + secret(t)}, "add it again with --replace"},
+		{"", []string{"add", s1}, "looks like a bare secret key"},
+	} {
+		_, _, err := c.runIn(tc.stdin, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("twofold %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+			continue
+		}
+		for _, internal := range []string{"open ", "mkdir ", ".tmp", "flag provided", "no such file or directory", "parse error", s1} {
+			if strings.Contains(err.Error(), internal) {
+				t.Errorf("twofold %s: %q shows %q", strings.Join(tc.args, " "), err, internal)
+			}
+		}
+	}
+	if got := c.accountsIn(); len(got) != 2 {
+		t.Errorf("the mistakes changed the accounts: %q", got)
+	}
+	if temps, _ := filepath.Glob(filepath.Join(tmp, ".*")); len(temps) != 0 {
+		t.Errorf("temporary files left: %q", temps)
+	}
+	// The refusal of a taken label says to add again with --replace: a
+	// user appends it after the URI, and that works.
+	s3 := secret(t)
+	if out, _ := c.okIn("", "add", "otpauth://totp/GitHub:joe?secret="+s3, "--replace"); out != "added GitHub:joe\n" {
+		t.Errorf("--replace after the URI printed %q", out)
+	}
+	if got, want := c.ok("code", "GitHub"), oathtool(t, "--totp", "-b", "-N", "@1700000015", s3); got != want+"\n" {
+		t.Errorf("after --replace: code %q, oathtool %q", got, want)
+	}
+}
