@@ -42,6 +42,18 @@ words=$(msiinfo suminfo "$msi" | awk '/^Source:/ { print $2 }')
 for scheme in otpauth otpauth-migration; do
   msiinfo export "$msi" Registry | grep -q "Software\\\\Classes\\\\$scheme\\\\shell\\\\open\\\\command" || fail "MSI does not register $scheme links"
 done
+# The Start-menu shortcut and the uninstall entry show the icon, which
+# holds the sizes Windows picks from.
+msiinfo export "$msi" Shortcut | tr -d '\r' | awk -F'\t' '$1 == "StartMenuShortcut" && $2 == "ProgramMenuFolder" && $9 == "TwofoldIcon"' | grep -q . \
+  || fail "the Start-menu shortcut has no icon: $(msiinfo export "$msi" Shortcut)"
+[ "$(prop ARPPRODUCTICON)" = TwofoldIcon ] || fail "the uninstall entry has no icon (ARPPRODUCTICON)"
+tmp0=$(mktemp -d)
+msiinfo extract "$msi" Icon.TwofoldIcon >"$tmp0/icon.ico" || fail "no Icon.TwofoldIcon stream in the MSI"
+sizes=$(identify -format '%wx%h ' "$tmp0/icon.ico" 2>/dev/null)
+rm -rf "$tmp0"
+for sz in 16x16 32x32 48x48 256x256; do
+  case " $sizes" in *" $sz "*) ;; *) fail "the MSI's icon has no $sz image (it has: $sizes)" ;; esac
+done
 
 tmp=$(mktemp -d)
 export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
@@ -57,6 +69,15 @@ x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
   packaging/wine-shim/processprng.c packaging/wine-shim/bcryptprimitives.def -ladvapi32 || fail "building the ProcessPrng shim"
 
 win() { printf 'Z:%s' "$1" | tr / '\\'; }
+
+# The Windows-only code's own tests, as Windows binaries under Wine: the
+# one-window channel (instance/windows.go) and the release constants.
+for pkg in instance release; do
+  CGO_ENABLED=0 GOOS=windows GOARCH=amd64 ${GO:-go} test -c -o "$tmp/$pkg.test.exe" "./desktop/$pkg" || fail "building the $pkg tests for Windows"
+  (cd "desktop/$pkg" && $wine "$tmp/$pkg.test.exe" -test.count=1 -test.v >"$tmp/$pkg.log" 2>&1) \
+    || fail "desktop/$pkg tests under Wine: $(tr -d '\r' <"$tmp/$pkg.log")"
+  echo "test-windows: desktop/$pkg tests pass under Wine ($(grep -c '^--- PASS' "$tmp/$pkg.log") tests)"
+done
 $wine msiexec /i "$(win "$top/$msi")" /qn || fail "msiexec /i $msi /qn"
 user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -1)
 home=$WINEPREFIX/drive_c/users/$user
@@ -82,6 +103,17 @@ tw() {
 }
 twok() { tw "$@" || fail "twofold $*: $(tr -d '\r' <"$tmp/err")"; }
 [ "$(twok --version)" = "$name $version" ] || fail "--version printed '$(tw --version)'"
+# Started from a terminal as Windows starts a GUI program, with no standard
+# handles (packaging/wine-shim/nostdhandles.c; Wine alone would hand them
+# over): the command line attaches to the terminal's console and prints
+# there. script gives Wine a terminal, and so a console.
+need script bsdutils
+x86_64-w64-mingw32-gcc -municode -O2 -o "$tmp/nostdhandles.exe" packaging/wine-shim/nostdhandles.c || fail "building nostdhandles.exe"
+printf '%s\n' "exec $wine '$tmp/nostdhandles.exe' '$(win "$exe")' --version" >"$tmp/console.sh"
+script -qec "sh '$tmp/console.sh'" /dev/null </dev/null >"$tmp/console.out" 2>&1 || fail "twofold --version in a console: $(cat -v "$tmp/console.out")"
+tr -d '\r' <"$tmp/console.out" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | grep -qx "$name $version" \
+  || fail "twofold --version with no standard handles printed nothing to the terminal's console: $(cat -v "$tmp/console.out")"
+echo "test-windows: the GUI program's command line prints to the console of the terminal that started it"
 
 secret=KR3W6ZTPNRSC2V3JNZSS2U3FMNZGK5BR   # "Twofold-Wine-Secret1"
 raw=Twofold-Wine-Secret1
@@ -144,19 +176,30 @@ def rc4(k, d):
         out.append(c ^ S[(S[i] + S[j]) % 256])
     return bytes(out)
 for block in s.split("\n\n"):
-    if "Credential Manager\\\\Generic: twofold" in block:
-        m = re.search(r'"Password"=hex:([0-9a-f,\\\s]+)', block)
-        print(rc4(key, bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))).decode(errors="replace"))
+    m = re.match(r'\[Software\\\\Wine\\\\Credential Manager\\\\Generic: (twofold:[^\]]*)\]', block)
+    if m:
+        p = re.search(r'"Password"=hex:([0-9a-f,\\\s]+)', block)
+        print(m.group(1) + "\t" + rc4(key, bytes.fromhex(re.sub(r"[^0-9a-f]", "", p.group(1)))).decode(errors="replace"))
 PY
 ) || fail "reading Wine's credential store"
-printf '%s\n' "$stored" | grep -qx "$secret" || fail "the URI's secret is not in Wine's credential store"
-printf '%s\n' "$stored" | grep -qx "$isecret" || fail "the image's secret is not in Wine's credential store"
-echo "test-windows: both secrets are in Wine's credential store (user.reg, Credential Manager\\Generic: twofold:…)"
+printf '%s\n' "$stored" | cut -f2 | grep -qx "$secret" || fail "the URI's secret is not in Wine's credential store"
+printf '%s\n' "$stored" | cut -f2 | grep -qx "$isecret" || fail "the image's secret is not in Wine's credential store"
+# One credential per account, named twofold:ID by the account's id.
+ids=$(twok list | cut -f1 | sort)
+creds=$(printf '%s\n' "$stored" | cut -f1 | sed 's/^twofold://' | sort)
+[ "$(printf '%s\n' "$creds" | wc -l)" -eq 2 ] || fail "$(printf '%s\n' "$creds" | wc -l) credentials for 2 accounts: $creds"
+for id in $ids; do
+  printf '%s\n' "$creds" | grep -q "^$id" || fail "no credential for the account $id (credentials: $creds)"
+done
+echo "test-windows: one credential per account in Wine's credential store (user.reg, Credential Manager\\Generic: twofold:ID, RC4 with the stored key)"
+# In clear or as the hex of a registry value, in no file: not even user.reg,
+# where only the encrypted credential holds it.
 for s in "$secret" "$raw" "$isecret" "$iraw"; do
-  hits=$(grep -rlaF -- "$s" "$WINEPREFIX" | grep -Fvx "$WINEPREFIX/user.reg" || true)
+  hex=$(printf '%s' "$s" | od -An -tx1 | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+  hits=$(grep -rlaF -e "$s" -e "$hex" "$WINEPREFIX" || true)
   [ -z "$hits" ] || fail "secret $s found in $hits"
 done
-grep -qaF "$secret" "$WINEPREFIX/user.reg" && echo "test-windows: note: the base32 secret is in user.reg in clear"
+echo "test-windows: no secret in any file under the prefix but encrypted in the credential store"
 
 out=$(twok remove ImageTest)
 [ "$out" = "removed ImageTest:bob@example.com" ] || fail "remove printed '$out'"
