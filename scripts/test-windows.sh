@@ -56,7 +56,13 @@ for sz in 16x16 32x32 48x48 256x256; do
 done
 
 tmp=$(mktemp -d)
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# A private HOME too, and no winemenubuilder: Wine would otherwise copy the
+# Start-menu shortcut into the real ~/.local/share/applications and
+# ~/.config/menus as Linux menu entries. Go's caches stay where they were.
+export GOCACHE="${GOCACHE:-$(${GO:-go} env GOCACHE)}" GOMODCACHE="${GOMODCACHE:-$(${GO:-go} env GOMODCACHE)}" GOPATH="${GOPATH:-$(${GO:-go} env GOPATH)}"
+mkdir -m 700 "$tmp/home"
+export HOME=$tmp/home
+export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 cleanup() {
   /usr/lib/wine/wineserver -k 2>/dev/null || true
   rm -rf "$tmp"
@@ -139,6 +145,11 @@ done
 [ "$got" = "$want" ] || fail "code (image) $got, oathtool $want"
 index=$home/AppData/Roaming/twofold/accounts.json
 [ -f "$index" ] || fail "no account index at $index (os.UserConfigDir)"
+# Automatic backups on: a second kind of credential (twofold-backup:…),
+# and encrypted files that must not hold a secret either.
+backups=$home/twofold-backups
+printf 'wine backup pw\n' | twok backup-dir "$(win "$backups")" >/dev/null
+ls "$backups"/twofold-backup-*.json >/dev/null 2>&1 || fail "backup-dir wrote no backup to $backups"
 
 # Bad input: the same words as the Linux build says.
 linux=$tmp/linux-config
@@ -263,8 +274,23 @@ wait $wpid 2>/dev/null || true
 /usr/lib/wine/wineserver -k 2>/dev/null || true
 /usr/lib/wine/wineserver -w
 
-# Uninstall removes the program and the link handlers.
+# Remove everything, as README says: each account, the automatic backups
+# (off, which forgets their password) and their folder, the config and
+# Fyne's settings folders; then uninstall, which removes the program, the
+# shortcut and the link handlers. Nothing of Twofold is left after.
+for id in $(twok list | cut -f1); do twok remove "$id" >/dev/null; done
+[ -z "$(twok list)" ] || fail "accounts left after removing each: $(twok list)"
+twok backup-dir --off >/dev/null
+rm -r "$backups" "$home/AppData/Roaming/twofold"
+rm -rf "$home/AppData/Roaming/fyne/$(scripts/fyneapp.sh ID)"
 $wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
 [ ! -e "$exe" ] || fail "$exe still there after uninstall"
 $wine reg query 'HKCU\Software\Classes\otpauth' >/dev/null 2>&1 && fail "otpauth handler still registered after uninstall"
+/usr/lib/wine/wineserver -w
+left=$(find "$WINEPREFIX" -iname '*twofold*' 2>/dev/null; grep -il twofold "$WINEPREFIX"/*.reg || true)
+[ -z "$left" ] || fail "left after removing everything as README says: $left
+$(grep -i -B2 -A2 twofold "$WINEPREFIX"/*.reg | head -40)"
+echo "test-windows: after the README's steps, nothing named twofold is left in the prefix's files or registry (credentials included)"
+left=$(find "$HOME" -iname '*twofold*' 2>/dev/null)
+[ -z "$left" ] || fail "Wine wrote Linux menu entries into HOME: $left"
 echo "test-windows: ok ($msi, $(du -k "$msi" | cut -f1) KiB)"
