@@ -24,6 +24,7 @@ need qrencode qrencode
 need tesseract tesseract-ocr
 need import imagemagick
 need xdotool xdotool
+need display imagemagick
 wine=/usr/lib/wine/wine64
 [ -x $wine ] || fail "$wine not found: install the Debian packages wine and wine64 (make deps-test)"
 name=$(scripts/fyneapp.sh Name)
@@ -215,6 +216,24 @@ echo "test-windows: no secret in any file under the prefix but encrypted in the 
 out=$(twok remove ImageTest)
 [ "$out" = "removed ImageTest:bob@example.com" ] || fail "remove printed '$out'"
 [ "$(twok list | cut -f2)" = "WineTest:ann@example.com" ] || fail "list after remove: $(twok list)"
+
+# Scan QR from screen: a QR code shown on the Xvfb (ImageMagick's display),
+# captured through Windows' GDI as Wine gives it, read and added.
+ssecret=KNRXEZLFNYWVIZLTOQWUWZLZGAZQ   # "Screen-Test-Key03"
+qrencode -s 6 -o "$tmp/sq.png" "otpauth://totp/ScreenTest:sam@example.com?secret=$ssecret&issuer=ScreenTest"
+display -geometry +700+300 "$tmp/sq.png" &
+dpid=$!
+for _ in $(seq 40); do xdotool search --onlyvisible --pid $dpid >/dev/null 2>&1 && break; sleep 0.25; done
+out=$(twok add --screen)
+kill $dpid; wait $dpid 2>/dev/null || true
+[ "$out" = "added ScreenTest:sam@example.com" ] || fail "add --screen printed '$out' ($(cat "$tmp/err"))"
+for _ in 1 2; do
+  now=$(date +%s); got=$(twok code ScreenTest); want=$(oathtool --totp -b -N "@$now" "$ssecret")
+  [ "$got" = "$want" ] && break
+done
+[ "$got" = "$want" ] || fail "code (screen) $got, oathtool $want"
+twok remove ScreenTest >/dev/null
+echo "test-windows: add --screen read a QR code off the screen (GDI capture under Wine), its code equals oathtool's"
 
 # The window, with one account, on the private Xvfb.
 $wine "$exe" >"$tmp/window.log" 2>&1 &
