@@ -93,6 +93,27 @@ exe=$home/AppData/Local/Programs/$name/twofold.exe
 # A GUI program (subsystem 2): no console window opens beside the window.
 x86_64-w64-mingw32-objdump -p "$exe" | grep -q '^Subsystem[[:space:]]*00000002' \
   || fail "twofold.exe is not a GUI program: $(x86_64-w64-mingw32-objdump -p "$exe" | grep '^Subsystem')"
+# Its own icon and version resource: the resource types at the root of
+# .rsrc (PE format: IMAGE_RESOURCE_DIRECTORY, then 8-byte entries), and
+# the version strings FyneApp.toml gives.
+rsrc=$(x86_64-w64-mingw32-objdump -h "$exe" | awk '$2 == ".rsrc" { print $6 }')
+[ -n "$rsrc" ] || fail "twofold.exe has no resources (.rsrc)"
+types=$(python3 - "$exe" "$rsrc" <<'PY'
+import struct, sys
+f = open(sys.argv[1], "rb"); off = int(sys.argv[2], 16)
+f.seek(off); hdr = f.read(16)
+named, ids = struct.unpack_from("<HH", hdr, 12)
+for i in range(named + ids):
+    name, _ = struct.unpack("<II", f.read(8))
+    if not name & 0x80000000:
+        print(name)
+PY
+)
+for t in 3:RT_ICON 14:RT_GROUP_ICON 16:RT_VERSION; do
+  printf '%s\n' "$types" | grep -qx "${t%%:*}" || fail "twofold.exe has no ${t#*:} resource (types: $types)"
+done
+strings -el "$exe" | grep -A1 -x ProductVersion | tail -1 | grep -qx "$version" || fail "twofold.exe's ProductVersion is not $version"
+strings -el "$exe" | grep -A1 -x ProductName | tail -1 | grep -qx "$name" || fail "twofold.exe's ProductName is not $name"
 [ -f "$home/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/$name.lnk" ] || fail "no Start-menu shortcut"
 $wine uninstaller --list | tr -d '\r' | grep -q "|||$name\$" || fail "no uninstall entry: $($wine uninstaller --list)"
 $wine reg query 'HKCU\Software\Classes\otpauth\shell\open\command' | grep -qF "\\Programs\\$name\\twofold.exe\" \"%1\"" \
