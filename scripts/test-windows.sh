@@ -40,6 +40,15 @@ prop() { msiinfo export "$msi" Property | tr -d '\r' | awk -F'\t' -v k="$1" '$1 
 [ "$(prop MSIINSTALLPERUSER)" = 1 ] || fail "MSI is not per user"
 words=$(msiinfo suminfo "$msi" | awk '/^Source:/ { print $2 }')
 [ $((words & 8)) -eq 8 ] || fail "MSI asks for elevated privileges (word count $words)"
+# Nothing an unprivileged user may not write: every registry value under
+# HKCU (Root 1), every folder under the user's own (no Program Files,
+# no Windows folder).
+roots=$(msiinfo export "$msi" Registry | tr -d '\r' | awk -F'\t' 'NR > 3 { print $2 }' | sort -u)
+[ "$roots" = 1 ] || fail "the MSI writes registry roots other than HKCU: $roots"
+dirs=$(msiinfo export "$msi" Directory | tr -d '\r' | awk -F'\t' 'NR > 3 { print $1 }')
+for d in $dirs; do
+  case $d in INSTALLDIR|ProgramsDir|LocalAppDataFolder|ProgramMenuFolder|TARGETDIR) ;; *) fail "the MSI installs into $d" ;; esac
+done
 for scheme in otpauth otpauth-migration; do
   msiinfo export "$msi" Registry | grep -q "Software\\\\Classes\\\\$scheme\\\\shell\\\\open\\\\command" || fail "MSI does not register $scheme links"
 done
@@ -71,6 +80,16 @@ cleanup() {
 trap cleanup EXIT
 $wine wineboot -i >"$tmp/wineboot.log" 2>&1 || fail "wineboot -i: $(tail -5 "$tmp/wineboot.log")"
 /usr/lib/wine/wineserver -w
+# One wineserver for the whole run: one started and ended per command
+# once dropped a client ("wine client error:0: recvmsg: Connection reset
+# by peer") as it shut down. flush ends it (which writes the registry to
+# the prefix's .reg files) and starts another.
+/usr/lib/wine/wineserver -p
+flush() {
+  /usr/lib/wine/wineserver -k 2>/dev/null || true
+  /usr/lib/wine/wineserver -w
+  [ "${1:-}" = last ] || /usr/lib/wine/wineserver -p
+}
 sys32=$WINEPREFIX/drive_c/windows/system32
 x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
   packaging/wine-shim/processprng.c packaging/wine-shim/bcryptprimitives.def -ladvapi32 || fail "building the ProcessPrng shim"
@@ -194,7 +213,7 @@ same code
 # [Software\\Wine\\Credential Manager\\Generic: TARGET], the password RC4-encrypted
 # with the 8-byte "EncryptionKey" stored beside it (obfuscation; Windows
 # uses DPAPI). Decrypting it proves the secrets are there.
-/usr/lib/wine/wineserver -w   # the registry reaches user.reg when the server exits
+flush   # the registry reaches user.reg when the server ends
 stored=$(python3 - "$WINEPREFIX/user.reg" <<'PY'
 import re, sys
 s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
@@ -311,8 +330,7 @@ echo "test-windows: a second launch handed its link to the open window (e2e-arti
 # showed it); ending the prefix's processes and waiting for them does.
 kill $wpid 2>/dev/null || true
 wait $wpid 2>/dev/null || true
-/usr/lib/wine/wineserver -k 2>/dev/null || true
-/usr/lib/wine/wineserver -w
+flush
 
 # Remove everything, as README says: each account, the automatic backups
 # (off, which forgets their password) and their folder, the config and
@@ -326,7 +344,7 @@ rm -rf "$home/AppData/Roaming/fyne/$(scripts/fyneapp.sh ID)"
 $wine msiexec /x "$(win "$top/$msi")" /qn || fail "msiexec /x"
 [ ! -e "$exe" ] || fail "$exe still there after uninstall"
 $wine reg query 'HKCU\Software\Classes\otpauth' >/dev/null 2>&1 && fail "otpauth handler still registered after uninstall"
-/usr/lib/wine/wineserver -w
+flush last
 left=$(find "$WINEPREFIX" -iname '*twofold*' 2>/dev/null; grep -il twofold "$WINEPREFIX"/*.reg || true)
 [ -z "$left" ] || fail "left after removing everything as README says: $left
 $(grep -i -B2 -A2 twofold "$WINEPREFIX"/*.reg | head -40)"
