@@ -3,13 +3,38 @@ package instance
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
+// tempDir is t.TempDir, removed with os.Remove one name at a time: these
+// tests also run as a Windows binary under Wine 8.0 (make test-windows),
+// whose ntdll lacks the call os.RemoveAll makes there.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "instance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var names []string
+		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error { names = append(names, p); return nil })
+		slices.Reverse(names) // files before their directories
+		for _, n := range names {
+			if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("cleaning up: %v", err)
+			}
+		}
+	})
+	return dir
+}
+
 func TestSendReachesTheWindow(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cfg")
+	dir := filepath.Join(tempDir(t), "cfg")
 	ctx := context.Background()
 	if err := Send(ctx, dir, "x"); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Send with no window: %v, want ErrNotRunning", err)
@@ -50,7 +75,7 @@ func TestSendReachesTheWindow(t *testing.T) {
 
 // TestTooLongIgnored: a line longer than any link is not passed on.
 func TestTooLongIgnored(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	got := make(chan string, 1)
 	l, err := Listen(dir, func(msg string) { got <- msg })
 	if err != nil {

@@ -24,7 +24,7 @@ func checkPrivate(t *testing.T, dir string) {
 // TestStaleSocketReplaced: a window that crashed leaves its socket file;
 // the next window takes over.
 func TestStaleSocketReplaced(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	if err := os.WriteFile(filepath.Join(dir, socketName), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

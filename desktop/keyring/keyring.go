@@ -249,20 +249,6 @@ func classify(what string, err error) error {
 	return fmt.Errorf("%s: %w: %s", what, vault.ErrKeyringUnavailable, cause(err))
 }
 
-// cause is an unavailable keyring's error in a user's words where
-// go-keyring passes on D-Bus's: a socket path or a missing dbus-launch
-// tells a user nothing.
-func cause(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "dbus-launch"), strings.Contains(msg, "dial unix"), strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"):
-		return "there is no session bus (D-Bus) to reach it on"
-	case strings.Contains(msg, "org.freedesktop.secrets"):
-		return "no program provides the Secret Service on the session bus"
-	}
-	return msg
-}
-
 // List reads the index without the lock: writers replace it atomically,
 // so it is always a whole list.
 func (s *Store) List(ctx context.Context) ([]vault.Account, error) {

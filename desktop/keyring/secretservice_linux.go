@@ -3,6 +3,7 @@ package keyring
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
@@ -184,4 +185,18 @@ func withIdentity(attrs map[string]string, service, user string) map[string]stri
 	}
 	m[AttrService], m[AttrUser] = service, user
 	return m
+}
+
+// cause is an unavailable keyring's error in a user's words where
+// go-keyring passes on D-Bus's: a socket path or a missing dbus-launch
+// tells a user nothing.
+func cause(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "dbus-launch"), strings.Contains(msg, "dial unix"), strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS"):
+		return "there is no session bus (D-Bus) to reach it on"
+	case strings.Contains(msg, "org.freedesktop.secrets"):
+		return "no program provides the Secret Service on the session bus"
+	}
+	return msg
 }

@@ -31,7 +31,9 @@ func attachConsole() {
 		return
 	}
 	attach := syscall.NewLazyDLL("kernel32.dll").NewProc("AttachConsole")
-	if r, _, _ := attach.Call(uintptr(attachParentProcess)); r == 0 {
+	// ERROR_ACCESS_DENIED: this process has a console already (Wine gives
+	// a GUI program its parent's console, but no handles to it).
+	if r, _, err := attach.Call(uintptr(attachParentProcess)); r == 0 && err != syscall.ERROR_ACCESS_DENIED {
 		return // not started from a console
 	}
 	if out || errs {
