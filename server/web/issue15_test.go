@@ -338,7 +338,7 @@ func TestRememberedDeviceForgotten(t *testing.T) {
 					t.Fatal("2FA off: want no code")
 				}
 				joe = browser
-				k, _, _ = joe.enable()
+				joe.enable()
 			}
 			if got := browser.again("joe"); got != "/login/code" {
 				t.Errorf("after %s the browser was sent to %s, want the code", tc.name, got)
@@ -389,6 +389,9 @@ func TestRememberDeviceAPI(t *testing.T) {
 	}
 	r, m := c.postJSON("/api/v1/login/code", map[string]any{"recovery_code": codes[0], "remember_device": true})
 	expect(t, r, http.StatusBadRequest)
+	if msg, _ := m["error"].(string); !strings.Contains(msg, "not with a recovery code") {
+		t.Fatalf("remembering at a recovery sign-in: %v", m)
+	}
 	h.nextStep()
 	r, m = c.postJSON("/api/v1/login/code", map[string]any{"code": h.code(k), "remember_device": true})
 	expect(t, r, http.StatusOK)
@@ -418,6 +421,9 @@ func TestRememberDeviceAPI(t *testing.T) {
 	}
 	r, m = c.postJSON("/api/v1/devices/forget", map[string]any{"id": 0})
 	expect(t, r, http.StatusBadRequest)
+	if msg, _ := m["error"].(string); msg == "" {
+		t.Fatalf("forgetting device 0: no message: %v", m)
+	}
 	r, m = c.postJSON("/api/v1/devices/forget", map[string]any{"id": d["id"]})
 	expect(t, r, http.StatusOK)
 	if m["forgotten"] != float64(1) {
