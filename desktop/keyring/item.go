@@ -31,6 +31,7 @@ const (
 	AttrPeriod    = "period"
 	AttrCounter   = "counter"
 	AttrDir       = "dir"
+	AttrPinned    = "pinned" // "true" on a pinned account's item, absent otherwise
 )
 
 // Item is one keyring item without its secret.
@@ -80,6 +81,9 @@ func ItemAttrs(service, dir string, a vault.Account) map[string]string {
 	} else {
 		m[AttrPeriod] = strconv.Itoa(a.Period)
 	}
+	if a.Pinned {
+		m[AttrPinned] = "true"
+	}
 	return m
 }
 
@@ -88,7 +92,7 @@ func ItemAttrs(service, dir string, a vault.Account) map[string]string {
 // count.
 func described(it Item, service, dir string, a vault.Account) bool {
 	want := ItemAttrs(service, dir, a)
-	for _, k := range []string{AttrPeriod, AttrCounter} {
+	for _, k := range []string{AttrPeriod, AttrCounter, AttrPinned} {
 		if _, ok := want[k]; !ok && it.Attrs[k] != "" {
 			return false
 		}
@@ -106,7 +110,7 @@ func described(it Item, service, dir string, a vault.Account) bool {
 // they do not make a valid account.
 func accountOfItem(it Item) (vault.Account, bool) {
 	at := it.Attrs
-	a := vault.Account{ID: it.User, Issuer: at[AttrIssuer], Account: at[AttrAccount]}
+	a := vault.Account{ID: it.User, Issuer: at[AttrIssuer], Account: at[AttrAccount], Pinned: at[AttrPinned] == "true"}
 	if a.Account == "" {
 		return vault.Account{}, false
 	}

@@ -500,7 +500,13 @@ func (s *Store) Move(ctx context.Context, id string, to int) error {
 // needed to rebuild a lost index).
 func (s *Store) Pin(ctx context.Context, id string, pinned bool) error {
 	return s.change(ctx, id, func(list []vault.Account, i int) ([]vault.Account, error) {
-		list[i].Pinned = pinned
+		a := list[i]
+		a.Pinned = pinned
+		// The item says so too: a list rebuilt by Repair keeps the pin.
+		if err := s.describe(ctx, a); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+			return nil, err
+		}
+		list[i] = a
 		return list, nil
 	})
 }

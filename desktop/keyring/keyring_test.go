@@ -535,6 +535,15 @@ func TestSecretServiceItemsRebuildTheIndex(t *testing.T) {
 	if out := secretTool(t, a.ID); !strings.Contains(out, "attribute.counter = 13") || strings.Count(out, "[/") != 1 {
 		t.Errorf("after one code the item should mirror counter 13, as one item:\n%s", out)
 	}
+	// A pin is mirrored as well, and unpinning takes it off.
+	for _, pinned := range []bool{false, true} {
+		if err := s.Pin(ctx, a.ID, pinned); err != nil {
+			t.Fatal(err)
+		}
+		if out := secretTool(t, a.ID); strings.Contains(out, "attribute.pinned = true") != pinned || !strings.Contains(out, "attribute.counter = 13") {
+			t.Errorf("pinned %v, the item says:\n%s", pinned, out)
+		}
+	}
 
 	// An item as go-keyring writes it, listed in the index.
 	oldSecret := freshSecret(t)
@@ -576,6 +585,9 @@ func TestSecretServiceItemsRebuildTheIndex(t *testing.T) {
 	for _, got := range list {
 		switch got.ID {
 		case a.ID:
+			if !got.Pinned {
+				t.Error("the restored account lost its pin")
+			}
 			code, err := fresh.NextHOTP(ctx, a.ID)
 			if want := oathtoolOut(t, "--hotp", "-d", "8", "-c", "13", "-b", secret); err != nil || code != want {
 				t.Errorf("restored HOTP code %q %v, oathtool at counter 13 %q", code, err, want)
