@@ -32,6 +32,10 @@ type User struct {
 	// the portal requires it (Config.Require2FA): the first sign-in after
 	// the setting, or the creation under it. Zero: not started.
 	GraceFrom time.Time
+	// Email is the confirmed address ("" when none): the only one mail
+	// goes to. EmailPending waits for its confirmation link.
+	Email        string
+	EmailPending string
 }
 
 // TwoFactor reports whether two-factor authentication is on.
