@@ -93,6 +93,9 @@ const (
 	EventDeviceRemembered    EventKind = "device_remembered"
 	EventDeviceForgotten     EventKind = "device_forgotten"
 	EventSetupSkipped        EventKind = "2fa_setup_skipped"
+	EventEmailConfirmed      EventKind = "email_confirmed"
+	EventEmailChangeAsked    EventKind = "email_change_requested"
+	EventEmailChanged        EventKind = "email_changed"
 )
 
 // Label is the human wording of an event kind.
@@ -136,6 +139,12 @@ func (k EventKind) Label() string {
 		return "Remembered device forgotten"
 	case EventSetupSkipped:
 		return "Two-factor set-up postponed"
+	case EventEmailConfirmed:
+		return "E-mail address confirmed"
+	case EventEmailChangeAsked:
+		return "New e-mail address entered (waiting for its confirmation)"
+	case EventEmailChanged:
+		return "E-mail address changed (the old address was told)"
 	}
 	return string(k)
 }
