@@ -75,6 +75,6 @@ func confirmNotice(u *User, link string) notice {
 
 func emailChangedNotice(u *User, old, next string) notice {
 	return notice{Subject: "Your e-mail address was changed", Name: u.DisplayName,
-		Lines: []string{fmt.Sprintf("The e-mail address of the account %s was changed from %s to %s. Notices now go to the new address; this is the last one sent here.", u.Username, old, next)},
+		Lines:  []string{fmt.Sprintf("The e-mail address of the account %s was changed from %s to %s. Notices now go to the new address; this is the last one sent here.", u.Username, old, next)},
 		NotYou: notYou}
 }

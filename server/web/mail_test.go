@@ -3,9 +3,9 @@ package web_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
