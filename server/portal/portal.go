@@ -139,6 +139,8 @@ func (k EventKind) Label() string {
 		return "Remembered device forgotten"
 	case EventSetupSkipped:
 		return "Two-factor set-up postponed"
+	case EventNewDevice:
+		return "Signed in from a new browser"
 	case EventEmailConfirmed:
 		return "E-mail address confirmed"
 	case EventEmailChangeAsked:

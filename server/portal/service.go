@@ -409,10 +409,29 @@ func (s *Service) take(ctx context.Context, key string, now time.Time, l Limit) 
 }
 
 // event appends to the activity log. A request whose activity cannot be
-// recorded fails.
+// recorded fails. An event the owner is told of by mail (notifies) is
+// recorded together with its message, in one transaction (the caller's
+// when it runs inside atomic).
 func (s *Service) event(ctx context.Context, userID int64, kind EventKind, ip string) error {
-	if err := s.store.AddEvent(ctx, &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()}); err != nil {
-		return fmt.Errorf("recording activity: %w", err)
+	return s.eventDetail(ctx, userID, kind, ip, "")
+}
+
+// eventDetail is event with a detail for the notice (the browser of a
+// new device).
+func (s *Service) eventDetail(ctx context.Context, userID int64, kind EventKind, ip, detail string) error {
+	e := &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()}
+	if !s.cfg.Mail.Enabled || !notifies(kind) {
+		if err := s.store.AddEvent(ctx, e); err != nil {
+			return fmt.Errorf("recording activity: %w", err)
+		}
+		return nil
 	}
-	return nil
+	return s.store.Atomic(ctx, func(st Store) error {
+		if err := st.AddEvent(ctx, e); err != nil {
+			return fmt.Errorf("recording activity: %w", err)
+		}
+		t := *s
+		t.store = st
+		return t.notify(ctx, e, detail)
+	})
 }
