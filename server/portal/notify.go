@@ -15,10 +15,16 @@ import (
 // cookie for the account (recorded only when the portal sends mail).
 const EventNewDevice EventKind = "signin_new_device"
 
+// Password reset by mail: asked for, and done.
+const (
+	EventResetRequested EventKind = "password_reset_requested"
+	EventPasswordReset  EventKind = "password_reset"
+)
+
 func notifies(k EventKind) bool {
 	switch k {
 	case EventTwoFactorOn, EventTwoFactorOff, EventRecoveryRegenerated, EventRecoveryUsed,
-		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice:
+		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset:
 		return true
 	}
 	return false
@@ -68,6 +74,9 @@ func (s *Service) notify(ctx context.Context, e *Event, detail string) error {
 	case EventPasswordChanged:
 		n.Subject = "Your password was changed"
 		n.Lines = []string{"The password of " + acct + " was changed, and every other session was signed out."}
+	case EventPasswordReset:
+		n.Subject = "Your password was reset"
+		n.Lines = []string{"A new password was set for " + acct + " with a link sent to this address. Every session was signed out and remembered browsers were forgotten."}
 	case EventLockout:
 		n.Subject = "Sign-in to your account is paused"
 		n.Lines = []string{"There were several wrong attempts to sign in to " + acct + ", so further attempts from unknown browsers wait for a while. Browsers you signed in with before keep their own allowance."}

@@ -139,6 +139,10 @@ func (k EventKind) Label() string {
 		return "Remembered device forgotten"
 	case EventSetupSkipped:
 		return "Two-factor set-up postponed"
+	case EventResetRequested:
+		return "Password-reset link sent by e-mail"
+	case EventPasswordReset:
+		return "Password reset with a link sent by e-mail (every session signed out)"
 	case EventNewDevice:
 		return "Signed in from a new browser"
 	case EventEmailConfirmed:

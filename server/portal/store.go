@@ -131,6 +131,9 @@ type Store interface {
 	// purpose if it has not expired at now, in one atomic statement, so a
 	// link works once; ErrNotFound otherwise.
 	TakeMailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*MailToken, error)
+	// MailToken returns the token with this hash and purpose if it has not
+	// expired at now, without using it up; ErrNotFound otherwise.
+	MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*MailToken, error)
 	// DeleteMailTokens deletes the user's tokens of this purpose and
 	// expired tokens of every user.
 	DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error

@@ -707,6 +707,19 @@ func (d *DB) TakeMailToken(ctx context.Context, hash []byte, purpose string, now
 	return &t, nil
 }
 
+func (d *DB) MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	err := d.q.QueryRow(ctx,
+		`SELECT user_id, address, created_at, expires_at FROM mail_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3`,
+		hash, purpose, now).Scan(&t.UserID, &t.Address, &t.CreatedAt, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading mail token", err)
+	}
+	return &t, nil
+}
+
 func (d *DB) DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error {
 	_, err := d.q.Exec(ctx,
 		`DELETE FROM mail_tokens WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3`, userID, purpose, now)

@@ -922,6 +922,21 @@ func (d *DB) TakeMailToken(ctx context.Context, hash []byte, purpose string, now
 	return &t, nil
 }
 
+func (d *DB) MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	var created, expires int64
+	err := d.rq.QueryRowContext(ctx,
+		`SELECT user_id, address, created_at, expires_at FROM mail_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?`,
+		hash, purpose, unix(now)).Scan(&t.UserID, &t.Address, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading mail token", err)
+	}
+	t.CreatedAt, t.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return &t, nil
+}
+
 func (d *DB) DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error {
 	_, err := d.wq.ExecContext(ctx,
 		`DELETE FROM mail_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?`, userID, purpose, unix(now))

@@ -364,3 +364,41 @@ func (s *Server) apiEmailConfirm(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"email": u.Email})
 }
+
+func (s *Server) apiForgot(c *gin.Context) {
+	var in struct {
+		Username string `json:"username"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if err := s.svc.ForgotPassword(c.Request.Context(), in.Username, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"message": portal.ResetAnswer})
+}
+
+func (s *Server) apiReset(c *gin.Context) {
+	var in struct {
+		Token           string `json:"token"`
+		Password        string `json:"password"`
+		PasswordConfirm string `json:"password_confirm"`
+		Code            string `json:"code"`
+		RecoveryCode    string `json:"recovery_code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if in.PasswordConfirm == "" {
+		in.PasswordConfirm = in.Password
+	}
+	if err := s.svc.ResetPassword(c.Request.Context(), in.Token, in.Password, in.PasswordConfirm, in.Code, in.RecoveryCode, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.clearSessionCookie(c)
+	c.JSON(http.StatusOK, gin.H{"password_reset": true, "signed_in": false})
+}

@@ -552,3 +552,63 @@ func (s *Server) emailConfirm(c *gin.Context) {
 	v.Data = true
 	s.render(c, http.StatusOK, "email_confirm", v)
 }
+
+func (s *Server) forgotPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "forgot", &view{Title: "Forgot your password?", Data: s.svc.MailEnabled()})
+}
+
+func (s *Server) forgot(c *gin.Context) {
+	v := &view{Title: "Forgot your password?", Data: s.svc.MailEnabled()}
+	f, err := form(c, "username")
+	if err != nil {
+		s.fail(c, "forgot", v, err)
+		return
+	}
+	v.Form = map[string]string{"username": f["username"]}
+	if err := s.svc.ForgotPassword(c.Request.Context(), f["username"], c.ClientIP()); err != nil {
+		s.fail(c, "forgot", v, err)
+		return
+	}
+	v.Notice = portal.ResetAnswer
+	s.render(c, http.StatusOK, "forgot", v)
+}
+
+// resetData is the reset form: the token back, and whether to ask for a
+// code.
+type resetData struct {
+	Token     string
+	TwoFactor bool
+}
+
+func (s *Server) resetPage(c *gin.Context) {
+	v := &view{Title: "Set a new password"}
+	token := c.Query("token")
+	twoFactor, err := s.svc.ResetTarget(c.Request.Context(), token)
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	v.Data = &resetData{Token: token, TwoFactor: twoFactor}
+	s.render(c, http.StatusOK, "reset", v)
+}
+
+func (s *Server) reset(c *gin.Context) {
+	v := &view{Title: "Set a new password"}
+	f, err := form(c, "token", "password", "password_confirm", "code", "recovery_code")
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	if twoFactor, terr := s.svc.ResetTarget(c.Request.Context(), f["token"]); terr == nil {
+		v.Data = &resetData{Token: f["token"], TwoFactor: twoFactor}
+	}
+	err = s.svc.ResetPassword(c.Request.Context(), f["token"], f["password"], f["password_confirm"], f["code"], f["recovery_code"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	// Every session of the account ended, this browser's too if it had one.
+	s.clearSessionCookie(c)
+	s.render(c, http.StatusOK, "login", &view{Title: "Log in", Notice: "Your new password is set and every session was signed out. Log in with it.",
+		Data: loginData{Signup: s.svc.Config().Signup}})
+}

@@ -33,6 +33,13 @@ func (s *Server) routes() {
 	g.GET("/email/confirm", s.emailConfirmPage)
 	g.POST("/email/confirm", s.emailConfirm)
 
+	// Forgotten password: a link by mail, then the new password (and a
+	// code when the account has 2FA).
+	g.GET("/password/forgot", s.forgotPage)
+	g.POST("/password/forgot", s.forgot)
+	g.GET("/password/reset", s.resetPage)
+	g.POST("/password/reset", s.reset)
+
 	// Security Settings: only for fully signed-in sessions.
 	sec := g.Group("/settings/security", s.requireFull)
 	sec.GET("", s.securityPage)
@@ -61,6 +68,8 @@ func (s *Server) routes() {
 	api.POST("/login/code", s.requirePending, s.apiLoginCode)
 	api.POST("/logout", s.requireSession, s.apiLogout)
 	api.POST("/email/confirm", s.apiEmailConfirm)
+	api.POST("/password/forgot", s.apiForgot)
+	api.POST("/password/reset", s.apiReset)
 	full := api.Group("", s.requireFull)
 	full.GET("/me", s.apiMe)
 	full.POST("/confirm-password", s.apiConfirm)

@@ -1102,6 +1102,18 @@ func testMailTokens(t *testing.T, s portal.Store) {
 	if err := s.AddMailToken(ctx, &portal.MailToken{Hash: portal.HashToken("a"), UserID: ann.ID, Purpose: portal.TokenResetPassword, CreatedAt: t0, ExpiresAt: t0}); !errors.Is(err, portal.ErrConflict) {
 		t.Errorf("a second token with the same hash: %v, want ErrConflict", err)
 	}
+	// Reading does not use it up; not after its expiry; not for another purpose.
+	for range 2 {
+		if got, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(29*time.Minute)); err != nil || got.UserID != joe.ID || got.Address != "joe@example.com" {
+			t.Errorf("MailToken = %+v, %v", got, err)
+		}
+	}
+	if _, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(30*time.Minute)); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("MailToken expired: %v, want ErrNotFound", err)
+	}
+	if _, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenConfirmEmail, t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("MailToken wrong purpose: %v, want ErrNotFound", err)
+	}
 	// The wrong purpose finds nothing and keeps the token.
 	if _, err := s.TakeMailToken(ctx, portal.HashToken("a"), portal.TokenConfirmEmail, t0); !errors.Is(err, portal.ErrNotFound) {
 		t.Errorf("wrong purpose: %v, want ErrNotFound", err)
