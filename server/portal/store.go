@@ -146,7 +146,8 @@ type Store interface {
 	// counts an attempt on each, atomically: two senders, in one process
 	// or several, never hold one message at once.
 	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Mail, error)
-	// MarkMailSent records the message delivered at at.
+	// MarkMailSent records the message delivered at at and empties its
+	// bodies: a sent message's links (reset tokens) are kept nowhere.
 	MarkMailSent(ctx context.Context, id int64, at time.Time) error
 	// RetryMail drops the lease and schedules the next attempt.
 	RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error

@@ -776,7 +776,7 @@ func (d *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, 
 }
 
 func (d *DB) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
-	_, err := d.q.Exec(ctx, `UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = '' WHERE id = $2`, at, id)
+	_, err := d.q.Exec(ctx, `UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = '', text_body = '', html_body = '' WHERE id = $2`, at, id)
 	return wrap("recording mail sent", err)
 }
 

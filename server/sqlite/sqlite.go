@@ -1002,7 +1002,7 @@ func (d *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, 
 }
 
 func (d *DB) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
-	_, err := d.wq.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, lease_until = NULL, last_error = '' WHERE id = ?`, unix(at), id)
+	_, err := d.wq.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, lease_until = NULL, last_error = '', text_body = '', html_body = '' WHERE id = ?`, unix(at), id)
 	return wrap("recording mail sent", err)
 }
 

@@ -50,6 +50,10 @@ func TestPasswordReset(t *testing.T) {
 	if h.countResetToken(newest) != 0 {
 		t.Error("the reset token is stored in clear")
 	}
+	// Once sent, the link is not kept in the outbox either.
+	if n := h.sqlCount("outbox WHERE text_body LIKE ? OR html_body LIKE ?", "%"+newest+"%", "%"+newest+"%"); n != 0 {
+		t.Errorf("the sent reset link is kept in %d outbox rows", n)
+	}
 	expect(t, other.get("/password/reset?token="+token), http.StatusBadRequest)
 	token = newest
 
