@@ -213,3 +213,23 @@ func (s *Service) ResendConfirmation(ctx context.Context, sess *Session, ip stri
 	}
 	return s.atomic(ctx, func(t *Service) error { return t.sendConfirmation(ctx, u, u.EmailPending) })
 }
+
+// KeepSentMail is how long a sent message's row (recipient, subject,
+// Message-ID, times; its bodies are emptied at sending) stays in the
+// outbox, for an operator looking into a complaint.
+const KeepSentMail = 30 * 24 * time.Hour
+
+// PruneMail deletes the outbox rows sent more than KeepSentMail ago and
+// the expired mail tokens, and says how many rows it deleted.
+func (s *Service) PruneMail(ctx context.Context) (int, error) {
+	now := s.now()
+	n, err := s.store.DeleteSentMail(ctx, now.Add(-KeepSentMail))
+	if err != nil {
+		return 0, err
+	}
+	// User 0 has no tokens: this deletes the expired ones only.
+	if err := s.store.DeleteMailTokens(ctx, 0, "", now); err != nil {
+		return n, err
+	}
+	return n, nil
+}

@@ -151,6 +151,9 @@ type Store interface {
 	MarkMailSent(ctx context.Context, id int64, at time.Time) error
 	// RetryMail drops the lease and schedules the next attempt.
 	RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error
+	// DeleteSentMail deletes the messages sent before sentBefore (never
+	// an unsent one) and says how many.
+	DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error)
 	// OutboxMail returns the message id (for tests and the admin CLI).
 	OutboxMail(ctx context.Context, id int64) (*Mail, error)
 

@@ -786,6 +786,14 @@ func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError 
 	return wrap("scheduling mail retry", err)
 }
 
+func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
+	tag, err := d.q.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1`, sentBefore)
+	if err != nil {
+		return 0, wrap("deleting sent mail", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {
 	m, err := scanMail(d.q.QueryRow(ctx, `SELECT `+mailColumns+` FROM outbox WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -1012,6 +1012,15 @@ func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError 
 	return wrap("scheduling mail retry", err)
 }
 
+func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, unix(sentBefore))
+	if err != nil {
+		return 0, wrap("deleting sent mail", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("deleting sent mail", err)
+}
+
 func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {
 	m, err := scanMail(d.rq.QueryRowContext(ctx, `SELECT `+mailColumns+` FROM outbox WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {

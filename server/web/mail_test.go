@@ -207,6 +207,21 @@ func TestEmailLinkExpires(t *testing.T) {
 	for _, bad := range []string{"", "x", strings.Repeat("A", 500), token + "A"} {
 		expect(t, h.client().post("/email/confirm", "token", bad), http.StatusBadRequest)
 	}
+	// Pruning: the expired token goes at once, the sent message's row
+	// after 30 days.
+	if n, err := h.svc.PruneMail(t.Context()); err != nil || n != 0 {
+		t.Errorf("PruneMail = %d, %v; want no message yet", n, err)
+	}
+	if n := h.sqlCount("mail_tokens"); n != 0 {
+		t.Errorf("%d expired tokens left", n)
+	}
+	h.clock.Add(portal.KeepSentMail)
+	if n, err := h.svc.PruneMail(t.Context()); err != nil || n != 1 {
+		t.Errorf("PruneMail after 30 days = %d, %v; want 1", n, err)
+	}
+	if n := h.sqlCount("outbox"); n != 0 {
+		t.Errorf("%d outbox rows left", n)
+	}
 }
 
 func TestEmailChange(t *testing.T) {

@@ -550,6 +550,9 @@ func cleanSessions(ctx context.Context, svc *portal.Service, logger *slog.Logger
 			if err := svc.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("cleaning expired sessions", "error", err)
 			}
+			if _, err := svc.PruneMail(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("pruning sent mail", "error", err)
+			}
 		}
 	}
 }

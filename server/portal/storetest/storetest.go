@@ -1239,6 +1239,17 @@ func testOutbox(t *testing.T, s portal.Store) {
 	if ms, err := s.ClaimMail(ctx, t0.Add(time.Hour), time.Minute, 10); err != nil || len(ms) != 0 {
 		t.Errorf("claim after everything was sent: %d, %v", len(ms), err)
 	}
+	// Pruning: sent messages before the time only, never unsent ones.
+	newMail(t, s, "c", t0)
+	if n, err := s.DeleteSentMail(ctx, t0.Add(5*time.Minute)); err != nil || n != 1 {
+		t.Errorf("DeleteSentMail = %d, %v; want a only", n, err)
+	}
+	if n, err := s.DeleteSentMail(ctx, t0.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("DeleteSentMail = %d, %v; want b only", n, err)
+	}
+	if n := countRows(t, s, "outbox"); n != 1 {
+		t.Errorf("%d outbox rows left, want the unsent c", n)
+	}
 }
 
 func testOutboxRollBack(t *testing.T, s portal.Store) {
