@@ -50,6 +50,26 @@ func smtpClient(t *testing.T, srv *smtptest.Server) *mail.SMTP {
 	return c
 }
 
+// TestNonASCIISender: a sender name outside ASCII is encoded (RFC 2047)
+// and reads back the same.
+func TestNonASCIISender(t *testing.T) {
+	srv := smtptest.Start(t)
+	st := openSQLite(t)
+	c, err := mail.NewSMTP(mail.SMTPConfig{Addr: srv.Addr, TLS: mail.TLSNone, From: "Portail Zürich <portal@example.com>", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, st, "zh", "joe@example.com", t0)
+	if _, err := (&mail.Outbox{Store: st, Sender: c, Now: (&clock{now: t0}).Now}).SendDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.WaitFor(t, 1, 10*time.Second)[0]
+	from, err := m.Header.AddressList("From")
+	if err != nil || len(from) != 1 || from[0].Name != "Portail Zürich" || strings.Contains(m.Header.Get("From"), "ü") {
+		t.Errorf("From %q: %v, %v", m.Header.Get("From"), from, err)
+	}
+}
+
 func enqueue(t *testing.T, s portal.Store, id, to string, at time.Time) *portal.Mail {
 	t.Helper()
 	m := &portal.Mail{MessageID: id + "@portal.example.com", To: to, Subject: "Sécurité: " + id,
@@ -84,6 +104,9 @@ func TestDeliveredToRealServer(t *testing.T) {
 	got, ok := byID["<a1@portal.example.com>"]
 	if !ok {
 		t.Fatalf("no message with Message-ID <a1@portal.example.com>: %v", byID)
+	}
+	if from, err := got.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Name != "Twofold Portal" || from[0].Address != "portal@example.com" {
+		t.Errorf("From header %q: %v %v", got.Header.Get("From"), from, err)
 	}
 	if got.From != "portal@example.com" || len(got.To) != 1 || got.To[0] != "joe@example.com" || got.Header.Get("To") != "joe@example.com" {
 		t.Errorf("envelope %s -> %v, To %q", got.From, got.To, got.Header.Get("To"))

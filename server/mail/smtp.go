@@ -169,9 +169,13 @@ func Write(w io.Writer, from string, m *portal.Mail, random io.Reader) error {
 		return err
 	}
 	boundary := fmt.Sprintf("twofold-%x", b)
+	fromAddr, err := mail.ParseAddress(from)
+	if err != nil {
+		return fmt.Errorf("mail from: %w", err)
+	}
 	var buf bytes.Buffer
 	h := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
-	h("From", from)
+	h("From", fromAddr.String()) // a non-ASCII name RFC 2047-encoded
 	h("To", m.To)
 	h("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	h("Date", m.CreatedAt.UTC().Format(time.RFC1123Z))
@@ -192,6 +196,6 @@ func Write(w io.Writer, from string, m *portal.Mail, random io.Reader) error {
 		buf.WriteString("\r\n")
 	}
 	fmt.Fprintf(&buf, "--%s--\r\n", boundary)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
