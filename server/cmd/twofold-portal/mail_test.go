@@ -80,6 +80,9 @@ func TestUserAddEmail(t *testing.T) {
 	if err != nil || !strings.Contains(out, "a confirmation link to joe@example.com is queued") {
 		t.Fatalf("user add --email: %v %q", err, out)
 	}
+	if out, err := cli("user", "list"); err != nil || !strings.Contains(out, "joe@example.com (unconfirmed)") || !strings.Contains(out, "E-MAIL") {
+		t.Errorf("user list: %v\n%s", err, out)
+	}
 	if _, err := cli(append(mailFlags, "user", "add", "ann", "--email", "ann at example", "--password", pw)...); err == nil || !strings.Contains(err.Error(), "e-mail address like") {
 		t.Errorf("user add with a bad address: %v", err)
 	}

@@ -614,13 +614,20 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tCREATED")
+		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tE-MAIL\tCREATED")
 		for _, u := range users {
 			twofa := "off"
 			if u.TwoFactor() {
 				twofa = "on"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, u.CreatedAt.UTC().Format(time.DateTime))
+			email := u.Email
+			switch {
+			case email == "" && u.EmailPending != "":
+				email = u.EmailPending + " (unconfirmed)"
+			case email == "":
+				email = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, email, u.CreatedAt.UTC().Format(time.DateTime))
 		}
 		return tw.Flush()
 	case "delete":
