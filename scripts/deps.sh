@@ -55,6 +55,7 @@ declare -A test=(
   [tesseract-ocr]=/usr/bin/tesseract
   [xdg-utils]=/usr/bin/xdg-mime
   [python3]=/usr/bin/python3
+  [python3-aiosmtpd]=/usr/lib/python3/dist-packages/aiosmtpd/__main__.py
 )
 
 groups=("$@")

@@ -39,6 +39,11 @@ var DefaultDeviceLimit = Limit{Window: 24 * time.Hour, Free: 10, Base: 30 * time
 // IPv6), right or wrong: 10 an hour, then a minute's wait, doubling.
 var DefaultSignupLimit = Limit{Window: time.Hour, Free: 10, Base: time.Minute, Max: time.Hour, Hard: 100, HardLock: 24 * time.Hour}
 
+// DefaultMailLimit counts the mails a client asks for (confirmation
+// links, password resets), per account and per address: 5 an hour, then
+// a wait of 5 minutes, doubling.
+var DefaultMailLimit = Limit{Window: time.Hour, Free: 5, Base: 5 * time.Minute, Max: 6 * time.Hour, Hard: 100, HardLock: 24 * time.Hour}
+
 // clientKey is the counter name part of a client address: the address
 // for IPv4, its /64 for IPv6 (one subscriber usually has a whole /64).
 func clientKey(ip string) string {

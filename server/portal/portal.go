@@ -32,6 +32,10 @@ type User struct {
 	// the portal requires it (Config.Require2FA): the first sign-in after
 	// the setting, or the creation under it. Zero: not started.
 	GraceFrom time.Time
+	// Email is the confirmed address ("" when none): the only one mail
+	// goes to. EmailPending waits for its confirmation link.
+	Email        string
+	EmailPending string
 }
 
 // TwoFactor reports whether two-factor authentication is on.
@@ -89,6 +93,9 @@ const (
 	EventDeviceRemembered    EventKind = "device_remembered"
 	EventDeviceForgotten     EventKind = "device_forgotten"
 	EventSetupSkipped        EventKind = "2fa_setup_skipped"
+	EventEmailConfirmed      EventKind = "email_confirmed"
+	EventEmailChangeAsked    EventKind = "email_change_requested"
+	EventEmailChanged        EventKind = "email_changed"
 )
 
 // Label is the human wording of an event kind.
@@ -132,6 +139,18 @@ func (k EventKind) Label() string {
 		return "Remembered device forgotten"
 	case EventSetupSkipped:
 		return "Two-factor set-up postponed"
+	case EventResetRequested:
+		return "Password-reset link sent by e-mail"
+	case EventPasswordReset:
+		return "Password reset with a link sent by e-mail (every session signed out)"
+	case EventNewDevice:
+		return "Signed in from a new browser"
+	case EventEmailConfirmed:
+		return "E-mail address confirmed"
+	case EventEmailChangeAsked:
+		return "New e-mail address entered (waiting for its confirmation)"
+	case EventEmailChanged:
+		return "E-mail address changed (the old address was told)"
 	}
 	return string(k)
 }

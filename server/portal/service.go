@@ -28,6 +28,10 @@ type Config struct {
 	IPLimit       Limit // passwords per client IP (/64 for IPv6), unknown clients
 	DeviceLimit   Limit // passwords per known device (device cookie)
 	SignupLimit   Limit // sign-ups per client IP (/64 for IPv6)
+	MailLimit     Limit // mails asked for (confirmation, reset) per account and per IP
+
+	// Mail: the SMTP side is configured (the outbox has a sender).
+	Mail MailConfig
 
 	// Require2FA walks every signed-in user without 2FA into its set-up
 	// and refuses everything else until it is done; Require2FAGrace > 0
@@ -55,6 +59,7 @@ func DefaultConfig() Config {
 		IPLimit:         DefaultIPLimit,
 		DeviceLimit:     DefaultDeviceLimit,
 		SignupLimit:     DefaultSignupLimit,
+		MailLimit:       DefaultMailLimit,
 	}
 }
 
@@ -155,31 +160,34 @@ func validDisplayName(s string) error {
 	return nil
 }
 
-// SignUp creates an account (when sign-up is open).
-func (s *Service) SignUp(ctx context.Context, username, displayName, password, confirm, ip string) (*User, error) {
+// SignUp creates an account (when sign-up is open). With mail on, the
+// e-mail address is required and a confirmation link is queued with the
+// account, in one transaction; with mail off, none is taken.
+func (s *Service) SignUp(ctx context.Context, username, displayName, email, password, confirm, ip string) (*User, error) {
 	if !s.cfg.Signup {
 		return nil, Errorf(EFORBIDDEN, "Sign-up is closed on this portal. Ask an administrator for an account.")
 	}
 	if password != confirm {
 		return nil, Errorf(EINVALID, "The two passwords do not match.")
 	}
+	if s.cfg.Mail.Enabled && strings.TrimSpace(email) == "" {
+		return nil, Errorf(EINVALID, "Enter your e-mail address: the portal sends a link to confirm it.")
+	}
 	// Every sign-up counts, accepted or not: this bounds both account
 	// creation and the probing of taken names from one address.
 	if _, err := s.take(ctx, "signup:ip:"+clientKey(ip), s.now(), s.cfg.SignupLimit); err != nil {
 		return nil, err
 	}
-	u, err := s.AddUser(ctx, username, displayName, password)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.event(ctx, u.ID, EventSignUp, ip); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return s.addUser(ctx, username, displayName, email, password, ip)
 }
 
-// AddUser creates an account without the sign-up switch (admin CLI).
-func (s *Service) AddUser(ctx context.Context, username, displayName, password string) (*User, error) {
+// AddUser creates an account without the sign-up switch (admin CLI);
+// email may be empty.
+func (s *Service) AddUser(ctx context.Context, username, displayName, email, password string) (*User, error) {
+	return s.addUser(ctx, username, displayName, email, password, "")
+}
+
+func (s *Service) addUser(ctx context.Context, username, displayName, email, password, ip string) (*User, error) {
 	username = NormalizeUsername(username)
 	displayName = strings.TrimSpace(displayName)
 	if err := validUsername(username); err != nil {
@@ -191,6 +199,15 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 	if err := validDisplayName(displayName); err != nil {
 		return nil, err
 	}
+	if email = strings.TrimSpace(email); email != "" {
+		if !s.cfg.Mail.Enabled {
+			return nil, errNoMail
+		}
+		var err error
+		if email, err = NormalizeEmail(email); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkNewPassword(password, username, displayName); err != nil {
 		return nil, err
 	}
@@ -198,14 +215,31 @@ func (s *Service) AddUser(ctx context.Context, username, displayName, password s
 	if err != nil {
 		return nil, err
 	}
-	u := &User{Username: username, DisplayName: displayName, PasswordHash: hash, CreatedAt: s.now()}
+	u := &User{Username: username, DisplayName: displayName, PasswordHash: hash, CreatedAt: s.now(), EmailPending: email}
 	if s.cfg.Require2FA {
 		u.GraceFrom = u.CreatedAt // created under the setting: the grace starts now
 	}
-	if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrConflict) {
+	err = s.atomic(ctx, func(t *Service) error {
+		// ErrConflict (not a user-facing *Error, which atomic would
+		// commit) rolls back: on PostgreSQL the failed insert ended the
+		// transaction anyway.
+		if err := t.store.CreateUser(ctx, u); err != nil {
+			return fmt.Errorf("creating user: %w", err)
+		}
+		if ip != "" {
+			if err := t.event(ctx, u.ID, EventSignUp, ip); err != nil {
+				return err
+			}
+		}
+		if email != "" {
+			return t.sendConfirmation(ctx, u, email)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
 		return nil, Errorf(ECONFLICT, "That username is taken. Choose another one.")
 	} else if err != nil {
-		return nil, fmt.Errorf("creating user: %w", err)
+		return nil, err
 	}
 	return u, nil
 }
@@ -375,10 +409,29 @@ func (s *Service) take(ctx context.Context, key string, now time.Time, l Limit) 
 }
 
 // event appends to the activity log. A request whose activity cannot be
-// recorded fails.
+// recorded fails. An event the owner is told of by mail (notifies) is
+// recorded together with its message, in one transaction (the caller's
+// when it runs inside atomic).
 func (s *Service) event(ctx context.Context, userID int64, kind EventKind, ip string) error {
-	if err := s.store.AddEvent(ctx, &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()}); err != nil {
-		return fmt.Errorf("recording activity: %w", err)
+	return s.eventDetail(ctx, userID, kind, ip, "")
+}
+
+// eventDetail is event with a detail for the notice (the browser of a
+// new device).
+func (s *Service) eventDetail(ctx context.Context, userID int64, kind EventKind, ip, detail string) error {
+	e := &Event{UserID: userID, Kind: kind, IP: ip, At: s.now()}
+	if !s.cfg.Mail.Enabled || !notifies(kind) {
+		if err := s.store.AddEvent(ctx, e); err != nil {
+			return fmt.Errorf("recording activity: %w", err)
+		}
+		return nil
 	}
-	return nil
+	return s.store.Atomic(ctx, func(st Store) error {
+		if err := st.AddEvent(ctx, e); err != nil {
+			return fmt.Errorf("recording activity: %w", err)
+		}
+		t := *s
+		t.store = st
+		return t.notify(ctx, e, detail)
+	})
 }

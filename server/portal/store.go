@@ -119,6 +119,44 @@ type Store interface {
 	// createdBefore.
 	DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error
 
+	// SetEmailPending stores the address awaiting confirmation ("": none).
+	SetEmailPending(ctx context.Context, userID int64, address string) error
+	// ConfirmEmail makes address the confirmed one if it is still the
+	// pending one, atomically, and clears the pending one; ErrConflict
+	// otherwise (the pending address was changed meanwhile).
+	ConfirmEmail(ctx context.Context, userID int64, address string) error
+	// AddMailToken stores t (t.Hash unique).
+	AddMailToken(ctx context.Context, t *MailToken) error
+	// TakeMailToken deletes and returns the token with this hash and
+	// purpose if it has not expired at now, in one atomic statement, so a
+	// link works once; ErrNotFound otherwise.
+	TakeMailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*MailToken, error)
+	// MailToken returns the token with this hash and purpose if it has not
+	// expired at now, without using it up; ErrNotFound otherwise.
+	MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*MailToken, error)
+	// DeleteMailTokens deletes the user's tokens of this purpose and
+	// expired tokens of every user.
+	DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error
+
+	// EnqueueMail inserts m into the outbox and sets m.ID; ErrConflict
+	// if its MessageID is there already.
+	EnqueueMail(ctx context.Context, m *Mail) error
+	// ClaimMail leases up to limit unsent messages due at now (next
+	// attempt reached, no lease or an expired one) until now+lease and
+	// counts an attempt on each, atomically: two senders, in one process
+	// or several, never hold one message at once.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Mail, error)
+	// MarkMailSent records the message delivered at at and empties its
+	// bodies: a sent message's links (reset tokens) are kept nowhere.
+	MarkMailSent(ctx context.Context, id int64, at time.Time) error
+	// RetryMail drops the lease and schedules the next attempt.
+	RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error
+	// DeleteSentMail deletes the messages sent before sentBefore (never
+	// an unsent one) and says how many.
+	DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error)
+	// OutboxMail returns the message id (for tests and the admin CLI).
+	OutboxMail(ctx context.Context, id int64) (*Mail, error)
+
 	// AddEvent appends to the activity log and sets e.ID.
 	AddEvent(ctx context.Context, e *Event) error
 	// Events returns the user's latest events, newest first.

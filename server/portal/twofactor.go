@@ -530,6 +530,11 @@ type Status struct {
 	SudoUntil    time.Time
 	// Devices are the remembered devices, which skip the code.
 	Devices []*RememberedDevice
+	// Mail: the portal sends mail; Email is the confirmed address,
+	// EmailPending one waiting for its link.
+	Mail         bool
+	Email        string
+	EmailPending string
 }
 
 // SecurityStatus returns the two-factor state and the recent activity.
@@ -538,7 +543,8 @@ func (s *Service) SecurityStatus(ctx context.Context, sess *Session) (*Status, e
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{TwoFactor: u.TwoFactor(), Pending: u.TOTPPending != nil, SudoUntil: sess.AuthAt.Add(s.cfg.SudoWindow)}
+	st := &Status{TwoFactor: u.TwoFactor(), Pending: u.TOTPPending != nil, SudoUntil: sess.AuthAt.Add(s.cfg.SudoWindow),
+		Mail: s.cfg.Mail.Enabled, Email: u.Email, EmailPending: u.EmailPending}
 	if st.TwoFactor {
 		if st.RecoveryLeft, err = s.store.CountRecoveryCodes(ctx, u.ID); err != nil {
 			return nil, fmt.Errorf("counting recovery codes: %w", err)

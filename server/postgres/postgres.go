@@ -182,14 +182,21 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending`
 
 func scanUser(row pgx.Row) (*portal.User, error) {
 	var u portal.User
 	var step int64
 	var grace *time.Time
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen, &grace); err != nil {
+	var email, pending *string
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen, &grace, &email, &pending); err != nil {
 		return nil, err
+	}
+	if email != nil {
+		u.Email = *email
+	}
+	if pending != nil {
+		u.EmailPending = *pending
 	}
 	u.TOTPLastStep = uint64(step)
 	if grace != nil {
@@ -208,9 +215,10 @@ func nullTime(t time.Time) *time.Time {
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 	err := d.q.QueryRow(ctx,
-		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt, nullTime(u.GraceFrom)).Scan(&u.ID)
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from, email, email_pending)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), u.CreatedAt, nullTime(u.GraceFrom),
+		nullString(u.Email), nullString(u.EmailPending)).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
 	} else if err != nil {
@@ -647,4 +655,149 @@ func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int
 func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
 	_, err := d.q.Exec(ctx, `DELETE FROM remembered_devices WHERE created_at < $1`, createdBefore)
 	return wrap("deleting expired remembered devices", err)
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// E-mail.
+
+func (d *DB) SetEmailPending(ctx context.Context, userID int64, address string) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET email_pending = $1 WHERE id = $2`, nullString(address), userID)
+	if err != nil {
+		return wrap("storing pending e-mail address", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+func (d *DB) ConfirmEmail(ctx context.Context, userID int64, address string) error {
+	tag, err := d.q.Exec(ctx,
+		`UPDATE users SET email = email_pending, email_pending = NULL WHERE id = $1 AND email_pending = $2`, userID, address)
+	if err != nil {
+		return wrap("confirming e-mail address", err)
+	}
+	return oneRow(tag, portal.ErrConflict)
+}
+
+func (d *DB) AddMailToken(ctx context.Context, t *portal.MailToken) error {
+	_, err := d.q.Exec(ctx,
+		`INSERT INTO mail_tokens (token_hash, user_id, purpose, address, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.Hash, t.UserID, t.Purpose, t.Address, t.CreatedAt, t.ExpiresAt)
+	if isUnique(err) {
+		return fmt.Errorf("storing mail token: %w", portal.ErrConflict)
+	}
+	return wrap("storing mail token", err)
+}
+
+func (d *DB) TakeMailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	err := d.q.QueryRow(ctx,
+		`DELETE FROM mail_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 RETURNING user_id, address, created_at, expires_at`,
+		hash, purpose, now).Scan(&t.UserID, &t.Address, &t.CreatedAt, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("taking mail token", err)
+	}
+	return &t, nil
+}
+
+func (d *DB) MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	err := d.q.QueryRow(ctx,
+		`SELECT user_id, address, created_at, expires_at FROM mail_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3`,
+		hash, purpose, now).Scan(&t.UserID, &t.Address, &t.CreatedAt, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading mail token", err)
+	}
+	return &t, nil
+}
+
+func (d *DB) DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error {
+	_, err := d.q.Exec(ctx,
+		`DELETE FROM mail_tokens WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3`, userID, purpose, now)
+	return wrap("deleting mail tokens", err)
+}
+
+// Outbox.
+
+const mailColumns = `id, message_id, recipient, subject, text_body, html_body, created_at, attempts, next_attempt_at, lease_until, last_error, sent_at`
+
+func scanMail(row pgx.Row) (*portal.Mail, error) {
+	var m portal.Mail
+	var lease, sent *time.Time
+	if err := row.Scan(&m.ID, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML, &m.CreatedAt, &m.Attempts, &m.NextAttemptAt, &lease, &m.LastError, &sent); err != nil {
+		return nil, err
+	}
+	if lease != nil {
+		m.LeaseUntil = *lease
+	}
+	if sent != nil {
+		m.SentAt = *sent
+	}
+	return &m, nil
+}
+
+func (d *DB) EnqueueMail(ctx context.Context, m *portal.Mail) error {
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	err := d.q.QueryRow(ctx,
+		`INSERT INTO outbox (message_id, recipient, subject, text_body, html_body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		m.MessageID, m.To, m.Subject, m.Text, m.HTML, m.CreatedAt, m.NextAttemptAt).Scan(&m.ID)
+	if isUnique(err) {
+		return fmt.Errorf("queueing mail: %w", portal.ErrConflict)
+	}
+	return wrap("queueing mail", err)
+}
+
+// ClaimMail leases the due rows in one statement; FOR UPDATE SKIP LOCKED
+// makes a concurrent claim pass over rows another instance is leasing
+// instead of waiting for them and leasing them again.
+func (d *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*portal.Mail, error) {
+	rows, err := d.q.Query(ctx,
+		`UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+		 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+		              ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		 RETURNING `+mailColumns,
+		now.Add(lease), now, limit)
+	if err != nil {
+		return nil, wrap("claiming mail", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.Mail, error) { return scanMail(r) })
+	return out, wrap("claiming mail", err)
+}
+
+func (d *DB) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
+	_, err := d.q.Exec(ctx, `UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = '', text_body = '', html_body = '' WHERE id = $2`, at, id)
+	return wrap("recording mail sent", err)
+}
+
+func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error {
+	_, err := d.q.Exec(ctx, `UPDATE outbox SET lease_until = NULL, next_attempt_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL`,
+		next, lastError, id)
+	return wrap("scheduling mail retry", err)
+}
+
+func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
+	tag, err := d.q.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1`, sentBefore)
+	if err != nil {
+		return 0, wrap("deleting sent mail", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {
+	m, err := scanMail(d.q.QueryRow(ctx, `SELECT `+mailColumns+` FROM outbox WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	}
+	return m, wrap("reading mail", err)
 }

@@ -380,15 +380,17 @@ func isUnique(err error) bool {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending`
 
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 	var u portal.User
 	var step, created int64
 	var grace sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace); err != nil {
+	var email, pending sql.NullString
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace, &email, &pending); err != nil {
 		return nil, err
 	}
+	u.Email, u.EmailPending = email.String, pending.String
 	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
 	if grace.Valid {
 		u.GraceFrom = fromUnix(grace.Int64)
@@ -406,9 +408,10 @@ func nullTime(t time.Time) sql.NullInt64 {
 
 func (d *DB) CreateUser(ctx context.Context, u *portal.User) error {
 	err := d.wq.QueryRowContext(ctx,
-		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt), nullTime(u.GraceFrom)).Scan(&u.ID)
+		`INSERT INTO users (username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, grace_from, email, email_pending)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.DisplayName, u.PasswordHash, u.TOTPSecret, u.TOTPPending, int64(u.TOTPLastStep), unix(u.CreatedAt), nullTime(u.GraceFrom),
+		nullString(u.Email), nullString(u.EmailPending)).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("creating user %q: %w", u.Username, portal.ErrConflict)
 	} else if err != nil {
@@ -870,4 +873,158 @@ func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int
 func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
 	_, err := d.wq.ExecContext(ctx, `DELETE FROM remembered_devices WHERE created_at < ?`, unix(createdBefore))
 	return wrap("deleting expired remembered devices", err)
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// E-mail.
+
+func (d *DB) SetEmailPending(ctx context.Context, userID int64, address string) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET email_pending = ? WHERE id = ?`, nullString(address), userID)
+	if err != nil {
+		return wrap("storing pending e-mail address", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+func (d *DB) ConfirmEmail(ctx context.Context, userID int64, address string) error {
+	res, err := d.wq.ExecContext(ctx,
+		`UPDATE users SET email = email_pending, email_pending = NULL WHERE id = ? AND email_pending = ?`, userID, address)
+	if err != nil {
+		return wrap("confirming e-mail address", err)
+	}
+	return oneRow(res, portal.ErrConflict)
+}
+
+func (d *DB) AddMailToken(ctx context.Context, t *portal.MailToken) error {
+	_, err := d.wq.ExecContext(ctx,
+		`INSERT INTO mail_tokens (token_hash, user_id, purpose, address, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.UserID, t.Purpose, t.Address, unix(t.CreatedAt), unix(t.ExpiresAt))
+	if isUnique(err) {
+		return fmt.Errorf("storing mail token: %w", portal.ErrConflict)
+	}
+	return wrap("storing mail token", err)
+}
+
+func (d *DB) TakeMailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	var created, expires int64
+	err := d.wq.QueryRowContext(ctx,
+		`DELETE FROM mail_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ? RETURNING user_id, address, created_at, expires_at`,
+		hash, purpose, unix(now)).Scan(&t.UserID, &t.Address, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("taking mail token", err)
+	}
+	t.CreatedAt, t.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return &t, nil
+}
+
+func (d *DB) MailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*portal.MailToken, error) {
+	t := portal.MailToken{Hash: hash, Purpose: purpose}
+	var created, expires int64
+	err := d.rq.QueryRowContext(ctx,
+		`SELECT user_id, address, created_at, expires_at FROM mail_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?`,
+		hash, purpose, unix(now)).Scan(&t.UserID, &t.Address, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, wrap("reading mail token", err)
+	}
+	t.CreatedAt, t.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return &t, nil
+}
+
+func (d *DB) DeleteMailTokens(ctx context.Context, userID int64, purpose string, now time.Time) error {
+	_, err := d.wq.ExecContext(ctx,
+		`DELETE FROM mail_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?`, userID, purpose, unix(now))
+	return wrap("deleting mail tokens", err)
+}
+
+// Outbox.
+
+const mailColumns = `id, message_id, recipient, subject, text_body, html_body, created_at, attempts, next_attempt_at, lease_until, last_error, sent_at`
+
+func scanMail(row interface{ Scan(...any) error }) (*portal.Mail, error) {
+	var m portal.Mail
+	var created, next int64
+	var lease, sent sql.NullInt64
+	if err := row.Scan(&m.ID, &m.MessageID, &m.To, &m.Subject, &m.Text, &m.HTML, &created, &m.Attempts, &next, &lease, &m.LastError, &sent); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.NextAttemptAt = fromUnix(created), fromUnix(next)
+	if lease.Valid {
+		m.LeaseUntil = fromUnix(lease.Int64)
+	}
+	if sent.Valid {
+		m.SentAt = fromUnix(sent.Int64)
+	}
+	return &m, nil
+}
+
+func (d *DB) EnqueueMail(ctx context.Context, m *portal.Mail) error {
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	err := d.wq.QueryRowContext(ctx,
+		`INSERT INTO outbox (message_id, recipient, subject, text_body, html_body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.MessageID, m.To, m.Subject, m.Text, m.HTML, unix(m.CreatedAt), unix(m.NextAttemptAt)).Scan(&m.ID)
+	if isUnique(err) {
+		return fmt.Errorf("queueing mail: %w", portal.ErrConflict)
+	}
+	return wrap("queueing mail", err)
+}
+
+// ClaimMail is one UPDATE ... RETURNING: SQLite runs one writer at a
+// time, across processes, so no two senders lease the same row.
+func (d *DB) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*portal.Mail, error) {
+	rows, err := d.wq.QueryContext(ctx,
+		`UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		              ORDER BY next_attempt_at, id LIMIT ?)
+		 RETURNING `+mailColumns,
+		unix(now.Add(lease)), unix(now), unix(now), limit)
+	if err != nil {
+		return nil, wrap("claiming mail", err)
+	}
+	defer rows.Close()
+	var out []*portal.Mail
+	for rows.Next() {
+		m, err := scanMail(rows)
+		if err != nil {
+			return nil, wrap("claiming mail", err)
+		}
+		out = append(out, m)
+	}
+	return out, wrap("claiming mail", rows.Err())
+}
+
+func (d *DB) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
+	_, err := d.wq.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, lease_until = NULL, last_error = '', text_body = '', html_body = '' WHERE id = ?`, unix(at), id)
+	return wrap("recording mail sent", err)
+}
+
+func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error {
+	_, err := d.wq.ExecContext(ctx, `UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`,
+		unix(next), lastError, id)
+	return wrap("scheduling mail retry", err)
+}
+
+func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
+	res, err := d.wq.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, unix(sentBefore))
+	if err != nil {
+		return 0, wrap("deleting sent mail", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("deleting sent mail", err)
+}
+
+func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {
+	m, err := scanMail(d.rq.QueryRowContext(ctx, `SELECT `+mailColumns+` FROM outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, portal.ErrNotFound
+	}
+	return m, wrap("reading mail", err)
 }

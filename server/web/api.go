@@ -23,10 +23,13 @@ type userJSON struct {
 	DisplayName  string `json:"display_name"`
 	TwoFactor    bool   `json:"two_factor"`
 	PendingSetup bool   `json:"pending_setup"`
+	Email        string `json:"email"`         // confirmed; "" when none
+	EmailPending string `json:"email_pending"` // waiting for its link
 }
 
 func userOut(u *portal.User) userJSON {
-	return userJSON{Username: u.Username, DisplayName: u.DisplayName, TwoFactor: u.TwoFactor(), PendingSetup: u.TOTPPending != nil}
+	return userJSON{Username: u.Username, DisplayName: u.DisplayName, TwoFactor: u.TwoFactor(), PendingSetup: u.TOTPPending != nil,
+		Email: u.Email, EmailPending: u.EmailPending}
 }
 
 func (s *Server) apiSignup(c *gin.Context) {
@@ -35,6 +38,7 @@ func (s *Server) apiSignup(c *gin.Context) {
 		Password        string `json:"password"`
 		PasswordConfirm string `json:"password_confirm"`
 		DisplayName     string `json:"display_name"`
+		Email           string `json:"email"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		s.fail(c, "", nil, err)
@@ -43,7 +47,7 @@ func (s *Server) apiSignup(c *gin.Context) {
 	if in.PasswordConfirm == "" {
 		in.PasswordConfirm = in.Password
 	}
-	u, err := s.svc.SignUp(c.Request.Context(), in.Username, in.DisplayName, in.Password, in.PasswordConfirm, c.ClientIP())
+	u, err := s.svc.SignUp(c.Request.Context(), in.Username, in.DisplayName, in.Email, in.Password, in.PasswordConfirm, c.ClientIP())
 	if err != nil {
 		s.fail(c, "", nil, err)
 		return
@@ -327,4 +331,74 @@ func (s *Server) apiForgetAllDevices(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"forgotten": n})
+}
+
+func (s *Server) apiChangeEmail(c *gin.Context) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if err := s.svc.ChangeEmail(c.Request.Context(), session(c), in.Email, in.Password, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"email_pending": in.Email, "confirmation_sent": true})
+}
+
+func (s *Server) apiEmailConfirm(c *gin.Context) {
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	u, err := s.svc.ConfirmEmail(c.Request.Context(), in.Token, c.ClientIP())
+	if err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"email": u.Email})
+}
+
+func (s *Server) apiForgot(c *gin.Context) {
+	var in struct {
+		Username string `json:"username"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if err := s.svc.ForgotPassword(c.Request.Context(), in.Username, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"message": portal.ResetAnswer})
+}
+
+func (s *Server) apiReset(c *gin.Context) {
+	var in struct {
+		Token           string `json:"token"`
+		Password        string `json:"password"`
+		PasswordConfirm string `json:"password_confirm"`
+		Code            string `json:"code"`
+		RecoveryCode    string `json:"recovery_code"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	if in.PasswordConfirm == "" {
+		in.PasswordConfirm = in.Password
+	}
+	if err := s.svc.ResetPassword(c.Request.Context(), in.Token, in.Password, in.PasswordConfirm, in.Code, in.RecoveryCode, c.ClientIP()); err != nil {
+		s.fail(c, "", nil, err)
+		return
+	}
+	s.clearSessionCookie(c)
+	c.JSON(http.StatusOK, gin.H{"password_reset": true, "signed_in": false})
 }

@@ -59,18 +59,20 @@ func (s *Server) signupPage(c *gin.Context) {
 		s.fail(c, "login", &view{Title: "Log in", Data: loginData{}}, portal.Errorf(portal.EFORBIDDEN, "Sign-up is closed on this portal. Ask an administrator for an account."))
 		return
 	}
-	s.render(c, http.StatusOK, "signup", &view{Title: "Sign up"})
+	s.render(c, http.StatusOK, "signup", &view{Title: "Sign up", Data: signupData{Mail: s.svc.MailEnabled()}})
 }
 
+type signupData struct{ Mail bool }
+
 func (s *Server) signup(c *gin.Context) {
-	v := &view{Title: "Sign up"}
-	f, err := form(c, "username", "password", "password_confirm", "display_name")
+	v := &view{Title: "Sign up", Data: signupData{Mail: s.svc.MailEnabled()}}
+	f, err := form(c, "username", "password", "password_confirm", "display_name", "email")
 	if err != nil {
 		s.fail(c, "signup", v, err)
 		return
 	}
-	v.Form = map[string]string{"username": f["username"], "display_name": f["display_name"]}
-	u, err := s.svc.SignUp(c.Request.Context(), f["username"], f["display_name"], f["password"], f["password_confirm"], c.ClientIP())
+	v.Form = map[string]string{"username": f["username"], "display_name": f["display_name"], "email": f["email"]}
+	u, err := s.svc.SignUp(c.Request.Context(), f["username"], f["display_name"], f["email"], f["password"], f["password_confirm"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "signup", v, err)
 		return
@@ -199,6 +201,8 @@ var notices = map[string]string{
 	"forgot":    "The device was forgotten: it will be asked for a code at its next sign-in.",
 	"forgotall": "Every remembered device was forgotten: each will be asked for a code at its next sign-in.",
 	"skipped":   "Two-factor set-up postponed for this session. It will be asked again at your next sign-in.",
+	"email":     "A confirmation link was sent to the new address. Your address changes when you follow it; until then mail goes to the old one.",
+	"resent":    "A new confirmation link was sent. Earlier links no longer work.",
 }
 
 func (s *Server) securityPage(c *gin.Context) {
@@ -502,3 +506,109 @@ func (s *Server) disable(c *gin.Context) {
 
 // safeURL marks a data: URL that this package built as safe for href.
 func safeURL(s string) template.URL { return template.URL(s) }
+
+func (s *Server) changeEmail(c *gin.Context) {
+	f, err := form(c, "email", "password")
+	if err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	if err := s.svc.ChangeEmail(c.Request.Context(), session(c), f["email"], f["password"], c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=email")
+}
+
+func (s *Server) resendConfirmation(c *gin.Context) {
+	if _, err := form(c); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	if err := s.svc.ResendConfirmation(c.Request.Context(), session(c), c.ClientIP()); err != nil {
+		s.securityFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/settings/security?notice=resent")
+}
+
+func (s *Server) emailConfirmPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "email_confirm", &view{Title: "Confirm your e-mail address", Form: map[string]string{"token": c.Query("token")}})
+}
+
+func (s *Server) emailConfirm(c *gin.Context) {
+	v := &view{Title: "Confirm your e-mail address"}
+	f, err := form(c, "token")
+	if err != nil {
+		s.fail(c, "email_confirm", v, err)
+		return
+	}
+	u, err := s.svc.ConfirmEmail(c.Request.Context(), f["token"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "email_confirm", v, err)
+		return
+	}
+	v.Notice = "Thank you: " + u.Email + " is confirmed. Security notices for " + u.Username + " go to it from now on."
+	v.Data = true
+	s.render(c, http.StatusOK, "email_confirm", v)
+}
+
+func (s *Server) forgotPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "forgot", &view{Title: "Forgot your password?", Data: s.svc.MailEnabled()})
+}
+
+func (s *Server) forgot(c *gin.Context) {
+	v := &view{Title: "Forgot your password?", Data: s.svc.MailEnabled()}
+	f, err := form(c, "username")
+	if err != nil {
+		s.fail(c, "forgot", v, err)
+		return
+	}
+	v.Form = map[string]string{"username": f["username"]}
+	if err := s.svc.ForgotPassword(c.Request.Context(), f["username"], c.ClientIP()); err != nil {
+		s.fail(c, "forgot", v, err)
+		return
+	}
+	v.Notice = portal.ResetAnswer
+	s.render(c, http.StatusOK, "forgot", v)
+}
+
+// resetData is the reset form: the token back, and whether to ask for a
+// code.
+type resetData struct {
+	Token     string
+	TwoFactor bool
+}
+
+func (s *Server) resetPage(c *gin.Context) {
+	v := &view{Title: "Set a new password"}
+	token := c.Query("token")
+	twoFactor, err := s.svc.ResetTarget(c.Request.Context(), token)
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	v.Data = &resetData{Token: token, TwoFactor: twoFactor}
+	s.render(c, http.StatusOK, "reset", v)
+}
+
+func (s *Server) reset(c *gin.Context) {
+	v := &view{Title: "Set a new password"}
+	f, err := form(c, "token", "password", "password_confirm", "code", "recovery_code")
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	if twoFactor, terr := s.svc.ResetTarget(c.Request.Context(), f["token"]); terr == nil {
+		v.Data = &resetData{Token: f["token"], TwoFactor: twoFactor}
+	}
+	err = s.svc.ResetPassword(c.Request.Context(), f["token"], f["password"], f["password_confirm"], f["code"], f["recovery_code"], c.ClientIP())
+	if err != nil {
+		s.fail(c, "reset", v, err)
+		return
+	}
+	// Every session of the account ended, this browser's too if it had one.
+	s.clearSessionCookie(c)
+	s.render(c, http.StatusOK, "login", &view{Title: "Log in", Notice: "Your new password is set and every session was signed out. Log in with it.",
+		Data: loginData{Signup: s.svc.Config().Signup}})
+}

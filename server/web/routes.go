@@ -28,6 +28,18 @@ func (s *Server) routes() {
 	g.POST("/login/recovery", s.requirePending, s.loginRecovery)
 	g.POST("/logout", s.requireSession, s.logout)
 
+	// E-mail confirmation links: a page with a button, so that a mail
+	// scanner fetching the link does not use it up.
+	g.GET("/email/confirm", s.emailConfirmPage)
+	g.POST("/email/confirm", s.emailConfirm)
+
+	// Forgotten password: a link by mail, then the new password (and a
+	// code when the account has 2FA).
+	g.GET("/password/forgot", s.forgotPage)
+	g.POST("/password/forgot", s.forgot)
+	g.GET("/password/reset", s.resetPage)
+	g.POST("/password/reset", s.reset)
+
 	// Security Settings: only for fully signed-in sessions.
 	sec := g.Group("/settings/security", s.requireFull)
 	sec.GET("", s.securityPage)
@@ -46,6 +58,8 @@ func (s *Server) routes() {
 	sec.POST("/2fa/skip", s.skipSetup)            // postpone a required set-up (grace period)
 	sec.POST("/devices/forget", s.forgetDevice)   // one remembered device
 	sec.POST("/devices/forget-all", s.forgetAllDevices)
+	sec.POST("/email", s.changeEmail)               // new address: a link to it
+	sec.POST("/email/resend", s.resendConfirmation) // the link again
 
 	// JSON API for automation: same sessions, same limits.
 	api := g.Group("/api/v1")
@@ -53,6 +67,9 @@ func (s *Server) routes() {
 	api.POST("/login", s.apiLogin)
 	api.POST("/login/code", s.requirePending, s.apiLoginCode)
 	api.POST("/logout", s.requireSession, s.apiLogout)
+	api.POST("/email/confirm", s.apiEmailConfirm)
+	api.POST("/password/forgot", s.apiForgot)
+	api.POST("/password/reset", s.apiReset)
 	full := api.Group("", s.requireFull)
 	full.GET("/me", s.apiMe)
 	full.POST("/confirm-password", s.apiConfirm)
@@ -68,4 +85,5 @@ func (s *Server) routes() {
 	full.GET("/devices", s.apiDevices)
 	full.POST("/devices/forget", s.apiForgetDevice)
 	full.POST("/devices/forget-all", s.apiForgetAllDevices)
+	full.POST("/email", s.apiChangeEmail)
 }

@@ -24,6 +24,10 @@ var public = map[string]bool{
 	"GET /login/code": true, "POST /login/code": true, "GET /login/recovery": true, "POST /login/recovery": true,
 	"POST /logout":        true,
 	"POST /api/v1/signup": true, "POST /api/v1/login": true, "POST /api/v1/login/code": true, "POST /api/v1/logout": true,
+	// Mail links: the token is the proof, from any browser.
+	"GET /email/confirm": true, "POST /email/confirm": true, "POST /api/v1/email/confirm": true,
+	"GET /password/forgot": true, "POST /password/forgot": true, "GET /password/reset": true, "POST /password/reset": true,
+	"POST /api/v1/password/forgot": true, "POST /api/v1/password/reset": true,
 }
 
 func request(t *testing.T, c *client, method, path string) *response {

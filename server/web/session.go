@@ -68,6 +68,9 @@ func (s *Server) setDeviceCookie(c *gin.Context, sess *portal.Session) error {
 	if err != nil || token == "" {
 		return err
 	}
+	if err := s.svc.NewDeviceSignIn(c.Request.Context(), sess, s.deviceToken(c), c.ClientIP(), c.Request.UserAgent()); err != nil {
+		return err
+	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: s.deviceCookieName(c.Request), Value: token, Path: "/", MaxAge: deviceCookieAge,
 		HttpOnly: true, Secure: s.isSecure(c.Request), SameSite: http.SameSiteLaxMode,

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 
 	"golang.org/x/term"
 
+	"twofold.dev/server/mail"
 	"twofold.dev/server/portal"
 	"twofold.dev/server/postgres"
 	"twofold.dev/server/sqlite"
@@ -93,11 +95,20 @@ type Config struct {
 	SignupRate      int    // sign-ups per hour per address; 0: no limit
 	Require2FA      bool
 	Require2FAGrace time.Duration // 0: no grace period
+	// Mail: off when SMTPAddr is empty.
+	SMTPAddr         string
+	SMTPTLS          string
+	SMTPUser         string
+	SMTPPasswordFile string
+	MailFrom         string
+	PublicURL        string
 }
 
 const usage = `Usage:
   twofold-portal [flags]                     serve the portal
-  twofold-portal [flags] user add NAME [--display-name NAME] [--password PASSWORD]
+  twofold-portal [flags] user add NAME [--display-name NAME] [--email ADDRESS] [--password PASSWORD]
+                                             (--email needs the SMTP flags: a confirmation
+                                             link is queued, sent by the running portal)
                                              (without --password, the first line of stdin)
   twofold-portal [flags] user list
   twofold-portal [flags] user delete NAME
@@ -159,6 +170,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	fs.BoolVar(&cfg.Require2FA, "require-2fa", require2FA, "require two-factor authentication: a user without it is walked into its set-up and reaches nothing else until done (TWOFOLD_REQUIRE_2FA)")
 	grace := fs.String("require-2fa-grace", env("TWOFOLD_REQUIRE_2FA_GRACE", ""), "with --require-2fa, how long each account may skip the set-up, from its first sign-in after the setting or its creation: `duration` such as 14d, 36h or 1d12h (default: no skipping) (TWOFOLD_REQUIRE_2FA_GRACE)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("TWOFOLD_SMTP_ADDR", ""), "SMTP server `host:port` for e-mail (confirmation links, security notices, password resets); default: no e-mail (TWOFOLD_SMTP_ADDR)")
+	fs.StringVar(&cfg.SMTPTLS, "smtp-tls", env("TWOFOLD_SMTP_TLS", mail.TLSStartTLS), "TLS to the SMTP server: `starttls` (required, not opportunistic), tls (from the first byte, port 465) or none (loopback addresses only) (TWOFOLD_SMTP_TLS)")
+	fs.StringVar(&cfg.SMTPUser, "smtp-user", env("TWOFOLD_SMTP_USER", ""), "SMTP `user` for AUTH PLAIN; needs --smtp-password-file (TWOFOLD_SMTP_USER)")
+	fs.StringVar(&cfg.SMTPPasswordFile, "smtp-password-file", env("TWOFOLD_SMTP_PASSWORD_FILE", ""), "`file` holding the SMTP password on its first line (never the password as a flag) (TWOFOLD_SMTP_PASSWORD_FILE)")
+	fs.StringVar(&cfg.MailFrom, "mail-from", env("TWOFOLD_MAIL_FROM", ""), "From `address` of the portal's mail, e.g. \"Example Portal <no-reply@example.com>\" (TWOFOLD_MAIL_FROM)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("TWOFOLD_PUBLIC_URL", ""), "the portal's public `URL` for links in mail, e.g. https://portal.example.com; required with --smtp-addr (TWOFOLD_PUBLIC_URL)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -194,7 +211,52 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, nil, errors.New("--tls-cert and --tls-key go together")
 	}
+	if err := checkMailFlags(cfg); err != nil {
+		return nil, nil, err
+	}
 	return cfg, fs.Args(), nil
+}
+
+// checkMailFlags refuses half a mail configuration and plain text SMTP
+// beyond loopback, at start rather than at the first message.
+func checkMailFlags(cfg *Config) error {
+	if cfg.SMTPAddr == "" {
+		if cfg.SMTPUser != "" || cfg.SMTPPasswordFile != "" || cfg.MailFrom != "" {
+			return errors.New("--smtp-user, --smtp-password-file and --mail-from need --smtp-addr")
+		}
+		return nil
+	}
+	if cfg.PublicURL == "" {
+		return errors.New("--smtp-addr needs --public-url (TWOFOLD_PUBLIC_URL): the links in mail point there")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("--public-url %q: want the portal's address, such as https://portal.example.com", cfg.PublicURL)
+	}
+	if cfg.MailFrom == "" {
+		return errors.New("--smtp-addr needs --mail-from (TWOFOLD_MAIL_FROM)")
+	}
+	if (cfg.SMTPUser == "") != (cfg.SMTPPasswordFile == "") {
+		return errors.New("--smtp-user and --smtp-password-file go together")
+	}
+	return mail.SMTPConfig{Addr: cfg.SMTPAddr, TLS: cfg.SMTPTLS, From: cfg.MailFrom}.Check()
+}
+
+// smtpClient builds the SMTP client, reading the password file.
+func smtpClient(cfg *Config) (*mail.SMTP, error) {
+	sc := mail.SMTPConfig{Addr: cfg.SMTPAddr, TLS: cfg.SMTPTLS, User: cfg.SMTPUser, From: cfg.MailFrom}
+	if cfg.SMTPPasswordFile != "" {
+		b, err := os.ReadFile(cfg.SMTPPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --smtp-password-file: %w", err)
+		}
+		sc.Password, _, _ = strings.Cut(string(b), "\n")
+		sc.Password = strings.TrimRight(sc.Password, "\r")
+		if sc.Password == "" {
+			return nil, fmt.Errorf("--smtp-password-file %s: the first line is empty", cfg.SMTPPasswordFile)
+		}
+	}
+	return mail.NewSMTP(sc)
 }
 
 // parseDays reads a Go duration that may start with whole days: "14d",
@@ -262,6 +324,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg.HashSlots = cfg.HashSlots
 	pcfg.Require2FA, pcfg.Require2FAGrace = cfg.Require2FA, cfg.Require2FAGrace
+	pcfg.Mail = portal.MailConfig{Enabled: cfg.SMTPAddr != "", PublicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if cfg.SignupRate < 0 {
 		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)
 	}
@@ -282,6 +345,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, svc, rest[1:], stdin, stdout, stderr)
 	}
 	db, _ := store.(connStats)
+	if cfg.SMTPAddr != "" {
+		sender, err := smtpClient(cfg)
+		if err != nil {
+			return err
+		}
+		outbox := &mail.Outbox{Store: store, Sender: sender, Logger: logger}
+		octx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { outbox.Run(octx); close(done) }()
+		defer func() { cancel(); <-done }()
+	}
 	return serve(ctx, cfg, svc, db, logger)
 }
 
@@ -407,7 +481,7 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, 
 		scheme = "https"
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup,
-		"require_2fa", cfg.Require2FA, "require_2fa_grace", cfg.Require2FAGrace.String())
+		"require_2fa", cfg.Require2FA, "require_2fa_grace", cfg.Require2FAGrace.String(), "smtp", cfg.SMTPAddr, "smtp_tls", cfg.SMTPTLS)
 
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
@@ -476,6 +550,9 @@ func cleanSessions(ctx context.Context, svc *portal.Service, logger *slog.Logger
 			if err := svc.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("cleaning expired sessions", "error", err)
 			}
+			if _, err := svc.PruneMail(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("pruning sent mail", "error", err)
+			}
 		}
 	}
 }
@@ -498,6 +575,7 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	display := fs.String("display-name", "", "display name (add; default: the username)")
+	email := fs.String("email", "", "e-mail address (add; confirmed by a link, so it needs the SMTP flags)")
 	password := fs.String("password", "", "password (add, set-password; default: read the first line of stdin; a flag is visible to other local users)")
 	// Accept the name before or after the flags.
 	var name string
@@ -522,24 +600,34 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 				return fmt.Errorf("user add: %w", err)
 			}
 		}
-		u, err := svc.AddUser(ctx, name, *display, pw)
+		u, err := svc.AddUser(ctx, name, *display, *email, pw)
 		if err != nil {
 			return adminError("user add", err)
 		}
 		fmt.Fprintf(stdout, "added user %s (%s)\n", u.Username, u.DisplayName)
+		if u.EmailPending != "" {
+			fmt.Fprintf(stdout, "a confirmation link to %s is queued: the running portal sends it\n", u.EmailPending)
+		}
 	case "list":
 		users, err := svc.ListUsers(ctx)
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tCREATED")
+		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tE-MAIL\tCREATED")
 		for _, u := range users {
 			twofa := "off"
 			if u.TwoFactor() {
 				twofa = "on"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, u.CreatedAt.UTC().Format(time.DateTime))
+			email := u.Email
+			switch {
+			case email == "" && u.EmailPending != "":
+				email = u.EmailPending + " (unconfirmed)"
+			case email == "":
+				email = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, email, u.CreatedAt.UTC().Format(time.DateTime))
 		}
 		return tw.Flush()
 	case "delete":

@@ -49,6 +49,11 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"Grace", testGrace},
 		{"GraceConcurrent", testGraceConcurrent},
 		{"SkipSetup", testSkipSetup},
+		{"Email", testEmail},
+		{"MailTokens", testMailTokens},
+		{"Outbox", testOutbox},
+		{"OutboxRollBack", testOutboxRollBack},
+		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -1040,5 +1045,281 @@ func testSkipSetup(t *testing.T, s portal.Store) {
 	}
 	if err := s.SkipSetup(ctx, []byte("absent")); err != nil {
 		t.Errorf("SkipSetup of no session: %v", err)
+	}
+}
+
+func testEmail(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	if u := get(t, s, joe.ID); u.Email != "" || u.EmailPending != "" {
+		t.Fatalf("a new user has e-mail %q / %q", u.Email, u.EmailPending)
+	}
+	ann := &portal.User{Username: "ann", DisplayName: "Ann", PasswordHash: "h", CreatedAt: t0, EmailPending: "ann@example.com"}
+	if err := s.CreateUser(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	if u := get(t, s, ann.ID); u.Email != "" || u.EmailPending != "ann@example.com" {
+		t.Errorf("created with a pending address: %q / %q", u.Email, u.EmailPending)
+	}
+	if err := s.SetEmailPending(ctx, joe.ID, "joe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmEmail(ctx, joe.ID, "other@example.com"); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("confirming an address that is not the pending one: %v, want ErrConflict", err)
+	}
+	if err := s.ConfirmEmail(ctx, joe.ID, "joe@example.com"); err != nil {
+		t.Fatalf("ConfirmEmail: %v", err)
+	}
+	if u := get(t, s, joe.ID); u.Email != "joe@example.com" || u.EmailPending != "" {
+		t.Errorf("after confirming: %q / %q", u.Email, u.EmailPending)
+	}
+	if err := s.ConfirmEmail(ctx, joe.ID, "joe@example.com"); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("confirming twice: %v, want ErrConflict", err)
+	}
+	// A new pending address leaves the confirmed one in use until confirmed.
+	if err := s.SetEmailPending(ctx, joe.ID, "joe@new.example"); err != nil {
+		t.Fatal(err)
+	}
+	if u := get(t, s, joe.ID); u.Email != "joe@example.com" || u.EmailPending != "joe@new.example" {
+		t.Errorf("while a change is pending: %q / %q", u.Email, u.EmailPending)
+	}
+	if err := s.SetEmailPending(ctx, 999999, "x@example.com"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SetEmailPending(no user): %v, want ErrNotFound", err)
+	}
+}
+
+func testMailTokens(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe, ann := newUser(t, s, "joe"), newUser(t, s, "ann")
+	add := func(u *portal.User, token, purpose string, expires time.Time) {
+		t.Helper()
+		if err := s.AddMailToken(ctx, &portal.MailToken{Hash: portal.HashToken(token), UserID: u.ID, Purpose: purpose,
+			Address: u.Username + "@example.com", CreatedAt: t0, ExpiresAt: expires}); err != nil {
+			t.Fatalf("AddMailToken: %v", err)
+		}
+	}
+	add(joe, "a", portal.TokenResetPassword, t0.Add(30*time.Minute))
+	if err := s.AddMailToken(ctx, &portal.MailToken{Hash: portal.HashToken("a"), UserID: ann.ID, Purpose: portal.TokenResetPassword, CreatedAt: t0, ExpiresAt: t0}); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("a second token with the same hash: %v, want ErrConflict", err)
+	}
+	// Reading does not use it up; not after its expiry; not for another purpose.
+	for range 2 {
+		if got, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(29*time.Minute)); err != nil || got.UserID != joe.ID || got.Address != "joe@example.com" {
+			t.Errorf("MailToken = %+v, %v", got, err)
+		}
+	}
+	if _, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(30*time.Minute)); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("MailToken expired: %v, want ErrNotFound", err)
+	}
+	if _, err := s.MailToken(ctx, portal.HashToken("a"), portal.TokenConfirmEmail, t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("MailToken wrong purpose: %v, want ErrNotFound", err)
+	}
+	// The wrong purpose finds nothing and keeps the token.
+	if _, err := s.TakeMailToken(ctx, portal.HashToken("a"), portal.TokenConfirmEmail, t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("wrong purpose: %v, want ErrNotFound", err)
+	}
+	// Expired at its expiry.
+	if _, err := s.TakeMailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(30*time.Minute)); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("expired: %v, want ErrNotFound", err)
+	}
+	got, err := s.TakeMailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0.Add(29*time.Minute))
+	if err != nil {
+		t.Fatalf("TakeMailToken: %v", err)
+	}
+	if got.UserID != joe.ID || got.Address != "joe@example.com" || !got.CreatedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(30*time.Minute)) {
+		t.Errorf("TakeMailToken = %+v", got)
+	}
+	if _, err := s.TakeMailToken(ctx, portal.HashToken("a"), portal.TokenResetPassword, t0); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("second use: %v, want ErrNotFound", err)
+	}
+	// Single use under concurrency: one taker wins.
+	add(joe, "b", portal.TokenConfirmEmail, t0.Add(time.Hour))
+	won := concurrently(t, 8, func() error {
+		_, err := s.TakeMailToken(ctx, portal.HashToken("b"), portal.TokenConfirmEmail, t0)
+		return err
+	}, portal.ErrNotFound)
+	if won != 1 {
+		t.Errorf("%d concurrent takes of one token succeeded, want 1", won)
+	}
+	// DeleteMailTokens: the user's of one purpose, and every expired one.
+	add(joe, "c", portal.TokenResetPassword, t0.Add(time.Hour))
+	add(joe, "d", portal.TokenConfirmEmail, t0.Add(time.Hour))
+	add(ann, "e", portal.TokenResetPassword, t0.Add(time.Hour))
+	add(ann, "f", portal.TokenConfirmEmail, t0.Add(time.Minute))
+	if err := s.DeleteMailTokens(ctx, joe.ID, portal.TokenResetPassword, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "mail_tokens"); n != 2 {
+		t.Errorf("%d tokens left, want joe's confirmation and ann's reset", n)
+	}
+	if err := s.DeleteUser(ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, s, "mail_tokens"); n != 1 {
+		t.Errorf("%d tokens left after deleting ann, want 1", n)
+	}
+}
+
+func newMail(t *testing.T, s portal.Store, id string, at time.Time) *portal.Mail {
+	t.Helper()
+	m := &portal.Mail{MessageID: id + "@twofold.test", To: "joe@example.com", Subject: "Subject " + id,
+		Text: "text " + id, HTML: "<p>html " + id + "</p>", CreatedAt: at}
+	if err := s.EnqueueMail(context.Background(), m); err != nil {
+		t.Fatalf("EnqueueMail: %v", err)
+	}
+	if m.ID == 0 {
+		t.Fatal("EnqueueMail left ID 0")
+	}
+	return m
+}
+
+func testOutbox(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	a := newMail(t, s, "a", t0)
+	b := newMail(t, s, "b", t0.Add(time.Second))
+	if err := s.EnqueueMail(ctx, &portal.Mail{MessageID: "a@twofold.test", To: "x@example.com", CreatedAt: t0}); !errors.Is(err, portal.ErrConflict) {
+		t.Errorf("a second message with one Message-ID: %v, want ErrConflict", err)
+	}
+	got, err := s.OutboxMail(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MessageID != a.MessageID || got.To != a.To || got.Subject != a.Subject || got.Text != a.Text || got.HTML != a.HTML ||
+		!got.CreatedAt.Equal(t0) || !got.NextAttemptAt.Equal(t0) || got.Attempts != 0 || !got.SentAt.IsZero() || !got.LeaseUntil.IsZero() {
+		t.Errorf("OutboxMail = %+v", got)
+	}
+	// Not due before its time.
+	if ms, err := s.ClaimMail(ctx, t0.Add(-time.Second), time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Errorf("claim before due: %d, %v", len(ms), err)
+	}
+	ms, err := s.ClaimMail(ctx, t0.Add(time.Second), time.Minute, 1)
+	if err != nil || len(ms) != 1 || ms[0].ID != a.ID || ms[0].Attempts != 1 || !ms[0].LeaseUntil.Equal(t0.Add(time.Second+time.Minute)) {
+		t.Fatalf("ClaimMail(limit 1) = %v, %v; want a, leased, one attempt", ms, err)
+	}
+	// A leased message is not claimed again until its lease ends.
+	ms, err = s.ClaimMail(ctx, t0.Add(2*time.Second), time.Minute, 10)
+	if err != nil || len(ms) != 1 || ms[0].ID != b.ID {
+		t.Fatalf("second claim = %v, %v; want b only", ms, err)
+	}
+	if ms, err := s.ClaimMail(ctx, t0.Add(30*time.Second), time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Errorf("claim while leased: %d, %v", len(ms), err)
+	}
+	// The lease of a sender that died runs out: another one claims it.
+	ms, err = s.ClaimMail(ctx, t0.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(ms) != 2 || ms[0].Attempts != 2 {
+		t.Fatalf("claim after the lease = %v, %v; want both, second attempt", ms, err)
+	}
+	if err := s.MarkMailSent(ctx, a.ID, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryMail(ctx, b.ID, t0.Add(10*time.Minute), "connection refused"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.OutboxMail(ctx, b.ID); got.LastError != "connection refused" || !got.LeaseUntil.IsZero() || !got.NextAttemptAt.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("after RetryMail: %+v", got)
+	}
+	// Sent is never claimed again; the retry waits for its time.
+	if ms, err := s.ClaimMail(ctx, t0.Add(9*time.Minute), time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Errorf("claim before the retry: %d, %v", len(ms), err)
+	}
+	ms, err = s.ClaimMail(ctx, t0.Add(10*time.Minute), time.Minute, 10)
+	if err != nil || len(ms) != 1 || ms[0].ID != b.ID || ms[0].Attempts != 3 {
+		t.Fatalf("claim at the retry = %v, %v", ms, err)
+	}
+	if got, _ := s.OutboxMail(ctx, a.ID); !got.SentAt.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("SentAt = %v", got.SentAt)
+	}
+	// A retry after the send (a late sender) does not bring it back.
+	if err := s.MarkMailSent(ctx, b.ID, t0.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryMail(ctx, b.ID, t0, "late"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := s.ClaimMail(ctx, t0.Add(time.Hour), time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Errorf("claim after everything was sent: %d, %v", len(ms), err)
+	}
+	// Pruning: sent messages before the time only, never unsent ones.
+	newMail(t, s, "c", t0)
+	if n, err := s.DeleteSentMail(ctx, t0.Add(5*time.Minute)); err != nil || n != 1 {
+		t.Errorf("DeleteSentMail = %d, %v; want a only", n, err)
+	}
+	if n, err := s.DeleteSentMail(ctx, t0.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("DeleteSentMail = %d, %v; want b only", n, err)
+	}
+	if n := countRows(t, s, "outbox"); n != 1 {
+		t.Errorf("%d outbox rows left, want the unsent c", n)
+	}
+}
+
+func testOutboxRollBack(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe := newUser(t, s, "joe")
+	boom := errors.New("boom")
+	err := s.Atomic(ctx, func(tx portal.Store) error {
+		if err := tx.SetEmailPending(ctx, joe.ID, "joe@example.com"); err != nil {
+			return err
+		}
+		if err := tx.EnqueueMail(ctx, &portal.Mail{MessageID: "x@twofold.test", To: "joe@example.com", CreatedAt: t0}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Atomic: %v", err)
+	}
+	if n := countRows(t, s, "outbox"); n != 0 {
+		t.Errorf("a rolled-back message was kept (%d rows)", n)
+	}
+	if get(t, s, joe.ID).EmailPending != "" {
+		t.Error("a rolled-back address was kept")
+	}
+}
+
+// testOutboxClaimConcurrent: senders claiming at once get each message
+// exactly once between them.
+func testOutboxClaimConcurrent(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		newMail(t, s, fmt.Sprintf("m%d", i), t0)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ms, err := s.ClaimMail(ctx, t0.Add(time.Second), time.Hour, 3)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ms) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range ms {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("ClaimMail: %v", err)
+	}
+	if len(seen) != n {
+		t.Errorf("%d messages claimed, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("message %d claimed %d times", id, c)
+		}
 	}
 }
