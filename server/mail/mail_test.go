@@ -259,12 +259,12 @@ func TestTwoInstancesPostgres(t *testing.T) {
 		o := &mail.Outbox{Store: db, Sender: smtpClient(t, srv), Batch: 3, Poll: 10 * time.Millisecond}
 		wg.Go(func() { o.Run(ctx) })
 	}
-	ms := srv.WaitFor(t, n, 60*time.Second)
+	srv.WaitFor(t, n, 60*time.Second)
 	// Let both senders look again before counting.
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	wg.Wait()
-	ms = srv.Messages(t)
+	ms := srv.Messages(t)
 	seen := map[string]int{}
 	for _, m := range ms {
 		seen[m.Header.Get("Message-ID")]++

@@ -65,12 +65,12 @@ func (h *mailHarness) deliver(n int) []smtptest.Message {
 	if _, err := h.outbox.SendDue(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
-	all := h.smtp.WaitFor(h.t, h.seen+n, 10*time.Second)
+	h.smtp.WaitFor(h.t, h.seen+n, 10*time.Second)
 	// Once more: nothing left to send, nothing sent twice.
 	if k, err := h.outbox.SendDue(context.Background()); err != nil || k != 0 {
 		h.t.Fatalf("a second round sent %d, %v", k, err)
 	}
-	all = h.smtp.Messages(h.t)
+	all := h.smtp.Messages(h.t)
 	if len(all) != h.seen+n {
 		h.t.Fatalf("%d new messages, want %d", len(all)-h.seen, n)
 	}
@@ -265,6 +265,9 @@ func TestEmailChange(t *testing.T) {
 	// The JSON API: the same rules.
 	resp, body := joe.postJSON("/api/v1/email", map[string]string{"email": "joe@third.example", "password": "wrong password here"})
 	expect(t, resp, http.StatusUnauthorized)
+	if msg, _ := body["error"].(string); msg == "" {
+		t.Errorf("a wrong password: no message: %v", body)
+	}
 	resp, body = joe.postJSON("/api/v1/email", map[string]string{"email": "joe@third.example", "password": password})
 	expect(t, resp, http.StatusAccepted)
 	if body["email_pending"] != "joe@third.example" {
@@ -290,6 +293,9 @@ func TestEmailAPISignUp(t *testing.T) {
 	checkMail(t, h.deliver(1)[0], "ann@example.org", "Confirm your e-mail address")
 	r, body = h.client().postJSON("/api/v1/signup", map[string]string{"username": "bob", "password": password})
 	expect(t, r, http.StatusBadRequest)
+	if msg, _ := body["error"].(string); msg == "" {
+		t.Errorf("sign-up without an address: no message: %v", body)
+	}
 }
 
 // TestNoMail: without SMTP the portal takes no address, says so, and

@@ -149,6 +149,9 @@ func TestPasswordResetTwoFactor(t *testing.T) {
 	token = h.resetLinkAPI("joe")
 	resp, body := other.postJSON("/api/v1/password/reset", map[string]string{"token": token, "password": "fourth long passphrase"})
 	expect(t, resp, http.StatusBadRequest)
+	if msg, _ := body["error"].(string); msg == "" {
+		t.Errorf("a reset without the code: no message: %v", body)
+	}
 	h.nextStep()
 	code = h.code(k)
 	resp, body = other.postJSON("/api/v1/password/reset", map[string]string{"token": token, "password": "fourth long passphrase", "code": code})
