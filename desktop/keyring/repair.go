@@ -38,8 +38,11 @@ func (s *Store) keyringItems(ctx context.Context) ([]Item, error) {
 }
 
 // Orphans lists the accounts whose items are in the keyring but not in the
-// index. It holds the lock shared, so an Add between its two writes is not
-// taken for an orphan.
+// index. It holds the lock shared, so no change of the index happens while
+// it compares. An Add in another process writes its item before it takes
+// the lock (a keyring waiting for its password must not hold up every
+// other Twofold), so an account being added at that moment is listed too;
+// Repair, which restores orphans, then finds it already in the index.
 func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
 	var orphans []vault.Account
 	err := s.locked(ctx, false, func() error {
