@@ -24,7 +24,8 @@ const (
 func notifies(k EventKind) bool {
 	switch k {
 	case EventTwoFactorOn, EventTwoFactorOff, EventRecoveryRegenerated, EventRecoveryUsed,
-		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset:
+		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset,
+		EventAccountDisabled, EventAccountEnabled, EventAdminGranted, EventAdminRevoked:
 		return true
 	}
 	return false
@@ -88,6 +89,19 @@ func (s *Service) notify(ctx context.Context, e *Event, detail string) error {
 	case EventNewDevice:
 		n.Subject = "New sign-in to your account"
 		n.Lines = []string{"Someone signed in to " + acct + " from a browser not used for it before: " + detail + "."}
+	case EventAccountDisabled:
+		n.Subject = "Your account was disabled"
+		n.Lines = []string{"Support disabled " + acct + ": it cannot be signed in to, and every session was signed out. Contact support if you do not know why."}
+		n.NotYou = ""
+	case EventAccountEnabled:
+		n.Subject = "Your account was enabled again"
+		n.Lines = []string{"Support enabled " + acct + " again: you can sign in as before."}
+	case EventAdminGranted:
+		n.Subject = "Your account is now an administrator"
+		n.Lines = []string{"Your account " + u.Username + " was given the admin role: it can use the support console of the portal. Its two-factor authentication cannot be turned off while it is an admin."}
+	case EventAdminRevoked:
+		n.Subject = "Your account is no longer an administrator"
+		n.Lines = []string{"The admin role of " + acct + " was taken away."}
 	default:
 		return nil
 	}
