@@ -25,7 +25,8 @@ func notifies(k EventKind) bool {
 	switch k {
 	case EventTwoFactorOn, EventTwoFactorOff, EventRecoveryRegenerated, EventRecoveryUsed,
 		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset,
-		EventAccountDisabled, EventAccountEnabled, EventAdminGranted, EventAdminRevoked:
+		EventAccountDisabled, EventAccountEnabled, EventAdminGranted, EventAdminRevoked,
+		EventSupportSessionsEnded, EventSupportDevicesForgotten:
 		return true
 	}
 	return false
@@ -39,6 +40,9 @@ func whence(e *Event) string {
 		return "On " + when + ", by an administrator of the portal."
 	case "":
 		return "On " + when + "."
+	}
+	if admin, ok := SupportAdmin(e.IP); ok {
+		return "On " + when + ", by the portal's support (admin " + admin + ")."
 	}
 	return "On " + when + ", from the IP address " + e.IP + "."
 }
@@ -96,6 +100,12 @@ func (s *Service) notify(ctx context.Context, e *Event, detail string) error {
 	case EventAccountEnabled:
 		n.Subject = "Your account was enabled again"
 		n.Lines = []string{"Support enabled " + acct + " again: you can sign in as before."}
+	case EventSupportSessionsEnded:
+		n.Subject = "You were signed out everywhere"
+		n.Lines = []string{"Every session of " + acct + " was ended: each browser and script must sign in again."}
+	case EventSupportDevicesForgotten:
+		n.Subject = "Your remembered browsers were forgotten"
+		n.Lines = []string{"Every browser remembered for " + acct + " was forgotten: each asks for a code at its next sign-in."}
 	case EventAdminGranted:
 		n.Subject = "Your account is now an administrator"
 		n.Lines = []string{"Your account " + u.Username + " was given the admin role: it can use the support console of the portal. Its two-factor authentication cannot be turned off while it is an admin."}

@@ -169,6 +169,10 @@ func (k EventKind) Label() string {
 		return "Account enabled again"
 	case EventDisabledSignIn:
 		return "Sign-in refused: the account is disabled"
+	case EventSupportSessionsEnded:
+		return "Every session signed out"
+	case EventSupportDevicesForgotten:
+		return "Every remembered device forgotten"
 	}
 	return string(k)
 }
