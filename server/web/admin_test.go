@@ -309,6 +309,8 @@ func TestAdminActions(t *testing.T) {
 		b := h.client()
 		expect(t, b.post("/login", "username", "joe", "password", "another long password"), http.StatusSeeOther, "/")
 		h.deliver(1) // a sign-in from a new browser
+		// Joe's own activity says who did it.
+		contains(t, b.get("/settings/security"), "<td>Account disabled (every session signed out)</td><td>by support (admin root)</td>")
 	})
 	// The console refuses to reset or disable an admin.
 	for _, a := range []string{"reset-2fa", "disable"} {
