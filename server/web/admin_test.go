@@ -382,3 +382,32 @@ func TestAdminAlwaysNeeds2FA(t *testing.T) {
 	}
 	expect(t, root.get("/"), http.StatusOK)
 }
+
+// A session of an account disabled behind its back (another instance,
+// the database edited) ends at its next request; the JSON sign-in says
+// "disabled" only after the right password.
+func TestDisabledAccountSession(t *testing.T) {
+	h := newHarness(t)
+	joe := h.signup("joe", "Joe")
+	h.sqlExec(`UPDATE users SET disabled = 1 WHERE username = 'joe'`)
+	expect(t, joe.get("/settings/security"), http.StatusSeeOther, "/login")
+	if n, err := h.db.CountSessions(t.Context(), user(t, h, "joe").ID); err != nil || n != 0 {
+		t.Errorf("%d sessions left, %v", n, err)
+	}
+	api := h.client()
+	r, body := api.postJSON("/api/v1/login", map[string]string{"username": "joe", "password": "wrong password"})
+	if r.Status != http.StatusUnauthorized || body["error"] != "Wrong username or password." {
+		t.Errorf("wrong password of a disabled account: %d %v", r.Status, body)
+	}
+	r, body = api.postJSON("/api/v1/login", map[string]string{"username": "joe", "password": password})
+	if r.Status != http.StatusForbidden || body["error"] != "This account is disabled: contact support." {
+		t.Errorf("right password of a disabled account: %d %v", r.Status, body)
+	}
+	if err := h.svc.SetDisabled(t.Context(), "joe", false, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = api.postJSON("/api/v1/login", map[string]string{"username": "joe", "password": password})
+	if r.Status != http.StatusOK {
+		t.Errorf("sign-in once enabled: %d %s", r.Status, r.Body)
+	}
+}
