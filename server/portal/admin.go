@@ -50,8 +50,8 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
-		return fmt.Errorf("disabling two-factor: %w", err)
+	if err := s.disableTOTP(ctx, u.ID); err != nil {
+		return err
 	}
 	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
 		return fmt.Errorf("clearing undelivered recovery codes: %w", err)

@@ -24,7 +24,9 @@ const (
 func notifies(k EventKind) bool {
 	switch k {
 	case EventTwoFactorOn, EventTwoFactorOff, EventRecoveryRegenerated, EventRecoveryUsed,
-		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset:
+		EventPasswordChanged, EventLockout, EventDeviceRemembered, EventNewDevice, EventPasswordReset,
+		EventAccountDisabled, EventAccountEnabled, EventAdminGranted, EventAdminRevoked,
+		EventSupportSessionsEnded, EventSupportDevicesForgotten:
 		return true
 	}
 	return false
@@ -38,6 +40,9 @@ func whence(e *Event) string {
 		return "On " + when + ", by an administrator of the portal."
 	case "":
 		return "On " + when + "."
+	}
+	if admin, ok := SupportAdmin(e.IP); ok {
+		return "On " + when + ", by the portal's support (admin " + admin + ")."
 	}
 	return "On " + when + ", from the IP address " + e.IP + "."
 }
@@ -88,6 +93,25 @@ func (s *Service) notify(ctx context.Context, e *Event, detail string) error {
 	case EventNewDevice:
 		n.Subject = "New sign-in to your account"
 		n.Lines = []string{"Someone signed in to " + acct + " from a browser not used for it before: " + detail + "."}
+	case EventAccountDisabled:
+		n.Subject = "Your account was disabled"
+		n.Lines = []string{"Support disabled " + acct + ": it cannot be signed in to, and every session was signed out. Contact support if you do not know why."}
+		n.NotYou = ""
+	case EventAccountEnabled:
+		n.Subject = "Your account was enabled again"
+		n.Lines = []string{"Support enabled " + acct + " again: you can sign in as before."}
+	case EventSupportSessionsEnded:
+		n.Subject = "You were signed out everywhere"
+		n.Lines = []string{"Every session of " + acct + " was ended: each browser and script must sign in again."}
+	case EventSupportDevicesForgotten:
+		n.Subject = "Your remembered browsers were forgotten"
+		n.Lines = []string{"Every browser remembered for " + acct + " was forgotten: each asks for a code at its next sign-in."}
+	case EventAdminGranted:
+		n.Subject = "Your account is now an administrator"
+		n.Lines = []string{"Your account " + u.Username + " was given the admin role: it can use the support console of the portal. Its two-factor authentication cannot be turned off while it is an admin."}
+	case EventAdminRevoked:
+		n.Subject = "Your account is no longer an administrator"
+		n.Lines = []string{"The admin role of " + acct + " was taken away."}
 	default:
 		return nil
 	}

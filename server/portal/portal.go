@@ -36,6 +36,11 @@ type User struct {
 	// goes to. EmailPending waits for its confirmation link.
 	Email        string
 	EmailPending string
+	// Admin: the account may use the support console (/admin). Granted
+	// only with 2FA on, and 2FA cannot be turned off while it is held.
+	Admin bool
+	// Disabled: support turned the account off; it cannot sign in.
+	Disabled bool
 }
 
 // TwoFactor reports whether two-factor authentication is on.
@@ -62,7 +67,10 @@ type Session struct {
 	LastSeenAt time.Time
 	// AuthAt is when the password was last entered in this session, for
 	// "sudo mode".
-	AuthAt    time.Time
+	AuthAt time.Time
+	// CodeAt is when a code from the app was last entered in this
+	// session (zero: never), for the support console's sudo step.
+	CodeAt    time.Time
 	IP        string
 	UserAgent string
 	// SetupSkipped: the user postponed the required 2FA set-up in this
@@ -151,8 +159,33 @@ func (k EventKind) Label() string {
 		return "New e-mail address entered (waiting for its confirmation)"
 	case EventEmailChanged:
 		return "E-mail address changed (the old address was told)"
+	case EventAdminGranted:
+		return "Admin role granted"
+	case EventAdminRevoked:
+		return "Admin role revoked"
+	case EventAccountDisabled:
+		return "Account disabled (every session signed out)"
+	case EventAccountEnabled:
+		return "Account enabled again"
+	case EventDisabledSignIn:
+		return "Sign-in refused: the account is disabled"
+	case EventSupportSessionsEnded:
+		return "Every session signed out"
+	case EventSupportDevicesForgotten:
+		return "Every remembered device forgotten"
 	}
 	return string(k)
+}
+
+// AuditEntry is one row of the admin audit log: an action of the
+// support console.
+type AuditEntry struct {
+	ID     int64
+	Admin  string // the admin's username
+	Action string
+	Target string // the customer's username
+	IP     string
+	At     time.Time
 }
 
 // Event is one entry of the security activity log.

@@ -40,8 +40,14 @@ func days(n int) string {
 // set-up skipped in this session during the grace period. The first time
 // it sees u without 2FA under the setting, it starts u's grace period.
 func (s *Service) SetupRequired(ctx context.Context, sess *Session, u *User) (*SetupRequirement, error) {
-	if !s.cfg.Require2FA || sess == nil || sess.Stage != StageFull || u == nil || u.TwoFactor() {
+	if sess == nil || sess.Stage != StageFull || u == nil || u.TwoFactor() || !(s.cfg.Require2FA || u.Admin) {
 		return nil, nil
+	}
+	if u.Admin {
+		// Staff always need 2FA, with no grace period: an admin without
+		// it (never normally: the role is granted with 2FA on, which
+		// then cannot be turned off) reaches nothing else.
+		return &SetupRequirement{}, nil
 	}
 	now := s.now()
 	from := u.GraceFrom

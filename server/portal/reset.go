@@ -59,24 +59,29 @@ func (s *Service) ForgotPassword(ctx context.Context, username, ip string) error
 	if u.Email == "" {
 		return nil
 	}
+	return s.atomic(ctx, func(t *Service) error { return t.sendResetLink(ctx, u, ip) })
+}
+
+// sendResetLink queues a reset link to u's confirmed address (which the
+// caller checked is set), records it and makes it the only one that works.
+func (s *Service) sendResetLink(ctx context.Context, u *User, ip string) error {
+	now := s.now()
 	token, err := randomToken(s.rand, 32)
 	if err != nil {
 		return err
 	}
-	return s.atomic(ctx, func(t *Service) error {
-		// Only the newest link works.
-		if err := t.store.DeleteMailTokens(ctx, u.ID, TokenResetPassword, now); err != nil {
-			return err
-		}
-		if err := t.store.AddMailToken(ctx, &MailToken{Hash: HashToken(token), UserID: u.ID, Purpose: TokenResetPassword,
-			Address: u.Email, CreatedAt: now, ExpiresAt: now.Add(ResetFor)}); err != nil {
-			return fmt.Errorf("storing reset token: %w", err)
-		}
-		if err := t.event(ctx, u.ID, EventResetRequested, ip); err != nil {
-			return err
-		}
-		return t.queue(ctx, u.Email, resetNotice(u, t.link("/password/reset", token), ip))
-	})
+	// Only the newest link works.
+	if err := s.store.DeleteMailTokens(ctx, u.ID, TokenResetPassword, now); err != nil {
+		return err
+	}
+	if err := s.store.AddMailToken(ctx, &MailToken{Hash: HashToken(token), UserID: u.ID, Purpose: TokenResetPassword,
+		Address: u.Email, CreatedAt: now, ExpiresAt: now.Add(ResetFor)}); err != nil {
+		return fmt.Errorf("storing reset token: %w", err)
+	}
+	if err := s.event(ctx, u.ID, EventResetRequested, ip); err != nil {
+		return err
+	}
+	return s.queue(ctx, u.Email, resetNotice(u, s.link("/password/reset", token), ip))
 }
 
 // ResetTarget says what a reset link's form must ask: whether the
@@ -170,9 +175,13 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm, c
 }
 
 func resetNotice(u *User, link, ip string) notice {
+	who := "Someone, from the IP address " + ip + ", asked to set a new password for the account " + u.Username + "."
+	if admin, ok := SupportAdmin(ip); ok {
+		who = "The portal's support (admin " + admin + ") sent you a link to set a new password for the account " + u.Username + "."
+	}
 	return notice{Subject: "Set a new password", Name: u.DisplayName,
 		Lines: []string{
-			"Someone, from the IP address " + ip + ", asked to set a new password for the account " + u.Username + ".",
+			who,
 			fmt.Sprintf("The link works once, for %d minutes. Setting a new password signs out every session.", int(ResetFor.Minutes())),
 		},
 		Link: link, LinkLabel: "Set a new password",

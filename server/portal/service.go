@@ -263,6 +263,14 @@ func (s *Service) Login(ctx context.Context, username, password, ip, device stri
 	if err != nil {
 		return nil, err
 	}
+	if u.Disabled {
+		// Said only after the right password: nobody learns more than
+		// a wrong password tells them.
+		if err := s.event(ctx, u.ID, EventDisabledSignIn, ip); err != nil {
+			return nil, err
+		}
+		return nil, Errorf(EFORBIDDEN, errAccountDisabledMsg)
+	}
 	if !u.TwoFactor() {
 		if err := s.event(ctx, u.ID, EventSignIn, ip); err != nil {
 			return nil, err

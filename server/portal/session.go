@@ -123,6 +123,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("finding session user: %w", err)
 	}
+	if u.Disabled {
+		// Disabling ends the sessions; one begun in the meantime ends here.
+		if err := s.store.DeleteSession(ctx, sess.ID); err != nil {
+			return nil, nil, fmt.Errorf("ending session of a disabled account: %w", err)
+		}
+		return nil, nil, errNoSession
+	}
 	if s.needsTouch(sess, now) {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			return nil, nil, fmt.Errorf("touching session: %w", err)

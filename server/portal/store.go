@@ -45,7 +45,8 @@ type Store interface {
 	// recovery codes are replaced by hashes.
 	EnableTOTP(ctx context.Context, userID int64, pending []byte, step uint64, hashes [][]byte) error
 	// DisableTOTP clears the active and pending secret and deletes the
-	// recovery codes. The last step is kept.
+	// recovery codes. The last step is kept. ErrConflict, changing
+	// nothing, if the user is an admin (revoke the role first).
 	DisableTOTP(ctx context.Context, userID int64) error
 	// ConsumeTOTPStep records step as used if and only if it is later than
 	// the last accepted step, in one atomic statement; ErrReplay otherwise.
@@ -118,6 +119,25 @@ type Store interface {
 	// DeleteExpiredRememberedDevices deletes every device created before
 	// createdBefore.
 	DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error
+
+	// SetAdmin grants (admin true) or revokes the admin role. Granting
+	// happens only if 2FA is on, in the same statement; ErrConflict
+	// otherwise. ErrNotFound if there is no such user.
+	SetAdmin(ctx context.Context, userID int64, admin bool) error
+	// SetDisabled disables or re-enables the account; ErrNotFound if
+	// there is no such user.
+	SetDisabled(ctx context.Context, userID int64, disabled bool) error
+
+	// SearchUsers returns at most limit users whose username or e-mail
+	// address (confirmed or pending, compared in lower case) starts with
+	// prefix (plain text: % and _ match themselves), ordered by username.
+	SearchUsers(ctx context.Context, prefix string, limit int) ([]*User, error)
+	// CountSessions returns how many sessions the user has (any stage).
+	CountSessions(ctx context.Context, userID int64) (int, error)
+	// AddAudit appends to the admin audit log and sets e.ID.
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	// AuditLog returns the latest limit entries, newest first.
+	AuditLog(ctx context.Context, limit int) ([]*AuditEntry, error)
 
 	// SetEmailPending stores the address awaiting confirmation ("": none).
 	SetEmailPending(ctx context.Context, userID int64, address string) error

@@ -279,6 +279,9 @@ func (s *Service) fullUser(ctx context.Context, sess *Session) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding user: %w", err)
 	}
+	if u.Disabled {
+		return nil, errNoSession
+	}
 	return u, nil
 }
 
@@ -480,6 +483,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if !u.TwoFactor() {
 		return Errorf(ECONFLICT, "Two-factor authentication is already off.")
 	}
+	if u.Admin {
+		return errAdminTwoFactor
+	}
 	if password == "" {
 		return Errorf(EINVALID, "Enter your password.")
 	}
@@ -503,8 +509,8 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 	if err != nil {
 		return err
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
-		return fmt.Errorf("disabling two-factor: %w", err)
+	if err := s.disableTOTP(ctx, u.ID); err != nil {
+		return err
 	}
 	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
 		return fmt.Errorf("clearing undelivered recovery codes: %w", err)

@@ -182,14 +182,14 @@ func (d *DB) migrateFile(ctx context.Context, name string) error {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending, is_admin, disabled`
 
 func scanUser(row pgx.Row) (*portal.User, error) {
 	var u portal.User
 	var step int64
 	var grace *time.Time
 	var email, pending *string
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen, &grace, &email, &pending); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &u.CreatedAt, &u.RecoveryUnseen, &grace, &email, &pending, &u.Admin, &u.Disabled); err != nil {
 		return nil, err
 	}
 	if email != nil {
@@ -334,18 +334,26 @@ func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step 
 
 func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
 	err := pgx.BeginFunc(ctx, d.q, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = $1`, userID)
+		tag, err := tx.Exec(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = $1 AND NOT is_admin`, userID)
 		if err != nil {
 			return err
 		}
-		if err := oneRow(tag, portal.ErrNotFound); err != nil {
-			return err
+		if tag.RowsAffected() != 1 {
+			var admin bool
+			if err := tx.QueryRow(ctx, `SELECT is_admin FROM users WHERE id = $1`, userID).Scan(&admin); errors.Is(err, pgx.ErrNoRows) {
+				return portal.ErrNotFound
+			} else if err != nil {
+				return err
+			}
+			return portal.ErrConflict
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
 		return err
 	})
 	if errors.Is(err, portal.ErrNotFound) {
 		return err
+	} else if errors.Is(err, portal.ErrConflict) {
+		return fmt.Errorf("disabling two-factor of an admin: %w", err)
 	}
 	return wrap("disabling two-factor", err)
 }
@@ -414,9 +422,9 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	_, err := d.q.Exec(ctx,
-		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent, s.SetupSkipped)
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.ID, s.UserID, int16(s.Stage), s.CreatedAt, s.LastSeenAt, s.AuthAt, s.IP, s.UserAgent, s.SetupSkipped, nullTime(s.CodeAt))
 	if isUnique(err) {
 		return fmt.Errorf("creating session: %w", portal.ErrConflict)
 	}
@@ -426,15 +434,19 @@ func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var s portal.Session
 	var stage int16
+	var code *time.Time
 	err := d.q.QueryRow(ctx,
-		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped FROM sessions WHERE id = $1`, id).
-		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent, &s.SetupSkipped)
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at FROM sessions WHERE id = $1`, id).
+		Scan(&s.ID, &s.UserID, &stage, &s.CreatedAt, &s.LastSeenAt, &s.AuthAt, &s.IP, &s.UserAgent, &s.SetupSkipped, &code)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
 		return nil, wrap("reading session", err)
 	}
 	s.Stage = portal.Stage(stage)
+	if code != nil {
+		s.CodeAt = *code
+	}
 	return &s, nil
 }
 
@@ -666,6 +678,78 @@ func nullString(s string) *string {
 }
 
 // E-mail.
+
+// The admin role and disabled accounts.
+
+func (d *DB) SetAdmin(ctx context.Context, userID int64, admin bool) error {
+	if !admin {
+		tag, err := d.q.Exec(ctx, `UPDATE users SET is_admin = false WHERE id = $1`, userID)
+		if err != nil {
+			return wrap("revoking admin role", err)
+		}
+		return oneRow(tag, portal.ErrNotFound)
+	}
+	tag, err := d.q.Exec(ctx, `UPDATE users SET is_admin = true WHERE id = $1 AND totp_secret IS NOT NULL`, userID)
+	if err != nil {
+		return wrap("granting admin role", err)
+	}
+	if err := oneRow(tag, portal.ErrConflict); err != nil {
+		if _, err := d.UserByID(ctx, userID); err != nil {
+			return err
+		}
+		return fmt.Errorf("granting admin role: two-factor authentication is off: %w", portal.ErrConflict)
+	}
+	return nil
+}
+
+func (d *DB) SetDisabled(ctx context.Context, userID int64, disabled bool) error {
+	tag, err := d.q.Exec(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, userID)
+	if err != nil {
+		return wrap("disabling account", err)
+	}
+	return oneRow(tag, portal.ErrNotFound)
+}
+
+// likePrefix is a LIKE pattern matching the strings that start with p.
+func likePrefix(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
+}
+
+func (d *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]*portal.User, error) {
+	rows, err := d.q.Query(ctx, `SELECT `+userColumns+` FROM users
+		WHERE username LIKE $1 ESCAPE '\' OR lower(email) LIKE $1 ESCAPE '\' OR lower(email_pending) LIKE $1 ESCAPE '\'
+		ORDER BY username LIMIT $2`, likePrefix(strings.ToLower(prefix)), limit)
+	if err != nil {
+		return nil, wrap("searching users", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.User, error) { return scanUser(r) })
+	return users, wrap("searching users", err)
+}
+
+func (d *DB) CountSessions(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := d.q.QueryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, userID).Scan(&n)
+	return n, wrap("counting sessions", err)
+}
+
+func (d *DB) AddAudit(ctx context.Context, e *portal.AuditEntry) error {
+	err := d.q.QueryRow(ctx, `INSERT INTO admin_audit (admin, action, target, ip, at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		e.Admin, e.Action, e.Target, e.IP, e.At).Scan(&e.ID)
+	return wrap("adding audit entry", err)
+}
+
+func (d *DB) AuditLog(ctx context.Context, limit int) ([]*portal.AuditEntry, error) {
+	rows, err := d.q.Query(ctx, `SELECT id, admin, action, target, ip, at FROM admin_audit ORDER BY at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap("reading audit log", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*portal.AuditEntry, error) {
+		var e portal.AuditEntry
+		err := r.Scan(&e.ID, &e.Admin, &e.Action, &e.Target, &e.IP, &e.At)
+		return &e, err
+	})
+	return out, wrap("reading audit log", err)
+}
 
 func (d *DB) SetEmailPending(ctx context.Context, userID int64, address string) error {
 	tag, err := d.q.Exec(ctx, `UPDATE users SET email_pending = $1 WHERE id = $2`, nullString(address), userID)

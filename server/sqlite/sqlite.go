@@ -380,14 +380,14 @@ func isUnique(err error) bool {
 
 // Users.
 
-const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending`
+const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending, is_admin, disabled`
 
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
 	var u portal.User
 	var step, created int64
 	var grace sql.NullInt64
 	var email, pending sql.NullString
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace, &email, &pending); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace, &email, &pending, &u.Admin, &u.Disabled); err != nil {
 		return nil, err
 	}
 	u.Email, u.EmailPending = email.String, pending.String
@@ -536,12 +536,15 @@ func (d *DB) EnableTOTP(ctx context.Context, userID int64, pending []byte, step 
 
 func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
 	return d.inTx(ctx, "disabling two-factor", func(t *DB) error {
-		res, err := t.wq.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
+		res, err := t.wq.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ? AND is_admin = 0`, userID)
 		if err != nil {
 			return wrap("disabling two-factor", err)
 		}
 		if err := oneRow(res, portal.ErrNotFound); err != nil {
-			return err
+			if _, err := t.UserByID(ctx, userID); err != nil {
+				return err
+			}
+			return fmt.Errorf("disabling two-factor of an admin: %w", portal.ErrConflict)
 		}
 		if _, err := t.wq.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return wrap("deleting recovery codes", err)
@@ -611,8 +614,8 @@ func (d *DB) CountRecoveryCodes(ctx context.Context, userID int64) (int, error) 
 
 func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	_, err := d.wq.ExecContext(ctx,
-		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent, s.SetupSkipped)
+		`INSERT INTO sessions (id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, int(s.Stage), unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.AuthAt), s.IP, s.UserAgent, s.SetupSkipped, nullTime(s.CodeAt))
 	if isUnique(err) {
 		return fmt.Errorf("creating session: %w", portal.ErrConflict)
 	} else if err != nil {
@@ -625,15 +628,19 @@ func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
 	var s portal.Session
 	var stage int
 	var created, seen, auth int64
+	var code sql.NullInt64
 	err := d.rq.QueryRowContext(ctx,
-		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent, &s.SetupSkipped)
+		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent, &s.SetupSkipped, &code)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
 		return nil, wrap("reading session", err)
 	}
 	s.Stage, s.CreatedAt, s.LastSeenAt, s.AuthAt = portal.Stage(stage), fromUnix(created), fromUnix(seen), fromUnix(auth)
+	if code.Valid {
+		s.CodeAt = fromUnix(code.Int64)
+	}
 	return &s, nil
 }
 
@@ -877,6 +884,95 @@ func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore t
 
 // nullString stores "" as NULL.
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// The admin role and disabled accounts.
+
+func (d *DB) SetAdmin(ctx context.Context, userID int64, admin bool) error {
+	if !admin {
+		res, err := d.wq.ExecContext(ctx, `UPDATE users SET is_admin = 0 WHERE id = ?`, userID)
+		if err != nil {
+			return wrap("revoking admin role", err)
+		}
+		return oneRow(res, portal.ErrNotFound)
+	}
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET is_admin = 1 WHERE id = ? AND totp_secret IS NOT NULL`, userID)
+	if err != nil {
+		return wrap("granting admin role", err)
+	}
+	if err := oneRow(res, portal.ErrConflict); err != nil {
+		if _, err := d.UserByID(ctx, userID); err != nil {
+			return err
+		}
+		return fmt.Errorf("granting admin role: two-factor authentication is off: %w", portal.ErrConflict)
+	}
+	return nil
+}
+
+func (d *DB) SetDisabled(ctx context.Context, userID int64, disabled bool) error {
+	res, err := d.wq.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, userID)
+	if err != nil {
+		return wrap("disabling account", err)
+	}
+	return oneRow(res, portal.ErrNotFound)
+}
+
+// likePrefix is a LIKE pattern matching the strings that start with p.
+func likePrefix(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
+}
+
+func (d *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]*portal.User, error) {
+	like := likePrefix(strings.ToLower(prefix))
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+userColumns+` FROM users
+		WHERE username LIKE ?1 ESCAPE '\' OR lower(email) LIKE ?1 ESCAPE '\' OR lower(email_pending) LIKE ?1 ESCAPE '\'
+		ORDER BY username LIMIT ?2`, like, limit)
+	if err != nil {
+		return nil, wrap("searching users", err)
+	}
+	defer rows.Close()
+	var users []*portal.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, wrap("searching users", err)
+		}
+		users = append(users, u)
+	}
+	return users, wrap("searching users", rows.Err())
+}
+
+func (d *DB) CountSessions(ctx context.Context, userID int64) (int, error) {
+	var n int
+	if err := d.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		return 0, wrap("counting sessions", err)
+	}
+	return n, nil
+}
+
+func (d *DB) AddAudit(ctx context.Context, e *portal.AuditEntry) error {
+	err := d.wq.QueryRowContext(ctx, `INSERT INTO admin_audit (admin, action, target, ip, at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		e.Admin, e.Action, e.Target, e.IP, unix(e.At)).Scan(&e.ID)
+	return wrap("adding audit entry", err)
+}
+
+func (d *DB) AuditLog(ctx context.Context, limit int) ([]*portal.AuditEntry, error) {
+	rows, err := d.rq.QueryContext(ctx, `SELECT id, admin, action, target, ip, at FROM admin_audit ORDER BY at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, wrap("reading audit log", err)
+	}
+	defer rows.Close()
+	var out []*portal.AuditEntry
+	for rows.Next() {
+		var e portal.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Admin, &e.Action, &e.Target, &e.IP, &at); err != nil {
+			return nil, wrap("reading audit log", err)
+		}
+		e.At = fromUnix(at)
+		out = append(out, &e)
+	}
+	return out, wrap("reading audit log", rows.Err())
+}
 
 // E-mail.
 

@@ -61,6 +61,16 @@ func (s *Server) routes() {
 	sec.POST("/email", s.changeEmail)               // new address: a link to it
 	sec.POST("/email/resend", s.resendConfirmation) // the link again
 
+	// The support console: admins only (403 for everyone else signed
+	// in), every page behind a recent password and code.
+	adm := g.Group("/admin", s.requireFull, s.requireAdmin)
+	adm.GET("", s.adminHome) // search, audit log
+	adm.GET("/confirm", s.adminConfirmPage)
+	adm.POST("/confirm", s.adminConfirm)
+	adm.GET("/users/:name", s.adminCustomer)
+	adm.GET("/users/:name/:action", s.adminActionPage) // confirmation
+	adm.POST("/users/:name/:action", s.adminDo)
+
 	// JSON API for automation: same sessions, same limits.
 	api := g.Group("/api/v1")
 	api.POST("/signup", s.apiSignup)

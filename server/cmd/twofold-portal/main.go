@@ -120,6 +120,14 @@ const usage = `Usage:
   twofold-portal [flags] user forget-devices NAME
                                              forget the user's remembered devices: every
                                              browser is asked for a code again
+  twofold-portal [flags] user grant-admin NAME
+                                             give the admin role (the support console at
+                                             /admin); refused unless NAME has 2FA on, which
+                                             then cannot be turned off while NAME is admin
+  twofold-portal [flags] user revoke-admin NAME
+                                             take the admin role away
+  twofold-portal [flags] user disable NAME   the account cannot sign in; its sessions end
+  twofold-portal [flags] user enable NAME    the account can sign in again
 
 Admin commands never create the data directory, database or key file:
 start the portal once first.
@@ -569,7 +577,7 @@ func adminError(what string, err error) error {
 
 func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user: want add, list, delete, set-password, reset-2fa or forget-devices")
+		return errors.New("user: want add, list, delete, set-password, reset-2fa, forget-devices, grant-admin, revoke-admin, disable or enable")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
@@ -614,7 +622,7 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tE-MAIL\tCREATED")
+		fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\t2FA\tE-MAIL\tCREATED\tSTATE")
 		for _, u := range users {
 			twofa := "off"
 			if u.TwoFactor() {
@@ -627,7 +635,17 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			case email == "":
 				email = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, email, u.CreatedAt.UTC().Format(time.DateTime))
+			var state []string
+			if u.Admin {
+				state = append(state, "admin")
+			}
+			if u.Disabled {
+				state = append(state, "disabled")
+			}
+			if state == nil {
+				state = []string{"-"}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, twofa, email, u.CreatedAt.UTC().Format(time.DateTime), strings.Join(state, ","))
 		}
 		return tw.Flush()
 	case "delete":
@@ -658,8 +676,27 @@ func userCommand(ctx context.Context, svc *portal.Service, args []string, stdin 
 			return adminError("user forget-devices", err)
 		}
 		fmt.Fprintf(stdout, "forgot %d remembered device(s) of %s: each is asked for a code at its next sign-in\n", n, portal.NormalizeUsername(name))
+	case "grant-admin":
+		if err := svc.GrantAdmin(ctx, name); err != nil {
+			return adminError("user grant-admin", err)
+		}
+		fmt.Fprintf(stdout, "%s is an admin: the support console is at /admin\n", portal.NormalizeUsername(name))
+	case "revoke-admin":
+		if err := svc.RevokeAdmin(ctx, name); err != nil {
+			return adminError("user revoke-admin", err)
+		}
+		fmt.Fprintf(stdout, "%s is no longer an admin\n", portal.NormalizeUsername(name))
+	case "disable", "enable":
+		if err := svc.SetDisabled(ctx, name, cmd == "disable", "admin"); err != nil {
+			return adminError("user "+cmd, err)
+		}
+		if cmd == "disable" {
+			fmt.Fprintf(stdout, "%s is disabled: it cannot sign in, and its sessions were ended\n", portal.NormalizeUsername(name))
+		} else {
+			fmt.Fprintf(stdout, "%s is enabled again\n", portal.NormalizeUsername(name))
+		}
 	default:
-		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password, reset-2fa or forget-devices)", cmd)
+		return fmt.Errorf("user: unknown command %q (want add, list, delete, set-password, reset-2fa, forget-devices, grant-admin, revoke-admin, disable or enable)", cmd)
 	}
 	return nil
 }

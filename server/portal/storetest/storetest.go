@@ -54,6 +54,11 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"Outbox", testOutbox},
 		{"OutboxRollBack", testOutboxRollBack},
 		{"OutboxClaimConcurrent", testOutboxClaimConcurrent},
+		{"Admin", testAdmin},
+		{"Disabled", testDisabled},
+		{"SearchUsers", testSearchUsers},
+		{"CountSessions", testCountSessions},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
