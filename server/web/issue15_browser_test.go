@@ -57,6 +57,56 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
+// pages are the steps every browser test of the portal's pages takes: run
+// actions with a deadline of their own (the page is printed on failure),
+// save the page at a phone's and a desktop's width into dir, with prefix
+// before each file's name, checking that nothing scrolls sideways, and
+// read an element's text.
+type pages struct {
+	t           *testing.T
+	dir, prefix string
+}
+
+func (p pages) run(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		p.t.Fatalf("%s: %v\npage:\n%s", what, err, clipBody(html))
+	}
+}
+
+func (p pages) shots(ctx context.Context, name string) {
+	p.t.Helper()
+	for _, w := range []int64{390, 1280} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 844)); err != nil {
+			p.t.Fatalf("width %d: %v", w, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			p.t.Fatalf("screenshot %s at %d: %v", name, w, err)
+		}
+		if err := os.WriteFile(filepath.Join(p.dir, p.prefix+name+"-"+itoa(w)+".png"), png, 0o644); err != nil {
+			p.t.Fatal(err)
+		}
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+		if err != nil || wide {
+			p.t.Errorf("%s at %d px scrolls sideways (%v)", name, w, err)
+		}
+	}
+	p.run(ctx, "back to the window's width", chromedp.EmulateViewport(1280, 1024))
+}
+
+func (p pages) text(ctx context.Context, sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
 // TestBrowserRememberAndRequire drives chromium through both parts of
 // issue 15 by their labels, on a portal that requires 2FA with a 14-day
 // grace: sign-up lands on "Time Based Tokens" with the days left; "Skip
@@ -72,46 +122,8 @@ func TestBrowserRememberAndRequire(t *testing.T) {
 	dir := artifactsDir(t)
 	browser := newBrowser(t)
 
-	run := func(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-			t.Fatalf("%s: %v\npage:\n%s", what, err, clipBody(html))
-		}
-	}
-	// shots saves the page at a phone's and a desktop's width.
-	shots := func(ctx context.Context, name string) {
-		t.Helper()
-		for _, w := range []int64{390, 1280} {
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 844)); err != nil {
-				t.Fatalf("width %d: %v", w, err)
-			}
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot %s at %d: %v", name, w, err)
-			}
-			path := filepath.Join(dir, "issue15-"+name+"-"+itoa(w)+".png")
-			if err := os.WriteFile(path, png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			// The page fits the width: nothing scrolls sideways.
-			wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-			if err != nil || wide {
-				t.Errorf("%s at %d px scrolls sideways (%v)", name, w, err)
-			}
-		}
-		run(ctx, "back to the window's width", chromedp.EmulateViewport(1280, 1024))
-	}
-	text := func(ctx context.Context, sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	pg := pages{t: t, dir: dir, prefix: "issue15-"}
+	run, shots, text := pg.run, pg.shots, pg.text
 	login := func(ctx context.Context) {
 		t.Helper()
 		run(ctx, "log in with the password",

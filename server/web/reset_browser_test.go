@@ -1,13 +1,9 @@
 package web_test
 
 import (
-	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -27,43 +23,13 @@ func TestBrowserPasswordReset(t *testing.T) {
 	dir := artifactsDir(t)
 	browser := newBrowser(t)
 
+	pg := pages{t: t, dir: dir, prefix: "issue15-mail-"}
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			html, _ := chromedp.Run(browser, chromedp.OuterHTML(chromedp.CSS("html")))
-			t.Fatalf("%s: %v\npage:\n%s", what, err, clipBody(html))
-		}
+		pg.run(browser, what, steps...)
 	}
-	shots := func(name string) {
-		t.Helper()
-		for _, w := range []int64{390, 1280} {
-			if err := chromedp.Do(browser, chromedp.EmulateViewport(w, 844)); err != nil {
-				t.Fatalf("width %d: %v", w, err)
-			}
-			png, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot %s at %d: %v", name, w, err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "issue15-mail-"+name+"-"+itoa(w)+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			wide, err := chromedp.Run(browser, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-			if err != nil || wide {
-				t.Errorf("%s at %d px scrolls sideways (%v)", name, w, err)
-			}
-		}
-		run("back to the window's width", chromedp.EmulateViewport(1280, 1024))
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	shots := func(name string) { t.Helper(); pg.shots(browser, name) }
+	text := func(sel string) string { t.Helper(); return pg.text(browser, sel) }
 	// local turns a link from the mail into one on the test server.
 	local := func(path, token string) string { return h.ts.URL + path + "?token=" + token }
 
