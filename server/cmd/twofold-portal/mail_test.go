@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -65,12 +64,7 @@ func TestMailFlags(t *testing.T) {
 func TestUserAddEmail(t *testing.T) {
 	dir := t.TempDir()
 	initData(t, dir)
-	cli := func(args ...string) (string, error) {
-		t.Helper()
-		var out, errb bytes.Buffer
-		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(""), &out, &errb)
-		return out.String() + errb.String(), err
-	}
+	cli := adminCLI(t, dir)
 	const pw = "a long enough password"
 	if _, err := cli("user", "add", "joe", "--email", "joe@example.com", "--password", pw); err == nil || !strings.Contains(err.Error(), "sends no e-mail") {
 		t.Errorf("user add --email without SMTP: %v", err)

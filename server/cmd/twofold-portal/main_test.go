@@ -114,6 +114,17 @@ func initData(t *testing.T, dir string) {
 	}
 }
 
+// adminCLI runs twofold-portal's admin commands on the data in dir with
+// empty stdin, as a person at a shell would; it returns what they print.
+func adminCLI(t *testing.T, dir string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(""), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+}
+
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
 	initData(t, dir)

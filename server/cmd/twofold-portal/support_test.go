@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,12 +15,7 @@ import (
 func TestAdminRoleCommands(t *testing.T) {
 	dir := t.TempDir()
 	initData(t, dir)
-	cli := func(args ...string) (string, error) {
-		t.Helper()
-		var out, errb bytes.Buffer
-		err := run(t.Context(), append([]string{"twofold-portal", "--data", dir}, args...), env(nil), strings.NewReader(""), &out, &errb)
-		return out.String() + errb.String(), err
-	}
+	cli := adminCLI(t, dir)
 	const pw = "a long enough password"
 	for _, name := range []string{"joe", "ann"} {
 		if out, err := cli("user", "add", name, "--password", pw); err != nil {
