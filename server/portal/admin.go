@@ -50,23 +50,5 @@ func (s *Service) ResetTwoFactor(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.disableTOTP(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := s.store.SetUnseenRecovery(ctx, u.ID, nil); err != nil {
-		return fmt.Errorf("clearing undelivered recovery codes: %w", err)
-	}
-	if _, err := s.store.DeleteUserSessions(ctx, u.ID, nil); err != nil {
-		return fmt.Errorf("ending sessions: %w", err)
-	}
-	if err := s.resetCode(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := s.event(ctx, u.ID, EventTwoFactorOff, "admin"); err != nil {
-		return err
-	}
-	if _, err := s.forgetDevices(ctx, u.ID, "admin"); err != nil {
-		return err
-	}
-	return nil
+	return s.resetTwoFactor(ctx, u, "admin")
 }

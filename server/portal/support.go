@@ -408,7 +408,7 @@ func (s *Service) DoSupportAction(ctx context.Context, sess *Session, name strin
 		var err error
 		switch action {
 		case ActionResetTwoFactor:
-			err = t.supportResetTwoFactor(ctx, u, by)
+			err = t.resetTwoFactor(ctx, u, by)
 		case ActionEndSessions:
 			if _, err = t.store.DeleteUserSessions(ctx, u.ID, nil); err == nil {
 				err = t.event(ctx, u.ID, EventSupportSessionsEnded, by)
@@ -432,7 +432,11 @@ func (s *Service) DoSupportAction(ctx context.Context, sess *Session, name strin
 	})
 }
 
-func (s *Service) supportResetTwoFactor(ctx context.Context, u *User, by string) error {
+// resetTwoFactor turns u's two-factor authentication off for good (the
+// admin CLI's reset-2fa and the support console's): no undelivered
+// recovery codes, no session, no code limit, no remembered browser; by
+// is who did it, for the activity.
+func (s *Service) resetTwoFactor(ctx context.Context, u *User, by string) error {
 	if err := s.disableTOTP(ctx, u.ID); err != nil {
 		return err
 	}
