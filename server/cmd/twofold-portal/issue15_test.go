@@ -2,13 +2,11 @@ package main
 
 import (
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"twofold.dev/server/portal"
-	"twofold.dev/server/sqlite"
 )
 
 func TestParseDays(t *testing.T) {
@@ -65,20 +63,7 @@ func TestRequire2FAFlags(t *testing.T) {
 // "user forget-devices" forgets every remembered device of the user, and
 // only theirs, and the user's activity says so.
 func TestForgetDevicesCommand(t *testing.T) {
-	dir := t.TempDir()
-	initData(t, dir)
-	cli := adminCLI(t, dir)
-	const pw = "a long enough password"
-	for _, name := range []string{"joe", "ann"} {
-		if out, err := cli("user", "add", name, "--password", pw); err != nil {
-			t.Fatalf("user add %s: %v %s", name, err, out)
-		}
-	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	cli, db := joeAndAnn(t)
 	now := time.Now()
 	ids := map[string]int64{}
 	for i, name := range []string{"joe", "joe", "ann"} {

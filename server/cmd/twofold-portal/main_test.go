@@ -125,6 +125,26 @@ func adminCLI(t *testing.T, dir string) func(args ...string) (string, error) {
 	}
 }
 
+// joeAndAnn is a fresh data directory with the accounts joe and ann, made
+// by the admin CLI (returned), and its database opened beside it.
+func joeAndAnn(t *testing.T) (func(args ...string) (string, error), *sqlite.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	initData(t, dir)
+	cli := adminCLI(t, dir)
+	for _, name := range []string{"joe", "ann"} {
+		if out, err := cli("user", "add", name, "--password", "a long enough password"); err != nil {
+			t.Fatalf("user add %s: %v %s", name, err, out)
+		}
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return cli, db
+}
+
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
 	initData(t, dir)

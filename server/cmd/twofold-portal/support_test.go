@@ -1,32 +1,17 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"twofold.dev/server/portal"
-	"twofold.dev/server/sqlite"
 )
 
 // "user grant-admin" needs 2FA on; an admin's 2FA cannot be reset until
 // the role is revoked; "user disable" and "enable" flip the account, and
 // "user list" shows both states.
 func TestAdminRoleCommands(t *testing.T) {
-	dir := t.TempDir()
-	initData(t, dir)
-	cli := adminCLI(t, dir)
-	const pw = "a long enough password"
-	for _, name := range []string{"joe", "ann"} {
-		if out, err := cli("user", "add", name, "--password", pw); err != nil {
-			t.Fatalf("user add %s: %v %s", name, err, out)
-		}
-	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	cli, db := joeAndAnn(t)
 	joe, err := db.UserByName(t.Context(), "joe")
 	if err != nil {
 		t.Fatal(err)
