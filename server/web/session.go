@@ -10,20 +10,22 @@ import (
 )
 
 const (
-	cookieName       = "twofold_session"
-	secureCookieName = "__Host-twofold_session"
+	sessionCookie = "twofold_session"
 
 	keySession = "twofold.session"
 	keyUser    = "twofold.user"
 )
 
-// cookieName is __Host- prefixed (and Secure) over TLS.
-func (s *Server) cookieName(r *http.Request) string {
+// cookie is the name of one of the portal's cookies: __Host- prefixed
+// (and Secure) over TLS, so no subdomain or plain-HTTP page can set it.
+func (s *Server) cookie(r *http.Request, name string) string {
 	if s.isSecure(r) {
-		return secureCookieName
+		return "__Host-" + name
 	}
-	return cookieName
+	return name
 }
+
+func (s *Server) cookieName(r *http.Request) string { return s.cookie(r, sessionCookie) }
 
 func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	http.SetCookie(c.Writer, &http.Cookie{
@@ -49,17 +51,11 @@ func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, 
 // Device cookie names: one per browser, for the account that last
 // completed sign-in in it (portal.Service.DeviceToken).
 const (
-	deviceCookieName       = "twofold_device"
-	secureDeviceCookieName = "__Host-twofold_device"
-	deviceCookieAge        = 180 * 24 * 60 * 60
+	deviceCookie    = "twofold_device"
+	deviceCookieAge = 180 * 24 * 60 * 60
 )
 
-func (s *Server) deviceCookieName(r *http.Request) string {
-	if s.isSecure(r) {
-		return secureDeviceCookieName
-	}
-	return deviceCookieName
-}
+func (s *Server) deviceCookieName(r *http.Request) string { return s.cookie(r, deviceCookie) }
 
 // setDeviceCookie gives the browser of a fully signed-in session its
 // device cookie; other sessions get none.
@@ -91,17 +87,9 @@ func (s *Server) deviceToken(c *gin.Context) string {
 // again on this computer for 30 days", portal.RememberedDevice), set only
 // when the user ticks it. Unlike the device cookie above, it skips the
 // code at sign-in; it never touches the lockout counters.
-const (
-	rememberCookieName       = "twofold_remember"
-	secureRememberCookieName = "__Host-twofold_remember"
-)
+const rememberCookie = "twofold_remember"
 
-func (s *Server) rememberCookieName(r *http.Request) string {
-	if s.isSecure(r) {
-		return secureRememberCookieName
-	}
-	return rememberCookieName
-}
+func (s *Server) rememberCookieName(r *http.Request) string { return s.cookie(r, rememberCookie) }
 
 // setRememberCookie gives the browser the token of its remembered device.
 func (s *Server) setRememberCookie(c *gin.Context, token string) {
