@@ -22,6 +22,8 @@ type Sender interface {
 type Outbox struct {
 	Store  portal.Store
 	Sender Sender
+	// Keys open the bodies the portal sealed when it queued them.
+	Keys   *portal.Keys
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil); Wait sleeps d or until ctx
 	// ends or Wake is called (a timer when nil): both injectable, so tests
@@ -123,7 +125,11 @@ func (o *Outbox) SendDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, m := range ms {
-		if err := o.Sender.Send(ctx, m); err != nil {
+		err := o.Keys.OpenMail(m)
+		if err == nil {
+			err = o.Sender.Send(ctx, m)
+		}
+		if err != nil {
 			next := o.Now().Add(o.Backoff(m.Attempts))
 			o.Logger.Warn("mail not delivered, will retry", "message_id", m.MessageID, "attempt", m.Attempts, "retry_at", next, "err", err)
 			// A failure to record the retry leaves the lease to run out.

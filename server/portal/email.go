@@ -87,6 +87,9 @@ func (s *Service) queue(ctx context.Context, to string, n notice) error {
 		return err
 	}
 	m := &Mail{MessageID: hex.EncodeToString(b[:]) + "@" + host, To: to, Subject: n.Subject, Text: text, HTML: html, CreatedAt: s.now()}
+	if err := s.keys.SealMail(s.rand, m); err != nil {
+		return err
+	}
 	if err := s.store.EnqueueMail(ctx, m); err != nil {
 		return fmt.Errorf("queueing mail: %w", err)
 	}

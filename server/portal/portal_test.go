@@ -176,3 +176,46 @@ func TestRecoveryCodes(t *testing.T) {
 		t.Error("normalisation")
 	}
 }
+
+// TestSealMail: queued bodies are sealed to their Message-ID; a body
+// moved to another message, altered, or opened without the key fails;
+// a body queued before sealing existed passes unchanged.
+func TestSealMail(t *testing.T) {
+	keys, err := NewKeys(bytes.Repeat([]byte{7}, MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Mail{MessageID: "a@example.com", Text: "https://portal.example.com/password/reset?token=xyz", HTML: "<p>link</p>"}
+	if err := keys.SealMail(rand.Reader, m); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "token") || strings.Contains(m.HTML, "link") {
+		t.Fatalf("sealed bodies hold the text: %q %q", m.Text, m.HTML)
+	}
+	sealed := *m
+	if err := keys.OpenMail(m); err != nil || m.Text != "https://portal.example.com/password/reset?token=xyz" || m.HTML != "<p>link</p>" {
+		t.Fatalf("opened: %q %q %v", m.Text, m.HTML, err)
+	}
+	moved := sealed
+	moved.MessageID = "b@example.com"
+	if err := keys.OpenMail(&moved); err == nil {
+		t.Error("a body opened under another Message-ID")
+	}
+	altered := sealed
+	altered.Text = altered.Text[:len(altered.Text)-2] + "AA"
+	if err := keys.OpenMail(&altered); err == nil {
+		t.Error("an altered body opened")
+	}
+	other, _ := NewKeys(bytes.Repeat([]byte{8}, MasterKeySize))
+	if err := other.OpenMail(&sealed); err == nil {
+		t.Error("another key opened the body")
+	}
+	var none *Keys
+	if err := none.OpenMail(&sealed); err == nil {
+		t.Error("no key opened the body")
+	}
+	old := &Mail{MessageID: "c@example.com", Text: "plain", HTML: "<p>plain</p>"}
+	if err := none.OpenMail(old); err != nil || old.Text != "plain" {
+		t.Errorf("an unsealed body: %q %v", old.Text, err)
+	}
+}

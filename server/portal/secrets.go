@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,10 +22,12 @@ import (
 const MasterKeySize = 32
 
 // Keys holds the keys derived from the master key: one AES-256-GCM key for
-// TOTP secrets at rest, one HMAC key for recovery code hashes (so a copy of
-// the database alone does not allow guessing them offline).
+// TOTP secrets at rest, one for the bodies of queued mail, one HMAC key for
+// recovery code hashes (so a copy of the database alone does not allow
+// guessing them offline).
 type Keys struct {
 	aead     cipher.AEAD
+	mail     cipher.AEAD
 	recovery []byte
 	device   []byte // signs device cookies
 }
@@ -34,7 +37,19 @@ func NewKeys(master []byte) (*Keys, error) {
 	if len(master) != MasterKeySize {
 		return nil, fmt.Errorf("master key: want %d bytes, got %d", MasterKeySize, len(master))
 	}
-	block, err := aes.NewCipher(derive(master, "twofold totp secret encryption v1"))
+	aead, err := newGCM(derive(master, "twofold totp secret encryption v1"))
+	if err != nil {
+		return nil, err
+	}
+	mail, err := newGCM(derive(master, "twofold outbox body encryption v1"))
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, mail: mail, recovery: derive(master, "twofold recovery code hash v1"), device: derive(master, "twofold device cookie v1")}, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("creating cipher: %w", err)
 	}
@@ -42,7 +57,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating GCM: %w", err)
 	}
-	return &Keys{aead: aead, recovery: derive(master, "twofold recovery code hash v1"), device: derive(master, "twofold device cookie v1")}, nil
+	return aead, nil
 }
 
 func derive(master []byte, label string) []byte {
@@ -73,6 +88,52 @@ func (k *Keys) Open(userID int64, sealed []byte) ([]byte, error) {
 	}
 	return secret, nil
 }
+
+// sealedBody starts a queued mail body sealed by SealMail. A message may
+// carry a single-use link (a password reset, an address confirmation):
+// until it is sent it must not sit readable in the database. Sending
+// empties the bodies (MarkMailSent).
+const sealedBody = "sealed:v1:"
+
+// SealMail encrypts m's bodies in place, bound to its Message-ID.
+func (k *Keys) SealMail(rand io.Reader, m *Mail) error {
+	for _, body := range []*string{&m.Text, &m.HTML} {
+		nonce := make([]byte, k.mail.NonceSize())
+		if _, err := io.ReadFull(rand, nonce); err != nil {
+			return fmt.Errorf("reading nonce: %w", err)
+		}
+		sealed := k.mail.Seal(nonce, nonce, []byte(*body), mailAAD(m.MessageID))
+		*body = sealedBody + base64.RawStdEncoding.EncodeToString(sealed)
+	}
+	return nil
+}
+
+// OpenMail decrypts m's bodies in place. Bodies queued before they were
+// sealed are left as they are; with no keys (k nil) only those pass.
+func (k *Keys) OpenMail(m *Mail) error {
+	for _, body := range []*string{&m.Text, &m.HTML} {
+		rest, ok := strings.CutPrefix(*body, sealedBody)
+		if !ok {
+			continue
+		}
+		if k == nil {
+			return errors.New("opening mail: no key to open a sealed body")
+		}
+		b, err := base64.RawStdEncoding.DecodeString(rest)
+		n := k.mail.NonceSize()
+		if err != nil || len(b) < n {
+			return errors.New("opening mail: damaged body")
+		}
+		plain, err := k.mail.Open(nil, b[:n], b[n:], mailAAD(m.MessageID))
+		if err != nil {
+			return fmt.Errorf("opening mail (was the secret key replaced?): %w", err)
+		}
+		*body = string(plain)
+	}
+	return nil
+}
+
+func mailAAD(messageID string) []byte { return []byte("twofold-mail:" + messageID) }
 
 func aad(userID int64) []byte { return []byte("twofold-user:" + strconv.FormatInt(userID, 10)) }
 

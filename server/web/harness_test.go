@@ -63,6 +63,7 @@ type harness struct {
 	ts    *httptest.Server
 	clock *clock
 	logs  *syncBuffer
+	keys  *portal.Keys
 }
 
 type option func(*portal.Config, *web.Config)
@@ -93,6 +94,7 @@ func newHarnessStore(t *testing.T, wrap func(portal.Store) portal.Store, opts ..
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.keys = keys
 	cfg := portal.DefaultConfig()
 	wcfg := web.Config{}
 	for _, o := range opts {

@@ -55,7 +55,7 @@ func newMailHarness(t *testing.T, opts ...option) *mailHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mailHarness{harness: h, smtp: srv, outbox: &mail.Outbox{Store: h.db, Sender: sender, Now: h.clock.Now}}
+	return &mailHarness{harness: h, smtp: srv, outbox: &mail.Outbox{Store: h.db, Sender: sender, Keys: h.keys, Now: h.clock.Now}}
 }
 
 // deliver runs the sender once and returns the messages that arrived

@@ -1,9 +1,14 @@
 package web_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +94,31 @@ func TestPasswordReset(t *testing.T) {
 	h.clock.Add(portal.ResetFor)
 	expect(t, other.get("/password/reset?token="+token), http.StatusBadRequest)
 	expect(t, other.post("/password/reset", "token", token, "password", "expired link phrase", "password_confirm", "expired link phrase"), http.StatusBadRequest)
+}
+
+// TestQueuedLinkIsSealed: a reset link waiting in the outbox (the SMTP
+// server is slow or down) is not readable in the database files.
+func TestQueuedLinkIsSealed(t *testing.T) {
+	h := newMailHarness(t)
+	h.confirmedJoe()
+	expect(t, h.client().post("/password/forgot", "username", "joe"), http.StatusOK)
+	if n := h.sqlCount("outbox WHERE sent_at IS NULL AND subject = ?", "Set a new password"); n != 1 {
+		t.Fatalf("%d reset messages waiting, want 1", n)
+	}
+	for _, name := range []string{"portal.db", "portal.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(h.dir, name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for _, clear := range []string{"/password/reset?token=", "asked to set a new password for the account"} {
+			if bytes.Contains(b, []byte(clear)) {
+				t.Errorf("%s holds %q in clear while the message waits", name, clear)
+			}
+		}
+	}
+	// Sent as written: the link arrives and works.
+	_, token := checkMail(t, h.deliver(1)[0], "joe@example.com", "Set a new password")
+	expect(t, h.client().get("/password/reset?token="+token), http.StatusOK)
 }
 
 func (h *mailHarness) countResetToken(token string) int {

@@ -358,7 +358,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err != nil {
 			return err
 		}
-		outbox := &mail.Outbox{Store: store, Sender: sender, Logger: logger}
+		outbox := &mail.Outbox{Store: store, Sender: sender, Keys: keys, Logger: logger}
 		octx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { outbox.Run(octx); close(done) }()
