@@ -41,8 +41,13 @@ import (
 const Service = "twofold"
 
 // LockFile is the name of the lock beside the index. It is never renamed
-// or deleted, so every process locks the same file.
-const LockFile = IndexFile + ".lock"
+// or deleted, so every process locks the same file. AddingFile is held
+// shared by every Add from before its keyring item is written until its
+// index entry is (see Orphans).
+const (
+	LockFile   = IndexFile + ".lock"
+	AddingFile = IndexFile + ".adding"
+)
 
 // Backend is the keyring a Store talks to. Get returns gokeyring.ErrNotFound
 // for an item that does not exist. A Backend that is also an ItemBackend
@@ -148,53 +153,65 @@ func (s *Store) crash(stage string) {
 }
 
 // locked runs fn holding the index's file lock (shared when !exclusive),
-// waiting at most LockWait and as long as ctx allows. A waiter blocks in
-// the kernel (flock(2), LockFileEx) rather than polling, so it takes the
-// lock as soon as it is free and a busy window cannot starve commands.
-// The blocking call cannot be interrupted: a wait given up on is left to
-// finish in the background and then releases the lock at once. Each wait
-// opens its own handle, since a flock.Flock is not for concurrent use.
+// waiting at most LockWait and as long as ctx allows.
 func (s *Store) locked(ctx context.Context, exclusive bool, fn func() error) error {
 	s.writing.Lock()
 	defer s.writing.Unlock()
-	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
-		return fmt.Errorf("opening account store: %w", err)
-	}
 	if s.noFileLock {
 		return fn()
 	}
-	fl := flock.New(filepath.Join(s.opts.Dir, LockFile), flock.SetPermissions(0o600))
-	try, block := fl.TryLock, fl.Lock
-	if !exclusive {
-		try, block = fl.TryRLock, fl.RLock
-	}
-	ok, err := try()
+	fl, err := s.lockFile(ctx, LockFile, exclusive, "the account list")
 	if err != nil {
-		return fmt.Errorf("locking the account list: %w", err)
-	}
-	if !ok {
-		got := make(chan error, 1)
-		go func() { got <- block() }()
-		wait := time.NewTimer(s.opts.LockWait)
-		defer wait.Stop()
-		select {
-		case err = <-got:
-			if err != nil {
-				return fmt.Errorf("locking the account list: %w", err)
-			}
-		case <-ctx.Done():
-			go release(fl, got)
-			return fmt.Errorf("waiting for the account list: %w", ctx.Err())
-		case <-wait.C:
-			go release(fl, got)
-			return fmt.Errorf("waited %v for the account list, which another Twofold kept locked: %w", s.opts.LockWait, vault.ErrBusy)
-		}
+		return err
 	}
 	defer fl.Close()
 	if exclusive {
 		s.index.removeTemps()
 	}
 	return fn()
+}
+
+// lockFile takes the file lock name in the store's directory (shared when
+// !exclusive), waiting at most LockWait and as long as ctx allows; what
+// names it in errors. A waiter blocks in the kernel (flock(2), LockFileEx)
+// rather than polling, so it takes the lock as soon as it is free and a
+// busy window cannot starve commands. The blocking call cannot be
+// interrupted: a wait given up on is left to finish in the background and
+// then releases the lock at once. Each wait opens its own handle, since a
+// flock.Flock is not for concurrent use. The caller closes the lock.
+func (s *Store) lockFile(ctx context.Context, name string, exclusive bool, what string) (*flock.Flock, error) {
+	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening account store: %w", err)
+	}
+	fl := flock.New(filepath.Join(s.opts.Dir, name), flock.SetPermissions(0o600))
+	try, block := fl.TryLock, fl.Lock
+	if !exclusive {
+		try, block = fl.TryRLock, fl.RLock
+	}
+	ok, err := try()
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", what, err)
+	}
+	if ok {
+		return fl, nil
+	}
+	got := make(chan error, 1)
+	go func() { got <- block() }()
+	wait := time.NewTimer(s.opts.LockWait)
+	defer wait.Stop()
+	select {
+	case err = <-got:
+		if err != nil {
+			return nil, fmt.Errorf("locking %s: %w", what, err)
+		}
+		return fl, nil
+	case <-ctx.Done():
+		go release(fl, got)
+		return nil, fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+	case <-wait.C:
+		go release(fl, got)
+		return nil, fmt.Errorf("waited %v for %s, which another Twofold kept locked: %w", s.opts.LockWait, what, vault.ErrBusy)
+	}
 }
 
 // release lets go of a lock whose waiter gave up, once it is taken.
@@ -369,6 +386,15 @@ func (s *Store) AddWith(ctx context.Context, k *totp.Key, taken vault.OnLabelTak
 		return vault.Account{}, err
 	}
 	a := vault.AccountOf(id, k)
+	// Until the index lists it (or the add gives up and deletes it), the
+	// new item is in the keyring alone: Orphans must not call it lost.
+	if !s.noFileLock {
+		adding, err := s.lockFile(ctx, AddingFile, false, "the account list")
+		if err != nil {
+			return vault.Account{}, err
+		}
+		defer adding.Close()
+	}
 	if err := s.store(ctx, a, k.SecretBase32()); err != nil {
 		return vault.Account{}, err
 	}

@@ -115,8 +115,8 @@ func TestAddKeepsSecretInKeyringOnly(t *testing.T) {
 
 	// Nothing in the config directory may hold the secret, in any spelling.
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) != 2 || filepath.Base(files[0]) != keyring.IndexFile || filepath.Base(files[1]) != keyring.LockFile {
-		t.Fatalf("config dir holds %v, want only %s and %s (no temp files left)", files, keyring.IndexFile, keyring.LockFile)
+	if len(files) != 3 || filepath.Base(files[0]) != keyring.IndexFile || filepath.Base(files[1]) != keyring.AddingFile || filepath.Base(files[2]) != keyring.LockFile {
+		t.Fatalf("config dir holds %v, want only %s and its two empty lock files (no temp files left)", files, keyring.IndexFile)
 	}
 	if hidden, _ := filepath.Glob(filepath.Join(dir, ".*")); len(hidden) != 0 {
 		t.Fatalf("temp files left: %v", hidden)
@@ -337,8 +337,13 @@ func TestKeyringTroubleSavesNothing(t *testing.T) {
 			if msg := vault.Message(err); !strings.Contains(msg, "keyring") || !(strings.Contains(msg, "Unlock") || strings.Contains(msg, "Install")) {
 				t.Errorf("message %q does not say what to do", msg)
 			}
-			if files, _ := os.ReadDir(dir); len(files) != 0 {
+			// Only the empty lock an add holds while its item is written.
+			files, _ := os.ReadDir(dir)
+			if len(files) != 1 || files[0].Name() != keyring.AddingFile {
 				t.Fatalf("a failed Add left files: %v", files)
+			}
+			if fi, err := files[0].Info(); err != nil || fi.Size() != 0 {
+				t.Fatalf("the lock file holds data: %v %v", fi, err)
 			}
 		})
 	}

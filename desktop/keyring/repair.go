@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/gofrs/flock"
 
 	"twofold.dev/desktop/vault"
 )
@@ -39,11 +43,27 @@ func (s *Store) keyringItems(ctx context.Context) ([]Item, error) {
 
 // Orphans lists the accounts whose items are in the keyring but not in the
 // index. It holds the lock shared, so no change of the index happens while
-// it compares. An Add in another process writes its item before it takes
-// the lock (a keyring waiting for its password must not hold up every
-// other Twofold), so an account being added at that moment is listed too;
-// Repair, which restores orphans, then finds it already in the index.
+// it compares. An Add writes its item before it takes that lock (a keyring
+// waiting for its password must not hold up every other Twofold), holding
+// AddingFile shared meanwhile; Orphans needs AddingFile exclusive, and
+// while an add is under way it does not wait (it is advice, and the add
+// may wait for a keyring prompt) but returns ErrAdding. An add that died
+// let go of AddingFile with its process, so its item is listed at once.
 func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
+	if !s.noFileLock {
+		if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("opening account store: %w", err)
+		}
+		fl := flock.New(filepath.Join(s.opts.Dir, AddingFile), flock.SetPermissions(0o600))
+		ok, err := fl.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("looking for accounts being added: %w", err)
+		}
+		if !ok {
+			return nil, ErrAdding
+		}
+		defer fl.Close()
+	}
 	var orphans []vault.Account
 	err := s.locked(ctx, false, func() error {
 		list, err := s.index.fresh()
@@ -60,6 +80,10 @@ func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
 	})
 	return orphans, err
 }
+
+// ErrAdding: another Twofold is adding an account, so the keyring and the
+// index cannot be compared now.
+var ErrAdding = fmt.Errorf("another Twofold is adding an account: %w", vault.ErrBusy)
 
 // orphansOf returns the accounts of items not in list, in a stable order
 // (by label), and those among them that had to be guessed.

@@ -591,3 +591,32 @@ func TestLockWaitCoversTheKeyringTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestOrphansWaitForAnAddUnderWay: between an Add's keyring write and its
+// index write, another Twofold's Orphans does not call the new item lost
+// (it says an add is under way); once the add is done there is no orphan.
+func TestOrphansWaitForAnAddUnderWay(t *testing.T) {
+	b := newMemBackend()
+	dir := t.TempDir()
+	ctx := context.Background()
+	other := openMem(t, dir, b) // another process on the same directory
+	var during []vault.Account
+	var duringErr error
+	adding, err := keyring.Open(keyring.Options{Dir: dir, Backend: b, Crash: func(stage string) {
+		if stage == "keyring-set" {
+			during, duringErr = other.Orphans(ctx)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adding.Add(ctx, testKey(1)); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(duringErr, keyring.ErrAdding) || !errors.Is(duringErr, vault.ErrBusy) || len(during) != 0 {
+		t.Fatalf("Orphans during the add: %v, %v; want ErrAdding", during, duringErr)
+	}
+	if orphans, err := other.Orphans(ctx); err != nil || len(orphans) != 0 {
+		t.Fatalf("Orphans after the add: %v, %v", orphans, err)
+	}
+}

@@ -424,7 +424,7 @@ func (c *cli) list(ctx context.Context, args []string) error {
 func (c *cli) orphans(ctx context.Context, st *keyring.Store) {
 	orphans, err := st.Orphans(ctx)
 	switch {
-	case errors.Is(err, vault.ErrCannotList):
+	case errors.Is(err, vault.ErrCannotList), errors.Is(err, keyring.ErrAdding):
 	case err != nil:
 		fmt.Fprintf(c.stderr, "twofold: could not look for accounts missing from the list: %s\n", vault.Message(err))
 	case len(orphans) == 1:

@@ -214,6 +214,9 @@ func concurrentRound(t *testing.T, bin string, n int) {
 	for range n / 2 {
 		start("code", "code", hotpID[:8])
 	}
+	for range n / 5 {
+		start("list", "list")
+	}
 	rand.Shuffle(len(cmds), func(i, j int) {
 		cmds[i], cmds[j] = cmds[j], cmds[i]
 		outs[i], outs[j] = outs[j], outs[i]
@@ -237,7 +240,7 @@ func concurrentRound(t *testing.T, bin string, n int) {
 				windowErr = err
 				return
 			}
-			switch i % 3 {
+			switch i % 4 {
 			case 0:
 				c, err := window.NextHOTP(ctx, hotpID)
 				if err != nil {
@@ -253,6 +256,17 @@ func concurrentRound(t *testing.T, bin string, n int) {
 			case 2:
 				if err := window.Rename(ctx, hotpID, "Bank", "counter"+strconv.Itoa(i)); err != nil {
 					windowErr = err
+					return
+				}
+			case 3:
+				// An add under way is not an account lost.
+				orphans, err := window.Orphans(ctx)
+				if err != nil && !errors.Is(err, keyring.ErrAdding) {
+					windowErr = err
+					return
+				}
+				if len(orphans) > 0 {
+					windowErr = fmt.Errorf("Orphans called %d accounts being added lost: %v", len(orphans), orphans)
 					return
 				}
 			}
@@ -283,6 +297,10 @@ func concurrentRound(t *testing.T, bin string, n int) {
 			added[label] = true
 		case "code":
 			codes = append(codes, strings.TrimSpace(out))
+		case "list":
+			if strings.Contains(out, "not in the list") || strings.Contains(out, "could not look") {
+				t.Errorf("list during the adds warned:\n%s", out)
+			}
 		}
 	}
 	close(stop)
