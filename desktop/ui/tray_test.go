@@ -144,6 +144,7 @@ func TestSortByUseAndWhatUseKeeps(t *testing.T) {
 	want := map[string]any{
 		prefUseCount + b: 3, prefUseLast + b: 1_700_000_005 + 4*7,
 		prefUseCount + d: 2, prefUseLast + d: 1_700_000_005 + 2*7,
+		prefUsed: []string{d, b},
 	}
 	if fmt.Sprint(vals) != fmt.Sprint(want) {
 		t.Fatalf("preferences after copying: %v, want %v", vals, want)
@@ -173,8 +174,19 @@ func TestSortByUseAndWhatUseKeeps(t *testing.T) {
 	// A deleted account's record goes with it.
 	h.u.confirmDelete(h.accounts()[0])
 	h.tap(h.top(), "Delete")
-	if h.u.app.Preferences().Int(prefUseCount+b) != 0 || h.u.app.Preferences().Int(prefUseLast+b) != 0 {
-		t.Fatal("the deleted account's use is still recorded")
+	p := h.u.app.Preferences()
+	if p.Int(prefUseCount+b) != 0 || p.Int(prefUseLast+b) != 0 || fmt.Sprint(p.StringList(prefUsed)) != fmt.Sprint([]string{d}) {
+		t.Fatalf("the deleted account's use is still recorded: %v", p.StringList(prefUsed))
+	}
+	// Removed by another program (`twofold remove`): its record goes at
+	// the next load.
+	if err := mem.Delete(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	h.u.reload()
+	h.settle()
+	if p.Int(prefUseCount+d) != 0 || p.Int(prefUseLast+d) != 0 || len(p.StringList(prefUsed)) != 0 {
+		t.Fatalf("the removed account's use is still recorded: %v", p.StringList(prefUsed))
 	}
 }
 

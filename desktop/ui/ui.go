@@ -325,6 +325,7 @@ func (u *UI) reload() {
 		}
 		u.loaded = true
 		u.accounts = list
+		u.forgetUnlisted(list)
 		u.updateTray()
 		for _, a := range list {
 			if a.Missing {

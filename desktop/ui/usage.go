@@ -12,9 +12,14 @@ import (
 // preferences under the account's id: not in the account index, so a copy
 // writes no index and starts no automatic backup. Only a count and a time
 // are kept, never a code.
+//
+// The preferences cannot list their keys, so prefUsed lists the ids that
+// have a record: an account removed elsewhere (`twofold remove`, another
+// window) has its record dropped at the next load (forgetUnlisted).
 const (
 	prefUseCount = "use-count-" // + account id: copies so far
 	prefUseLast  = "use-last-"  // + account id: Unix seconds of the last copy
+	prefUsed     = "use-ids"    // the ids with a record
 )
 
 // use is what is known of an account's use.
@@ -38,13 +43,46 @@ func (u *UI) used(a vault.Account) {
 	p := u.app.Preferences()
 	p.SetInt(prefUseCount+a.ID, p.Int(prefUseCount+a.ID)+1)
 	p.SetInt(prefUseLast+a.ID, int(u.clock().Unix()))
+	if ids := p.StringList(prefUsed); !slices.Contains(ids, a.ID) {
+		p.SetStringList(prefUsed, append(ids, a.ID))
+	}
 	u.updateTray()
 }
 
 // forgetUse removes a deleted account's record.
 func (u *UI) forgetUse(id string) {
-	u.app.Preferences().RemoveValue(prefUseCount + id)
-	u.app.Preferences().RemoveValue(prefUseLast + id)
+	p := u.app.Preferences()
+	p.RemoveValue(prefUseCount + id)
+	p.RemoveValue(prefUseLast + id)
+	if ids := p.StringList(prefUsed); slices.Contains(ids, id) {
+		p.SetStringList(prefUsed, slices.DeleteFunc(ids, func(s string) bool { return s == id }))
+	}
+}
+
+// forgetUnlisted drops the records of accounts no longer in list (the
+// whole list, as loaded), and lists the records kept from before
+// prefUsed existed.
+func (u *UI) forgetUnlisted(list []vault.Account) {
+	p := u.app.Preferences()
+	listed := map[string]bool{}
+	for _, a := range list {
+		listed[a.ID] = true
+	}
+	ids := p.StringList(prefUsed)
+	for _, id := range ids {
+		if !listed[id] {
+			u.forgetUse(id)
+		}
+	}
+	ids = p.StringList(prefUsed)
+	for _, a := range list {
+		if !slices.Contains(ids, a.ID) && u.useOf(a.ID).count > 0 {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) != len(p.StringList(prefUsed)) {
+		p.SetStringList(prefUsed, ids)
+	}
 }
 
 // sortByUse puts the most copied accounts first, once, as sortByName puts
