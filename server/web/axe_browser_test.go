@@ -285,6 +285,10 @@ func TestAccessibility(t *testing.T) {
 		if resp.Status != status {
 			t.Fatalf("%s answered %d, want %d", path, resp.Status, status)
 		}
+		// axe-core runs under the portal's own policy, not a loosened one.
+		if csp := fmt.Sprint(resp.Headers["Content-Security-Policy"]); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+			t.Fatalf("%s has the CSP %q, not the portal's", path, csp)
+		}
 	}
 	fill := func(name, text string) chromedp.Action[chromedp.Void] {
 		return chromedp.SendKeys(chromedp.CSS(`input[name="`+name+`"]`), text)
