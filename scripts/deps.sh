@@ -7,7 +7,8 @@ set -euo pipefail
 # Usage: scripts/deps.sh [GROUP...]   (no group: test, i.e. everything)
 #   build    compiling the portal and the Fyne desktop app (make build, make desktop)
 #   package  build, plus what the packages need (make package, package-windows)
-#   test     package, plus every tool the tests and the e2e run use (make test)
+#   test     package, plus every tool the tests and the e2e run use (make test),
+#            and the npm packages the tests read (scripts/npm-deps.sh)
 
 # package -> a file (or glob) that proves it is installed, per group.
 declare -A build=(
@@ -56,6 +57,7 @@ declare -A test=(
   [xdg-utils]=/usr/bin/xdg-mime
   [python3]=/usr/bin/python3
   [python3-aiosmtpd]=/usr/lib/python3/dist-packages/aiosmtpd/__main__.py
+  [npm]=/usr/bin/npm
 )
 
 groups=("$@")
@@ -75,7 +77,9 @@ missing=()
 for pkg in "${!want[@]}"; do
   compgen -G "${want[$pkg]}" >/dev/null || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm packages once the Debian ones (npm itself) are there.
+npm_deps() { case " ${groups[*]} " in *" test "*) "$(dirname "$0")/npm-deps.sh" ;; esac; }
+[ ${#missing[@]} -eq 0 ] && { npm_deps; exit 0; }
 
 IFS=$'\n' missing=($(sort <<<"${missing[*]}")); unset IFS
 sudo=""
@@ -95,3 +99,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
 # dbus-x11 is deliberately absent: with it, godbus spawns an orphan dbus-launch.
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps
