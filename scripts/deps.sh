@@ -57,7 +57,6 @@ declare -A test=(
   [xdg-utils]=/usr/bin/xdg-mime
   [python3]=/usr/bin/python3
   [python3-aiosmtpd]=/usr/lib/python3/dist-packages/aiosmtpd/__main__.py
-  [npm]=/usr/bin/npm
 )
 
 groups=("$@")
