@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"AttemptsDecay", testAttemptsDecay},
 		{"AttemptsPruned", testAttemptsPruned},
 		{"AttemptsBoundedAtScale", testAttemptsBoundedAtScale},
+		{"SimulatedYear", testSimulatedYear},
 		{"Events", testEvents},
 		{"DeleteUserCascades", testDeleteCascades},
 		{"AtomicCommits", testAtomicCommits},
