@@ -74,14 +74,18 @@ var ErrNoPortal = errors.New("the database holds no portal tables")
 
 // Open connects to the database at rawURL (postgres://...) and applies the
 // migrations not applied yet, each in its own transaction.
-func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true) }
+func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true, nil) }
 
 // OpenExisting is Open for a database the portal has already set up: on
 // one without the portal's tables it creates nothing and returns
 // ErrNoPortal. Admin commands open the database this way.
-func OpenExisting(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, false) }
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) {
+	return open(ctx, rawURL, false, nil)
+}
 
-func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
+// open connects; a non-nil tracer sees every statement (the tests'
+// EXPLAIN of the statements the store runs).
+func open(ctx context.Context, rawURL string, create bool, tracer pgx.QueryTracer) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -96,6 +100,7 @@ func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
 	// Dead connections (after a database restart) are found by a ping
 	// before use and dropped, so the pool recovers by itself.
 	cfg.HealthCheckPeriod = 5 * time.Second
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
