@@ -189,7 +189,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&cfg.MailFrom, "mail-from", env("TWOFOLD_MAIL_FROM", ""), "From `address` of the portal's mail, e.g. \"Example Portal <no-reply@example.com>\" (TWOFOLD_MAIL_FROM)")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("TWOFOLD_PUBLIC_URL", ""), "the portal's public `URL` for links in mail, e.g. https://portal.example.com; required with --smtp-addr (TWOFOLD_PUBLIC_URL)")
 	activity := fs.String("activity-retention", env("TWOFOLD_ACTIVITY_RETENTION", "365d"), "how long activity events (the security page's list) are kept: `duration` such as 365d, 90d or 720h; 0 keeps them forever (TWOFOLD_ACTIVITY_RETENTION)")
-	audit := fs.String("audit-retention", env("TWOFOLD_AUDIT_RETENTION", "0"), "how long the admin audit log is kept: `duration` such as 730d; 0 (the default) keeps it forever (TWOFOLD_AUDIT_RETENTION)")
+	audit := fs.String("audit-retention", env("TWOFOLD_AUDIT_RETENTION", "0"), "how long the admin audit log is kept: `duration` such as 730d; 0 keeps it forever (TWOFOLD_AUDIT_RETENTION)")
 	interval := fs.String("prune-interval", env("TWOFOLD_PRUNE_INTERVAL", "10m"), "how often the portal deletes what is past its retention (expired sessions, counters, devices, mail tokens, sent mail, old activity): `duration`, 1s or more (TWOFOLD_PRUNE_INTERVAL)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
