@@ -11,10 +11,16 @@ import (
 	"twofold.dev/server/sqlite"
 )
 
-// BenchmarkPruneBatch measures one batch of 1,000 expired activity rows
+// BenchmarkPruneBatch measures one batch of expired activity rows
 // deleted from a table that also holds 100,000 young ones: the time the
 // batch holds SQLite's one write lock, which a sign-in may wait for.
 func BenchmarkPruneBatch(b *testing.B) {
+	for _, batch := range []int{100, 250, portal.DefaultPruneBatch} {
+		b.Run(fmt.Sprintf("rows=%d", batch), func(b *testing.B) { benchmarkPruneBatch(b, batch) })
+	}
+}
+
+func benchmarkPruneBatch(b *testing.B, batch int) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "portal.db"))
 	if err != nil {
@@ -26,7 +32,6 @@ func BenchmarkPruneBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Date(2026, 9, 2, 10, 0, 0, 0, time.UTC)
-	const batch = portal.DefaultPruneBatch
 	seed := func(n int, at time.Time) {
 		err := db.Exec(ctx, fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 			INSERT INTO activity (user_id, kind, ip, at) SELECT %d, 'sign_in', '192.0.2.1', %d - i * 1000000000 FROM n`, n, u.ID, at.UnixNano()))

@@ -99,6 +99,7 @@ type Config struct {
 	ActivityRetention time.Duration // 0: forever
 	AuditRetention    time.Duration // 0: forever
 	PruneInterval     time.Duration
+	PruneBatch        int // rows per delete statement
 	// Mail: off when SMTPAddr is empty.
 	SMTPAddr         string
 	SMTPTLS          string
@@ -191,6 +192,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	activity := fs.String("activity-retention", env("TWOFOLD_ACTIVITY_RETENTION", "365d"), "how long activity events (the security page's list) are kept: `duration` such as 365d, 90d or 720h; 0 keeps them forever (TWOFOLD_ACTIVITY_RETENTION)")
 	audit := fs.String("audit-retention", env("TWOFOLD_AUDIT_RETENTION", "0"), "how long the admin audit log is kept: `duration` such as 730d; 0 keeps it forever (TWOFOLD_AUDIT_RETENTION)")
 	interval := fs.String("prune-interval", env("TWOFOLD_PRUNE_INTERVAL", "10m"), "how often the portal deletes what is past its retention (expired sessions, counters, devices, mail tokens, sent mail, old activity): `duration`, 1s or more (TWOFOLD_PRUNE_INTERVAL)")
+	batch, err := strconv.Atoi(env("TWOFOLD_PRUNE_BATCH", strconv.Itoa(portal.DefaultPruneBatch)))
+	if err != nil || batch < 1 {
+		return nil, nil, fmt.Errorf("TWOFOLD_PRUNE_BATCH: want a number of rows, 1 or more, not %q", getenv("TWOFOLD_PRUNE_BATCH"))
+	}
+	fs.IntVar(&cfg.PruneBatch, "prune-batch", batch, "rows each delete statement of the pruner removes, in its own short transaction; smaller batches hold SQLite's write lock for less time (about 10 µs a row) (TWOFOLD_PRUNE_BATCH)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -228,6 +234,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	if cfg.PruneInterval, err = parseDays(*interval); err != nil {
 		return nil, nil, fmt.Errorf("--prune-interval: %w", err)
+	}
+	if cfg.PruneBatch < 1 {
+		return nil, nil, fmt.Errorf("--prune-batch %d: want 1 row or more", cfg.PruneBatch)
 	}
 	if cfg.PruneInterval < time.Second {
 		return nil, nil, fmt.Errorf("--prune-interval %s: want 1s or more", *interval)
@@ -351,7 +360,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg.HashSlots = cfg.HashSlots
 	pcfg.Require2FA, pcfg.Require2FAGrace = cfg.Require2FA, cfg.Require2FAGrace
-	pcfg.Retention.Activity, pcfg.Retention.Audit = cfg.ActivityRetention, cfg.AuditRetention
+	pcfg.Retention.Activity, pcfg.Retention.Audit, pcfg.Retention.Batch = cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneBatch
 	pcfg.Mail = portal.MailConfig{Enabled: cfg.SMTPAddr != "", PublicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if cfg.SignupRate < 0 {
 		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)

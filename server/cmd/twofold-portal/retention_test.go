@@ -17,15 +17,16 @@ func TestRetentionFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ActivityRetention != 365*24*time.Hour || cfg.AuditRetention != 0 || cfg.PruneInterval != 10*time.Minute {
-		t.Errorf("defaults: activity %v, audit %v, interval %v; want 365 days, forever, 10m", cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneInterval)
+	if cfg.ActivityRetention != 365*24*time.Hour || cfg.AuditRetention != 0 || cfg.PruneInterval != 10*time.Minute || cfg.PruneBatch != 1000 {
+		t.Errorf("defaults: activity %v, audit %v, interval %v, batch %d; want 365 days, forever, 10m, 1000",
+			cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneInterval, cfg.PruneBatch)
 	}
-	cfg, _, err = parseFlags([]string{"x", "--activity-retention", "90d", "--audit-retention", "730d", "--prune-interval", "2s"}, env(nil), io.Discard)
+	cfg, _, err = parseFlags([]string{"x", "--activity-retention", "90d", "--audit-retention", "730d", "--prune-interval", "2s", "--prune-batch", "200"}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ActivityRetention != 90*24*time.Hour || cfg.AuditRetention != 730*24*time.Hour || cfg.PruneInterval != 2*time.Second {
-		t.Errorf("flags: %v %v %v", cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneInterval)
+	if cfg.ActivityRetention != 90*24*time.Hour || cfg.AuditRetention != 730*24*time.Hour || cfg.PruneInterval != 2*time.Second || cfg.PruneBatch != 200 {
+		t.Errorf("flags: %v %v %v %d", cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneInterval, cfg.PruneBatch)
 	}
 	cfg, _, err = parseFlags([]string{"x"}, env(map[string]string{"TWOFOLD_ACTIVITY_RETENTION": "0", "TWOFOLD_PRUNE_INTERVAL": "1h"}), io.Discard)
 	if err != nil || cfg.ActivityRetention != 0 || cfg.PruneInterval != time.Hour {
@@ -40,6 +41,7 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"x", "--audit-retention", "forever"}, "--audit-retention"},
 		{[]string{"x", "--prune-interval", "0"}, "want 1s or more"},
 		{[]string{"x", "--prune-interval", "10ms"}, "want 1s or more"},
+		{[]string{"x", "--prune-batch", "0"}, "want 1 row or more"},
 	} {
 		if _, _, err := parseFlags(tt.args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: %v, want an error about %s", tt.args, err, tt.want)
