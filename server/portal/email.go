@@ -222,17 +222,10 @@ func (s *Service) ResendConfirmation(ctx context.Context, sess *Session, ip stri
 // outbox, for an operator looking into a complaint.
 const KeepSentMail = 30 * 24 * time.Hour
 
-// PruneMail deletes the outbox rows sent more than KeepSentMail ago and
-// the expired mail tokens, and says how many rows it deleted.
+// PruneMail deletes the outbox rows sent more than KeepSentMail ago (and
+// those never sent in that time) and the expired mail tokens, and says
+// how many outbox rows it deleted.
 func (s *Service) PruneMail(ctx context.Context) (int, error) {
-	now := s.now()
-	n, err := s.store.DeleteSentMail(ctx, now.Add(-KeepSentMail))
-	if err != nil {
-		return 0, err
-	}
-	// User 0 has no tokens: this deletes the expired ones only.
-	if err := s.store.DeleteMailTokens(ctx, 0, "", now); err != nil {
-		return n, err
-	}
-	return n, nil
+	n, err := s.prune(ctx, PruneSentMail, PruneUnsentMail, PruneMailTokens)
+	return n[PruneSentMail] + n[PruneUnsentMail], err
 }

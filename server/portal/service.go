@@ -42,6 +42,10 @@ type Config struct {
 	// HashSlots bounds the argon2id computations at once (each takes
 	// Password.Memory); 0 means GOMAXPROCS.
 	HashSlots int
+
+	// Retention: how long activity and the audit log are kept, and the
+	// batch size of Prune.
+	Retention Retention
 }
 
 // DefaultConfig returns the production policy.
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 		DeviceLimit:     DefaultDeviceLimit,
 		SignupLimit:     DefaultSignupLimit,
 		MailLimit:       DefaultMailLimit,
+		Retention:       Retention{Activity: DefaultActivityRetention, Batch: DefaultPruneBatch},
 	}
 }
 

@@ -233,16 +233,10 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, password, 
 }
 
 // DeleteExpiredSessions removes sessions past their idle or absolute
-// timeout (they are refused anyway; this keeps the table small).
+// timeout (they are refused anyway; this keeps the table small), the
+// expired remembered devices and the counters that no longer count.
 func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
-	now := s.now()
-	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout)); err != nil {
-		return err
-	}
-	if err := s.store.DeleteExpiredRememberedDevices(ctx, now.Add(-RememberFor)); err != nil {
-		return fmt.Errorf("deleting expired remembered devices: %w", err)
-	}
-	_, err := s.PruneAttempts(ctx)
+	_, err := s.prune(ctx, PruneSessionsIdle, PruneSessionsAbsolute, PruneRememberedDevices, PruneAttempts)
 	return err
 }
 
@@ -250,14 +244,6 @@ func (s *Service) DeleteExpiredSessions(ctx context.Context) error {
 // attempt older than the longest window, and not locked. The table holds
 // at most the counters of one window's worth of attempts.
 func (s *Service) PruneAttempts(ctx context.Context) (int, error) {
-	window := time.Duration(0)
-	for _, l := range []Limit{s.cfg.CodeLimit, s.cfg.PasswordLimit, s.cfg.IPLimit, s.cfg.DeviceLimit, s.cfg.SignupLimit} {
-		window = max(window, l.Window)
-	}
-	now := s.now()
-	n, err := s.store.PruneAttempts(ctx, now.Add(-window), now)
-	if err != nil {
-		return 0, fmt.Errorf("pruning attempts: %w", err)
-	}
-	return n, nil
+	n, err := s.prune(ctx, PruneAttempts)
+	return n[PruneAttempts], err
 }

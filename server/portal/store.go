@@ -74,9 +74,6 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID int64, except []byte) (int, error)
 	// SkipSetup sets the session's SetupSkipped (no error if absent).
 	SkipSetup(ctx context.Context, id []byte) error
-	// DeleteExpiredSessions removes sessions last seen before idleBefore or
-	// created before createdBefore.
-	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error
 
 	// TakeAttempt counts one attempt on the counter key before the caller
 	// checks the credential, atomically: if the counter is locked at now it
@@ -98,9 +95,6 @@ type Store interface {
 	// DeleteAttemptsWithPrefix forgets every counter whose key starts
 	// with prefix (plain text, no wildcards): a deleted user's counters.
 	DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error
-	// PruneAttempts deletes the counters whose last attempt is before
-	// lastBefore and that are not locked at now, and says how many.
-	PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error)
 	// CountAttempts returns the number of counters stored.
 	CountAttempts(ctx context.Context) (int, error)
 
@@ -116,9 +110,6 @@ type Store interface {
 	// DeleteRememberedDevices deletes the user's device id, or all of the
 	// user's devices when id is 0, and says how many it deleted.
 	DeleteRememberedDevices(ctx context.Context, userID, id int64) (int, error)
-	// DeleteExpiredRememberedDevices deletes every device created before
-	// createdBefore.
-	DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error
 
 	// SetAdmin grants (admin true) or revokes the admin role. Granting
 	// happens only if 2FA is on, in the same statement; ErrConflict
@@ -171,9 +162,6 @@ type Store interface {
 	MarkMailSent(ctx context.Context, id int64, at time.Time) error
 	// RetryMail drops the lease and schedules the next attempt.
 	RetryMail(ctx context.Context, id int64, next time.Time, lastError string) error
-	// DeleteSentMail deletes the messages sent before sentBefore (never
-	// an unsent one) and says how many.
-	DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error)
 	// OutboxMail returns the message id (for tests and the admin CLI).
 	OutboxMail(ctx context.Context, id int64) (*Mail, error)
 
@@ -181,6 +169,15 @@ type Store interface {
 	AddEvent(ctx context.Context, e *Event) error
 	// Events returns the user's latest events, newest first.
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+
+	// PruneBatch deletes at most limit rows of kind that are past their
+	// retention (see the PruneKind constants for what before means for
+	// each; a lock or lease in force at now keeps its row) in one short
+	// statement, and says how many. Rows another transaction holds are
+	// skipped, not waited for, and a row is deleted once: several
+	// instances may prune at the same time. Each row is chosen through an
+	// index. An unknown kind is an error.
+	PruneBatch(ctx context.Context, kind PruneKind, before, now time.Time, limit int) (int, error)
 
 	// Atomic runs fn in one transaction: everything fn does through the
 	// Store it is given is committed together when fn returns nil, and

@@ -27,3 +27,19 @@ func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n)
 	return n, err
 }
+
+// OpenTraced is Open with trace called with every statement the store
+// sends and its arguments, so that the tests can EXPLAIN the very
+// statements the store runs.
+func OpenTraced(ctx context.Context, rawURL string, trace func(sql string, args []any)) (*DB, error) {
+	return open(ctx, rawURL, true, tracer(trace))
+}
+
+type tracer func(sql string, args []any)
+
+func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	t(d.SQL, d.Args)
+	return ctx
+}
+
+func (t tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

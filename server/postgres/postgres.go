@@ -74,14 +74,18 @@ var ErrNoPortal = errors.New("the database holds no portal tables")
 
 // Open connects to the database at rawURL (postgres://...) and applies the
 // migrations not applied yet, each in its own transaction.
-func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true) }
+func Open(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, true, nil) }
 
 // OpenExisting is Open for a database the portal has already set up: on
 // one without the portal's tables it creates nothing and returns
 // ErrNoPortal. Admin commands open the database this way.
-func OpenExisting(ctx context.Context, rawURL string) (*DB, error) { return open(ctx, rawURL, false) }
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) {
+	return open(ctx, rawURL, false, nil)
+}
 
-func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
+// open connects; a non-nil tracer sees every statement (the tests'
+// EXPLAIN of the statements the store runs).
+func open(ctx context.Context, rawURL string, create bool, tracer pgx.QueryTracer) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -96,6 +100,7 @@ func open(ctx context.Context, rawURL string, create bool) (*DB, error) {
 	// Dead connections (after a database restart) are found by a ping
 	// before use and dropped, so the pool recovers by itself.
 	cfg.HealthCheckPeriod = 5 * time.Second
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
@@ -476,11 +481,6 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 	return int(tag.RowsAffected()), nil
 }
 
-func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
-	_, err := d.q.Exec(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
-	return wrap("deleting expired sessions", err)
-}
-
 // Attempts.
 
 func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
@@ -560,14 +560,6 @@ func (d *DB) RefundAttempt(ctx context.Context, key string) error {
 func (d *DB) DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error {
 	_, err := d.q.Exec(ctx, `DELETE FROM attempts WHERE left(key, length($1)) = $1`, prefix)
 	return wrap("deleting attempts", err)
-}
-
-func (d *DB) PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error) {
-	tag, err := d.q.Exec(ctx, `DELETE FROM attempts WHERE last_at < $1 AND locked_until <= $2`, lastBefore, now)
-	if err != nil {
-		return 0, wrap("pruning attempts", err)
-	}
-	return int(tag.RowsAffected()), nil
 }
 
 func (d *DB) CountAttempts(ctx context.Context) (int, error) {
@@ -662,11 +654,6 @@ func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int
 		return 0, wrap("forgetting remembered devices", err)
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
-	_, err := d.q.Exec(ctx, `DELETE FROM remembered_devices WHERE created_at < $1`, createdBefore)
-	return wrap("deleting expired remembered devices", err)
 }
 
 // nullString stores "" as NULL.
@@ -868,14 +855,6 @@ func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError 
 	_, err := d.q.Exec(ctx, `UPDATE outbox SET lease_until = NULL, next_attempt_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL`,
 		next, lastError, id)
 	return wrap("scheduling mail retry", err)
-}
-
-func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
-	tag, err := d.q.Exec(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1`, sentBefore)
-	if err != nil {
-		return 0, wrap("deleting sent mail", err)
-	}
-	return int(tag.RowsAffected()), nil
 }
 
 func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {

@@ -677,14 +677,6 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, except []byte
 	return int(n), err
 }
 
-func (d *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
-	_, err := d.wq.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, unix(idleBefore), unix(createdBefore))
-	if err != nil {
-		return wrap("deleting expired sessions", err)
-	}
-	return nil
-}
-
 // Attempts.
 
 func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window time.Duration, delay func(int) time.Duration) (portal.Attempt, error) {
@@ -761,15 +753,6 @@ func (d *DB) DeleteAttemptsWithPrefix(ctx context.Context, prefix string) error 
 		return wrap("deleting attempts", err)
 	}
 	return nil
-}
-
-func (d *DB) PruneAttempts(ctx context.Context, lastBefore, now time.Time) (int, error) {
-	res, err := d.wq.ExecContext(ctx, `DELETE FROM attempts WHERE last_at < ? AND locked_until <= ?`, unix(lastBefore), unix(now))
-	if err != nil {
-		return 0, wrap("pruning attempts", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), wrap("pruning attempts", err)
 }
 
 func (d *DB) CountAttempts(ctx context.Context) (int, error) {
@@ -875,11 +858,6 @@ func (d *DB) DeleteRememberedDevices(ctx context.Context, userID, id int64) (int
 	}
 	n, err := res.RowsAffected()
 	return int(n), wrap("forgetting remembered devices", err)
-}
-
-func (d *DB) DeleteExpiredRememberedDevices(ctx context.Context, createdBefore time.Time) error {
-	_, err := d.wq.ExecContext(ctx, `DELETE FROM remembered_devices WHERE created_at < ?`, unix(createdBefore))
-	return wrap("deleting expired remembered devices", err)
 }
 
 // nullString stores "" as NULL.
@@ -1106,15 +1084,6 @@ func (d *DB) RetryMail(ctx context.Context, id int64, next time.Time, lastError 
 	_, err := d.wq.ExecContext(ctx, `UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL`,
 		unix(next), lastError, id)
 	return wrap("scheduling mail retry", err)
-}
-
-func (d *DB) DeleteSentMail(ctx context.Context, sentBefore time.Time) (int, error) {
-	res, err := d.wq.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`, unix(sentBefore))
-	if err != nil {
-		return 0, wrap("deleting sent mail", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), wrap("deleting sent mail", err)
 }
 
 func (d *DB) OutboxMail(ctx context.Context, id int64) (*portal.Mail, error) {

@@ -95,6 +95,11 @@ type Config struct {
 	SignupRate      int    // sign-ups per hour per address; 0: no limit
 	Require2FA      bool
 	Require2FAGrace time.Duration // 0: no grace period
+	// Retention: what Service.Prune keeps, and how often it runs.
+	ActivityRetention time.Duration // 0: forever
+	AuditRetention    time.Duration // 0: forever
+	PruneInterval     time.Duration
+	PruneBatch        int // rows per delete statement
 	// Mail: off when SMTPAddr is empty.
 	SMTPAddr         string
 	SMTPTLS          string
@@ -184,6 +189,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&cfg.SMTPPasswordFile, "smtp-password-file", env("TWOFOLD_SMTP_PASSWORD_FILE", ""), "`file` holding the SMTP password on its first line (never the password as a flag) (TWOFOLD_SMTP_PASSWORD_FILE)")
 	fs.StringVar(&cfg.MailFrom, "mail-from", env("TWOFOLD_MAIL_FROM", ""), "From `address` of the portal's mail, e.g. \"Example Portal <no-reply@example.com>\" (TWOFOLD_MAIL_FROM)")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("TWOFOLD_PUBLIC_URL", ""), "the portal's public `URL` for links in mail, e.g. https://portal.example.com; required with --smtp-addr (TWOFOLD_PUBLIC_URL)")
+	activity := fs.String("activity-retention", env("TWOFOLD_ACTIVITY_RETENTION", "365d"), "how long activity events (the security page's list) are kept: `duration` such as 365d, 90d or 720h; 0 keeps them forever (TWOFOLD_ACTIVITY_RETENTION)")
+	audit := fs.String("audit-retention", env("TWOFOLD_AUDIT_RETENTION", "0"), "how long the admin audit log is kept: `duration` such as 730d; 0 keeps it forever (TWOFOLD_AUDIT_RETENTION)")
+	interval := fs.String("prune-interval", env("TWOFOLD_PRUNE_INTERVAL", "10m"), "how often the portal deletes what is past its retention (expired sessions, counters, devices, mail tokens, sent mail, old activity): `duration`, 1s or more (TWOFOLD_PRUNE_INTERVAL)")
+	batch, err := strconv.Atoi(env("TWOFOLD_PRUNE_BATCH", strconv.Itoa(portal.DefaultPruneBatch)))
+	if err != nil || batch < 1 {
+		return nil, nil, fmt.Errorf("TWOFOLD_PRUNE_BATCH: want a number of rows, 1 or more, not %q", getenv("TWOFOLD_PRUNE_BATCH"))
+	}
+	fs.IntVar(&cfg.PruneBatch, "prune-batch", batch, "rows each delete statement of the pruner removes, in its own short transaction; smaller batches hold SQLite's write lock for less time (about 10 µs a row) (TWOFOLD_PRUNE_BATCH)")
 	proxies := fs.String("trusted-proxies", env("TWOFOLD_TRUSTED_PROXIES", ""), "comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For/-Proto are believed (TWOFOLD_TRUSTED_PROXIES)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -212,6 +225,21 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		if !cfg.Require2FA {
 			return nil, nil, errors.New("--require-2fa-grace needs --require-2fa (TWOFOLD_REQUIRE_2FA=true)")
 		}
+	}
+	if cfg.ActivityRetention, err = parseDays(*activity); err != nil {
+		return nil, nil, fmt.Errorf("--activity-retention: %w", err)
+	}
+	if cfg.AuditRetention, err = parseDays(*audit); err != nil {
+		return nil, nil, fmt.Errorf("--audit-retention: %w", err)
+	}
+	if cfg.PruneInterval, err = parseDays(*interval); err != nil {
+		return nil, nil, fmt.Errorf("--prune-interval: %w", err)
+	}
+	if cfg.PruneBatch < 1 {
+		return nil, nil, fmt.Errorf("--prune-batch %d: want 1 row or more", cfg.PruneBatch)
+	}
+	if cfg.PruneInterval < time.Second {
+		return nil, nil, fmt.Errorf("--prune-interval %s: want 1s or more", *interval)
 	}
 	if cfg.Database != "" && cfg.SecretKeyFile == "" {
 		return nil, nil, errors.New("--database needs --secret-key-file: every instance on one database must use the same key")
@@ -332,6 +360,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	pcfg.HashSlots = cfg.HashSlots
 	pcfg.Require2FA, pcfg.Require2FAGrace = cfg.Require2FA, cfg.Require2FAGrace
+	pcfg.Retention.Activity, pcfg.Retention.Audit, pcfg.Retention.Batch = cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneBatch
 	pcfg.Mail = portal.MailConfig{Enabled: cfg.SMTPAddr != "", PublicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if cfg.SignupRate < 0 {
 		return fmt.Errorf("--signup-rate %d: want 0 (no limit) or more", cfg.SignupRate)
@@ -489,7 +518,7 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, 
 		scheme = "https"
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "signup", cfg.Signup,
-		"require_2fa", cfg.Require2FA, "require_2fa_grace", cfg.Require2FAGrace.String(), "smtp", cfg.SMTPAddr, "smtp_tls", cfg.SMTPTLS)
+		"require_2fa", cfg.Require2FA, "require_2fa_grace", cfg.Require2FAGrace.String(), "activity_retention", cfg.ActivityRetention.String(), "prune_interval", cfg.PruneInterval.String(), "smtp", cfg.SMTPAddr, "smtp_tls", cfg.SMTPTLS)
 
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
@@ -506,7 +535,7 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, 
 		logger.Info("debug listener", "addr", dln.Addr().String())
 	}
 
-	go cleanSessions(ctx, svc, logger)
+	go pruneLoop(ctx, svc, cfg.PruneInterval, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
@@ -547,20 +576,30 @@ func checkWritable(dir string) error {
 	return nil
 }
 
-func cleanSessions(ctx context.Context, svc *portal.Service, logger *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// pruneLoop deletes what is past its retention now and every interval,
+// until ctx ends. Every instance on a shared database runs it: the
+// deletes are idempotent and skip the rows another instance holds.
+func pruneLoop(ctx context.Context, svc *portal.Service, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		n, err := svc.Prune(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("pruning", "error", err)
+		}
+		if n.Total() > 0 {
+			attrs := []any{"rows", n.Total()}
+			for _, kind := range portal.PruneKinds() {
+				if n[kind] > 0 {
+					attrs = append(attrs, string(kind), n[kind])
+				}
+			}
+			logger.Info("pruned", attrs...)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := svc.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("cleaning expired sessions", "error", err)
-			}
-			if _, err := svc.PruneMail(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("pruning sent mail", "error", err)
-			}
 		}
 	}
 }

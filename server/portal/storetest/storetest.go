@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"AttemptsDecay", testAttemptsDecay},
 		{"AttemptsPruned", testAttemptsPruned},
 		{"AttemptsBoundedAtScale", testAttemptsBoundedAtScale},
+		{"SimulatedYear", testSimulatedYear},
 		{"Events", testEvents},
 		{"DeleteUserCascades", testDeleteCascades},
 		{"AtomicCommits", testAtomicCommits},
@@ -81,6 +82,28 @@ func countRows(t *testing.T, s portal.Store, table string) int {
 		t.Fatalf("counting rows of %s: %v", table, err)
 	}
 	return n
+}
+
+// pruneAll runs the prune batches of kind until one deletes fewer rows
+// than the batch, as Service.Prune does, with a small batch so that the
+// tests cross batch boundaries, and says how many rows went.
+func pruneAll(t *testing.T, s portal.Store, kind portal.PruneKind, before, now time.Time) int {
+	t.Helper()
+	const batch = 7
+	total := 0
+	for {
+		n, err := s.PruneBatch(context.Background(), kind, before, now, batch)
+		if err != nil {
+			t.Fatalf("PruneBatch(%s): %v", kind, err)
+		}
+		if n > batch {
+			t.Fatalf("PruneBatch(%s) deleted %d rows, more than the batch of %d", kind, n, batch)
+		}
+		total += n
+		if n < batch {
+			return total
+		}
+	}
 }
 
 var t0 = time.Date(2026, 9, 2, 10, 0, 0, 123456000, time.UTC)
@@ -357,13 +380,12 @@ func testSessions(t *testing.T, s portal.Store) {
 	}
 	mk("e", t0.Add(-13*time.Hour))
 	mk("f", t0.Add(-time.Hour))
-	if err := s.DeleteExpiredSessions(ctx, t0.Add(-30*time.Minute), t0.Add(-12*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	pruneAll(t, s, portal.PruneSessionsIdle, t0.Add(-30*time.Minute), t0)
+	pruneAll(t, s, portal.PruneSessionsAbsolute, t0.Add(-12*time.Hour), t0)
 	for id, want := range map[string]bool{"a": true, "e": false, "f": false} {
 		_, err := s.Session(ctx, []byte(id))
 		if (err == nil) != want {
-			t.Errorf("after DeleteExpiredSessions, session %s present = %v, want %v", id, err == nil, want)
+			t.Errorf("after pruning, session %s present = %v, want %v", id, err == nil, want)
 		}
 	}
 	if n, err := s.DeleteUserSessions(ctx, u.ID, nil); err != nil || n != 1 {
@@ -747,9 +769,8 @@ func testAttemptsPruned(t *testing.T, s portal.Store) {
 		t.Fatalf("CountAttempts = %d, %v; want %d", c, err, n+2)
 	}
 	now := t0.Add(2 * time.Hour)
-	pruned, err := s.PruneAttempts(ctx, now.Add(-time.Hour), now)
-	if err != nil || pruned != n {
-		t.Errorf("PruneAttempts = %d, %v; want %d", pruned, err, n)
+	if pruned := pruneAll(t, s, portal.PruneAttempts, now.Add(-time.Hour), now); pruned != n {
+		t.Errorf("pruned %d attempts, want %d", pruned, n)
 	}
 	if c, err := s.CountAttempts(ctx); err != nil || c != 2 {
 		t.Errorf("CountAttempts after pruning = %d, %v; want 2 (the locked and the recent one)", c, err)
@@ -850,10 +871,7 @@ func testAttemptsBoundedAtScale(t *testing.T, s portal.Store) {
 		t.Errorf("a failure older than the window still counts: %+v, %v", a, err)
 	}
 	start = time.Now()
-	pruned, err := s.PruneAttempts(ctx, now.Add(-window), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pruned := pruneAll(t, s, portal.PruneAttempts, now.Add(-window), now)
 	t.Logf("%d counters pruned in %v", pruned, time.Since(start).Round(time.Millisecond))
 	// Bound: the locked counter, the recent one and the guess retried now.
 	const bound = 3
@@ -865,9 +883,7 @@ func testAttemptsBoundedAtScale(t *testing.T, s portal.Store) {
 		t.Errorf("the locked counter after pruning: %v, want ErrLocked", err)
 	}
 	later := t0.Add(49 * time.Hour)
-	if _, err := s.PruneAttempts(ctx, later.Add(-window), later); err != nil {
-		t.Fatal(err)
-	}
+	pruneAll(t, s, portal.PruneAttempts, later.Add(-window), later)
 	if got := countRows(t, s, "attempts"); got != 0 {
 		t.Errorf("after the lock and the window ended: %d attempt rows, want 0", got)
 	}
@@ -938,9 +954,7 @@ func testRememberedDevices(t *testing.T, s portal.Store) {
 	}
 	// Expiry by creation time; the user's cascade.
 	add(ann, "token-e", t0.Add(48*time.Hour))
-	if err := s.DeleteExpiredRememberedDevices(ctx, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	pruneAll(t, s, portal.PruneRememberedDevices, t0.Add(time.Hour), t0.Add(time.Hour))
 	if list, err := s.RememberedDevices(ctx, ann.ID); err != nil || len(list) != 1 || !list[0].CreatedAt.Equal(t0.Add(48*time.Hour)) {
 		t.Errorf("after expiry: %v, %v; want the newer device only", list, err)
 	}
@@ -1246,11 +1260,11 @@ func testOutbox(t *testing.T, s portal.Store) {
 	}
 	// Pruning: sent messages before the time only, never unsent ones.
 	newMail(t, s, "c", t0)
-	if n, err := s.DeleteSentMail(ctx, t0.Add(5*time.Minute)); err != nil || n != 1 {
-		t.Errorf("DeleteSentMail = %d, %v; want a only", n, err)
+	if n := pruneAll(t, s, portal.PruneSentMail, t0.Add(5*time.Minute), t0.Add(5*time.Minute)); n != 1 {
+		t.Errorf("pruned %d sent messages, want a only", n)
 	}
-	if n, err := s.DeleteSentMail(ctx, t0.Add(24*time.Hour)); err != nil || n != 1 {
-		t.Errorf("DeleteSentMail = %d, %v; want b only", n, err)
+	if n := pruneAll(t, s, portal.PruneSentMail, t0.Add(24*time.Hour), t0.Add(24*time.Hour)); n != 1 {
+		t.Errorf("pruned %d sent messages, want b only", n)
 	}
 	if n := countRows(t, s, "outbox"); n != 1 {
 		t.Errorf("%d outbox rows left, want the unsent c", n)
