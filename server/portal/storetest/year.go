@@ -31,6 +31,7 @@ type year struct {
 	t        *testing.T
 	s        portal.Store
 	svc      *portal.Service
+	keys     *portal.Keys // opens the queued mail
 	now      time.Time
 	rng      *mrand.Rand
 	user     *portal.User
@@ -74,6 +75,9 @@ func (y *year) deliver() (tokens []string, created int) {
 				y.t.Fatal(err)
 			}
 			continue
+		}
+		if err := y.keys.OpenMail(m); err != nil {
+			y.t.Fatal(err)
 		}
 		if mm := mailTokenRE.FindStringSubmatch(m.Text); mm != nil {
 			tokens = append(tokens, mm[1])
@@ -150,7 +154,7 @@ func testSimulatedYear(t *testing.T, s portal.Store) {
 	cfg.Mail = portal.MailConfig{Enabled: true, PublicURL: "https://portal.example.com"}
 	cfg.Retention.Audit = auditRetention
 	cfg.Retention.Batch = 50 // small, so that the daily prunes cross batch boundaries
-	y := &year{t: t, s: s, now: t0, rng: mrand.New(mrand.NewPCG(1, 2)), password: "busy bee password 0", seenMail: map[int64]bool{}}
+	y := &year{t: t, s: s, keys: keys, now: t0, rng: mrand.New(mrand.NewPCG(1, 2)), password: "busy bee password 0", seenMail: map[int64]bool{}}
 	if y.svc, err = portal.NewService(s, keys, cfg, y.clock, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
