@@ -66,6 +66,11 @@ func (s *Stats) Rows() int {
 // Username is account i's name.
 func (c *Config) Username(i int) string { return c.Prefix + strconv.Itoa(i) }
 
+// IP is the address account i signs in from.
+func (c *Config) IP(i int) string {
+	return fmt.Sprintf("10.%d.%d.%d", 100+i/62500%100, i/250%250, i%250+1)
+}
+
 // TwoFactor reports whether account i has two-factor authentication on:
 // every even one.
 func (c *Config) TwoFactor(i int) bool { return i%2 == 0 }
@@ -203,12 +208,15 @@ func (c *Config) build(keys *portal.Keys, hash string, first int, ids []int64) (
 	for j, id := range ids {
 		i := first + j
 		name := c.Username(i)
-		ip := fmt.Sprintf("10.%d.%d.%d", 100+i/62500%100, i/250%250, i%250+1)
-		created := c.Now.Add(-time.Duration(rng.Int64N(int64(span - 24*time.Hour)))).Add(-24 * time.Hour)
+		ip := c.IP(i)
+		created := c.Now.Add(-time.Duration(rng.Int64N(int64(span - 3*24*time.Hour)))).Add(-3 * 24 * time.Hour)
 		a := &accounts[j]
 		a.User = portal.User{ID: id, Username: name, DisplayName: "Customer " + strconv.Itoa(i), PasswordHash: hash, CreatedAt: created}
 		a.Events = append(a.Events, portal.Event{Kind: portal.EventSignUp, IP: ip, At: created})
 		at := func() time.Time { return created.Add(time.Duration(rng.Int64N(int64(c.Now.Sub(created) - time.Hour)))) }
+		// Sessions and counters from before the last two days: expired,
+		// stale (past every limit's window), the pruner's work.
+		old := func() time.Time { return created.Add(time.Duration(rng.Int64N(int64(c.Now.Sub(created) - 2*24*time.Hour)))) }
 		twoFactor := c.TwoFactor(i)
 		var k *totp.Key
 		if twoFactor {
@@ -251,7 +259,7 @@ func (c *Config) build(keys *portal.Keys, hash string, first int, ids []int64) (
 		}
 		// Sessions nobody ended: expired long ago, for the pruner.
 		for range rng.IntN(3) {
-			t := at()
+			t := old()
 			id := make([]byte, sha256.Size)
 			if _, err := io.ReadFull(c.Rand, id); err != nil {
 				return nil, nil, err
@@ -261,13 +269,13 @@ func (c *Config) build(keys *portal.Keys, hash string, first int, ids []int64) (
 		}
 		// Counters of failures long past: stale, for the pruner.
 		if rng.IntN(3) == 0 {
-			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "pw:user:" + name, Failures: 1 + rng.IntN(3)}, LastAt: at()})
+			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "pw:user:" + name, Failures: 1 + rng.IntN(3)}, LastAt: old()})
 		}
 		if twoFactor && rng.IntN(5) == 0 {
-			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "2fa:user:" + strconv.FormatInt(id, 10), Failures: 1 + rng.IntN(3)}, LastAt: at()})
+			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "2fa:user:" + strconv.FormatInt(id, 10), Failures: 1 + rng.IntN(3)}, LastAt: old()})
 		}
 		if rng.IntN(4) == 0 {
-			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "pw:ip:" + ip, Failures: 1 + rng.IntN(5)}, LastAt: at()})
+			attempts = append(attempts, portal.BulkAttempt{Attempt: portal.Attempt{Key: "pw:ip:" + ip, Failures: 1 + rng.IntN(5)}, LastAt: old()})
 		}
 	}
 	return accounts, attempts, nil
