@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -77,6 +78,14 @@ func checkSeeded(t *testing.T, st store, cfg Config, stats *Stats) {
 	}
 	if err := portal.CheckKeys(ctx, st, keys); err != nil {
 		t.Fatalf("the portal's start-up key check: %v", err)
+	}
+	other := make([]byte, portal.MasterKeySize)
+	otherKeys, _ := portal.NewKeys(other)
+	if err := portal.CheckKeys(ctx, st, otherKeys); !errors.Is(err, portal.ErrKeyMismatch) {
+		t.Fatalf("the start-up key check with another key: %v, want ErrKeyMismatch", err)
+	}
+	if has, err := portal.HasSealedSecrets(ctx, st); err != nil || !has {
+		t.Fatalf("HasSealedSecrets after the seed: %v, %v", has, err)
 	}
 	var events int
 	for i := range cfg.Accounts {
@@ -159,6 +168,19 @@ func checkSeeded(t *testing.T, st store, cfg Config, stats *Stats) {
 	}
 }
 
+// emptyStore: a database without secrets passes the start-up checks.
+func emptyStore(t *testing.T, st store) {
+	t.Helper()
+	ctx := context.Background()
+	if has, err := portal.HasSealedSecrets(ctx, st); err != nil || has {
+		t.Fatalf("HasSealedSecrets of an empty database: %v, %v", has, err)
+	}
+	keys, _ := portal.NewKeys(make([]byte, portal.MasterKeySize))
+	if err := portal.CheckKeys(ctx, st, keys); err != nil {
+		t.Fatalf("CheckKeys of an empty database: %v", err)
+	}
+}
+
 func TestSeedSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
@@ -171,6 +193,7 @@ func TestSeedSQLite(t *testing.T) {
 	if err := db.CreateUser(ctx, &portal.User{Username: "before", DisplayName: "before", PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	emptyStore(t, db)
 	cfg := testConfig(101)
 	stats, err := Seed(ctx, db, cfg)
 	if err != nil {
@@ -270,6 +293,7 @@ func TestSeedPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	emptyStore(t, db)
 	cfg := testConfig(101)
 	stats, err := Seed(ctx, db, cfg)
 	if err != nil {
