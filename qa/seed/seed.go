@@ -216,7 +216,9 @@ func (c *Config) build(keys *portal.Keys, hash string, first int, ids []int64) (
 		at := func() time.Time { return created.Add(time.Duration(rng.Int64N(int64(c.Now.Sub(created) - time.Hour)))) }
 		// Sessions and counters from before the last two days: expired,
 		// stale (past every limit's window), the pruner's work.
-		old := func() time.Time { return created.Add(time.Duration(rng.Int64N(int64(c.Now.Sub(created) - 2*24*time.Hour)))) }
+		old := func() time.Time {
+			return created.Add(time.Duration(rng.Int64N(int64(c.Now.Sub(created) - 2*24*time.Hour))))
+		}
 		twoFactor := c.TwoFactor(i)
 		var k *totp.Key
 		if twoFactor {
