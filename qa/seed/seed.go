@@ -23,6 +23,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"twofold.dev/server/portal"
@@ -45,8 +46,11 @@ type Config struct {
 	// the nonces of the sealed secrets and the session ids.
 	Seed uint64
 	Rand io.Reader
-	// Batch is accounts per transaction (default 5000).
-	Batch int
+	// Batch is accounts per transaction (default 5000); Writers is how
+	// many transactions run at once (default 1: SQLite has one writer;
+	// PostgreSQL spreads a COPY per connection over the cores).
+	Batch   int
+	Writers int
 	// Progress, if set, is called after each batch with the accounts
 	// written so far.
 	Progress func(done int)
@@ -112,8 +116,8 @@ func (c *Config) check() error {
 }
 
 // Seed writes cfg.Accounts accounts through loader and reports what it
-// wrote. Batches are built on one goroutine while the previous one is
-// written: the database is the bottleneck.
+// wrote. Batches are built on one goroutine while Writers others write
+// them: the database is the bottleneck.
 func Seed(ctx context.Context, loader portal.BulkLoader, cfg Config) (*Stats, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -141,7 +145,7 @@ func Seed(ctx context.Context, loader portal.BulkLoader, cfg Config) (*Stats, er
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, 1)
+	batches := make(chan batch, max(cfg.Writers, 1))
 	go func() {
 		defer close(batches)
 		for first := 0; first < cfg.Accounts; first += cfg.Batch {
@@ -163,33 +167,53 @@ func Seed(ctx context.Context, loader portal.BulkLoader, cfg Config) (*Stats, er
 		}
 	}()
 	st := &Stats{}
-	for b := range batches {
-		if b.err != nil {
-			return nil, fmt.Errorf("seed: %w", b.err)
-		}
-		if err := loader.LoadBulk(ctx, b.accounts, b.attempts); err != nil {
-			return nil, fmt.Errorf("seed: %w", err)
-		}
-		for i := range b.accounts {
-			a := &b.accounts[i]
-			st.Accounts++
-			if a.User.TwoFactor() {
-				st.TwoFactor++
+	var mu sync.Mutex
+	errs := make([]error, max(cfg.Writers, 1))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for b := range batches {
+				err := b.err
+				if err == nil {
+					err = loader.LoadBulk(ctx, b.accounts, b.attempts)
+				}
+				if err != nil {
+					errs[w] = err
+					cancel() // the producer and the other writers stop
+					return
+				}
+				mu.Lock()
+				st.add(b.accounts, b.attempts)
+				if cfg.Progress != nil {
+					cfg.Progress(st.Accounts)
+				}
+				mu.Unlock()
 			}
-			st.RecoveryCodes += len(a.Recovery)
-			st.Sessions += len(a.Sessions)
-			st.Events += len(a.Events)
-		}
-		st.Attempts += len(b.attempts)
-		if cfg.Progress != nil {
-			cfg.Progress(st.Accounts)
-		}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	st.Took = time.Since(start)
 	return st, nil
+}
+
+func (st *Stats) add(accounts []portal.BulkAccount, attempts []portal.BulkAttempt) {
+	for i := range accounts {
+		a := &accounts[i]
+		st.Accounts++
+		if a.User.TwoFactor() {
+			st.TwoFactor++
+		}
+		st.RecoveryCodes += len(a.Recovery)
+		st.Sessions += len(a.Sessions)
+		st.Events += len(a.Events)
+	}
+	st.Attempts += len(attempts)
 }
 
 var browsers = []string{

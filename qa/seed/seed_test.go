@@ -295,6 +295,7 @@ func TestSeedPostgres(t *testing.T) {
 	defer db.Close()
 	emptyStore(t, db)
 	cfg := testConfig(101)
+	cfg.Writers = 2 // COPY on two connections at once
 	stats, err := Seed(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +357,9 @@ func BenchmarkSeedPostgres(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stats, err := Seed(ctx, db, testConfigB(20000))
+		cfg := testConfigB(20000)
+		cfg.Writers = 2
+		stats, err := Seed(ctx, db, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -185,7 +185,10 @@ func growthMeasure(ctx context.Context, cfg *Config, rep *Report, pg *pgtest.Clu
 		defer dropDB(pg, fmt.Sprintf("growth%d", n))
 	}
 	sc := portalseed.Config{Accounts: n, Prefix: "g", Password: benchPassword, Issuer: growthPortalName, Master: master,
-		Now: time.Now(), Seed: mrand.Uint64(), Rand: rand.Reader}
+		Now: time.Now(), Seed: mrand.Uint64(), Rand: rand.Reader, Writers: 1}
+	if db == "postgres" {
+		sc.Writers = 2 // a COPY per core
+	}
 	r := &growthRun{accounts: n}
 	var err error
 	if r.stats, r.bytes, err = growthSeed(ctx, rep, db, data, database, sc); err != nil {
