@@ -233,22 +233,24 @@ func growthMeasure(ctx context.Context, cfg *Config, rep *Report, pg *pgtest.Clu
 		return r, nil
 	}
 	rep.Progress("%s, %s accounts: the same code checks while the pruner runs", db, thousands(n))
+	if work, err = growthSessions(ctx, in.URL(), pick); err != nil {
+		return nil, err
+	}
+	if r.prune.before, err = countRows(ctx, db, data, database); err != nil {
+		return nil, err
+	}
+	r.prune.how = "the portal's own loop with " + cfg.GrowthPruneArgs
 	if cfg.GrowthPruneArgs != "" {
-		// The portal's own loop, switched on by its flags: restart it so.
+		// The portal's own loop, switched on by its flags: restart it so,
+		// after the sessions are made (they are in the database), so that
+		// the checks start while its first pass runs.
 		in.Stop()
 		in.Args = append(in.Args, strings.Fields(cfg.GrowthPruneArgs)...)
 		if err := in.Start(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if work, err = growthSessions(ctx, in.URL(), pick); err != nil {
-		return nil, err
-	}
-	r.prune.how = "the portal's own loop with " + cfg.GrowthPruneArgs
 	var stopPruner func() ([]time.Duration, error)
-	if r.prune.before, err = countRows(ctx, db, data, database); err != nil {
-		return nil, err
-	}
 	if cfg.GrowthPruneArgs == "" {
 		r.prune.how = "portal.Service.DeleteExpiredSessions (what the portal's 10-minute loop calls) in a loop from the bench, on the same database"
 		if stopPruner, err = startPruner(ctx, db, data, database, master); err != nil {
