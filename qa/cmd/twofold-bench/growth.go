@@ -77,7 +77,7 @@ func benchGrowth(ctx context.Context, cfg *Config, rep *Report) error {
 		return fmt.Errorf("postgresql: %w", err)
 	}
 	defer pg.Close()
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range cfg.GrowthDatabases {
 		small, err := growthMeasure(ctx, cfg, rep, pg, master, db, growthBase, false)
 		if err != nil {
 			return fmt.Errorf("%s at %d accounts: %w", db, growthBase, err)

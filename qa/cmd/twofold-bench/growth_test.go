@@ -19,8 +19,14 @@ func TestGrowthFlags(t *testing.T) {
 	if !cfg.Groups[6] || len(cfg.Groups) != 1 || cfg.GrowthAccounts != 5000 || cfg.GrowthPruneArgs != "--prune-interval 1s" {
 		t.Fatalf("config %+v", cfg)
 	}
-	if cfg, err = parseFlags([]string{"twofold-bench"}, io.Discard); err != nil || !cfg.Groups[6] || cfg.GrowthAccounts != 1_000_000 {
+	if cfg, err = parseFlags([]string{"twofold-bench"}, io.Discard); err != nil || !cfg.Groups[6] || cfg.GrowthAccounts != 1_000_000 || len(cfg.GrowthDatabases) != 2 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+	if cfg, err = parseFlags([]string{"twofold-bench", "-growth-databases", "postgres"}, io.Discard); err != nil || !slices.Equal(cfg.GrowthDatabases, []string{"postgres"}) {
+		t.Fatalf("-growth-databases postgres: %v, %v", cfg.GrowthDatabases, err)
+	}
+	if _, err := parseFlags([]string{"twofold-bench", "-growth-databases", "mysql"}, io.Discard); err == nil {
+		t.Fatal("-growth-databases mysql accepted")
 	}
 	if _, err := parseFlags([]string{"twofold-bench", "-groups", "9"}, io.Discard); err == nil {
 		t.Fatal("-groups 9 accepted")

@@ -47,6 +47,7 @@ type Config struct {
 	// run (empty: the bench runs the portal's pruning itself).
 	GrowthAccounts  int
 	GrowthPruneArgs string
+	GrowthDatabases []string // "sqlite", "postgres"
 }
 
 func parseFlags(args []string, stderr io.Writer) (*Config, error) {
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.IntVar(&cfg.Runs, "runs", 9, "runs of each program per file (medians)")
 	fs.DurationVar(&cfg.Idle, "idle", 60*time.Second, "desktop idle measurement window")
 	fs.IntVar(&cfg.GrowthAccounts, "growth-accounts", 1_000_000, "group 6: `accounts` seeded for the larger size (the baseline is 1000)")
+	growthDBs := fs.String("growth-databases", "sqlite,postgres", "group 6: comma-separated `databases` to measure")
 	fs.StringVar(&cfg.GrowthPruneArgs, "growth-prune-args", "", "group 6: portal `flags` that make the portal's own loop prune continuously during the pruning run (empty: the bench calls the portal's pruning itself)")
 	if len(args) > 0 {
 		args = args[1:]
@@ -73,6 +75,12 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 			return nil, fmt.Errorf("-groups: %q is not 1 to 6", g)
 		}
 		cfg.Groups[n] = true
+	}
+	for _, db := range strings.Split(*growthDBs, ",") {
+		if db = strings.TrimSpace(db); db != "sqlite" && db != "postgres" {
+			return nil, fmt.Errorf("-growth-databases: %q is neither sqlite nor postgres", db)
+		}
+		cfg.GrowthDatabases = append(cfg.GrowthDatabases, db)
 	}
 	if cfg.Runs < 3 {
 		return nil, errors.New("-runs: at least 3")
