@@ -188,9 +188,26 @@ func LoadOrCreateKeyFile(rand io.Reader, path string, create bool) ([]byte, erro
 // ErrKeyMismatch: the secret key does not open the secrets in the database.
 var ErrKeyMismatch = errors.New("the secret key does not open the two-factor secrets in the database")
 
+// SealedSecretFinder is a store that can find one sealed secret without
+// reading every user: at a million accounts ListUsers holds hundreds of
+// MiB at start (issue 16). HasSealedSecrets and CheckKeys use it when the
+// store has it.
+type SealedSecretFinder interface {
+	// AnySealedSecret returns a user's active (else pending) sealed
+	// secret; found is false when no user has one.
+	AnySealedSecret(ctx context.Context) (userID int64, sealed []byte, found bool, err error)
+}
+
 // HasSealedSecrets reports whether any user has an active or pending
 // sealed secret: such a database is useless without its key.
 func HasSealedSecrets(ctx context.Context, store Store) (bool, error) {
+	if f, ok := store.(SealedSecretFinder); ok {
+		_, _, found, err := f.AnySealedSecret(ctx)
+		if err != nil {
+			return false, fmt.Errorf("looking for a sealed secret: %w", err)
+		}
+		return found, nil
+	}
 	users, err := store.ListUsers(ctx)
 	if err != nil {
 		return false, fmt.Errorf("listing users: %w", err)
@@ -207,6 +224,16 @@ func HasSealedSecrets(ctx context.Context, store Store) (bool, error) {
 // file from another installation is refused at start, not found out by
 // every user's next sign-in.
 func CheckKeys(ctx context.Context, store Store, keys *Keys) error {
+	if f, ok := store.(SealedSecretFinder); ok {
+		id, sealed, found, err := f.AnySealedSecret(ctx)
+		if err != nil {
+			return fmt.Errorf("looking for a sealed secret: %w", err)
+		}
+		if _, err := keys.Open(id, sealed); found && err != nil {
+			return ErrKeyMismatch
+		}
+		return nil
+	}
 	users, err := store.ListUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("listing users: %w", err)

@@ -326,8 +326,7 @@ func (s *Service) StartEnrollment(ctx context.Context, sess *Session) (*totp.Key
 	if err != nil {
 		return nil, err
 	}
-	plain := pendingPrefix + strconv.FormatInt(s.now().UnixNano(), 10) + "\n" + k.URI()
-	sealed, err := s.keys.Seal(s.rand, u.ID, []byte(plain))
+	sealed, err := s.keys.SealKey(s.rand, u.ID, k, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,8 @@
 // It expects the binaries twofold, twofold-portal and barewindow in -bin
 // and runs inside scripts/with-keyring.sh (a private Secret Service);
 // it starts its own Xvfb and PostgreSQL. Groups: 1 TOTP verification,
-// 2 QR decoding, 3 portal logins, 4 portal code checks, 5 desktop at rest.
+// 2 QR decoding, 3 portal logins, 4 portal code checks, 5 desktop at rest,
+// 6 portal growth (1,000 against -growth-accounts accounts).
 package main
 
 import (
@@ -41,6 +42,12 @@ type Config struct {
 	Runs    int           // whole-process runs per program and file
 	Idle    time.Duration // desktop idle window
 	Work    string        // scratch directory
+	// GrowthAccounts is group 6's larger size; GrowthPruneArgs are
+	// portal flags that make its own loop prune during group 6's pruning
+	// run (empty: the bench runs the portal's pruning itself).
+	GrowthAccounts  int
+	GrowthPruneArgs string
+	GrowthDatabases []string // "sqlite", "postgres"
 }
 
 func parseFlags(args []string, stderr io.Writer) (*Config, error) {
@@ -50,9 +57,12 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&cfg.Bin, "bin", "bin", "`directory` of the built binaries")
 	fs.StringVar(&cfg.Samples, "samples", "../shared/samples", "`directory` of the real-world samples (camera photo)")
 	fs.StringVar(&cfg.Out, "out", "bench/RESULTS.md", "Markdown `file` for the results (empty: none)")
-	groups := fs.String("groups", "1,2,3,4,5", "comma-separated `groups` to run")
+	groups := fs.String("groups", "1,2,3,4,5,6", "comma-separated `groups` to run")
 	fs.IntVar(&cfg.Runs, "runs", 9, "runs of each program per file (medians)")
 	fs.DurationVar(&cfg.Idle, "idle", 60*time.Second, "desktop idle measurement window")
+	fs.IntVar(&cfg.GrowthAccounts, "growth-accounts", 1_000_000, "group 6: `accounts` seeded for the larger size (the baseline is 1000)")
+	growthDBs := fs.String("growth-databases", "sqlite,postgres", "group 6: comma-separated `databases` to measure")
+	fs.StringVar(&cfg.GrowthPruneArgs, "growth-prune-args", "", "group 6: portal `flags` that make the portal's own loop prune continuously during the pruning run (empty: the bench calls the portal's pruning itself)")
 	if len(args) > 0 {
 		args = args[1:]
 	}
@@ -61,10 +71,16 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	}
 	for _, g := range strings.Split(*groups, ",") {
 		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(g), &n); err != nil || n < 1 || n > 5 {
-			return nil, fmt.Errorf("-groups: %q is not 1 to 5", g)
+		if _, err := fmt.Sscan(strings.TrimSpace(g), &n); err != nil || n < 1 || n > 6 {
+			return nil, fmt.Errorf("-groups: %q is not 1 to 6", g)
 		}
 		cfg.Groups[n] = true
+	}
+	for _, db := range strings.Split(*growthDBs, ",") {
+		if db = strings.TrimSpace(db); db != "sqlite" && db != "postgres" {
+			return nil, fmt.Errorf("-growth-databases: %q is neither sqlite nor postgres", db)
+		}
+		cfg.GrowthDatabases = append(cfg.GrowthDatabases, db)
 	}
 	if cfg.Runs < 3 {
 		return nil, errors.New("-runs: at least 3")
@@ -90,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	steps := []struct {
 		n  int
 		fn func(context.Context, *Config, *Report) error
-	}{{1, benchTOTP}, {2, benchQR}, {3, benchLogins}, {4, benchCodeChecks}, {5, benchDesktop}}
+	}{{1, benchTOTP}, {2, benchQR}, {3, benchLogins}, {4, benchCodeChecks}, {5, benchDesktop}, {6, benchGrowth}}
 	var failed []error
 	for _, s := range steps {
 		if !cfg.Groups[s.n] {
