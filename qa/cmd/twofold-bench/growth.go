@@ -256,7 +256,7 @@ func growthMeasure(ctx context.Context, cfg *Config, rep *Report, pg *pgtest.Clu
 	}
 	var stopPruner func() ([]time.Duration, error)
 	if cfg.GrowthPruneArgs == "" {
-		r.prune.how = "portal.Service.DeleteExpiredSessions (what the portal's 10-minute loop calls) in a loop from the bench, on the same database"
+		r.prune.how = "portal.Service.Prune (what the portal's loop runs) in a loop from the bench, on the same database"
 		if stopPruner, err = startPruner(ctx, db, data, database, master); err != nil {
 			return nil, err
 		}
@@ -458,10 +458,10 @@ func growthSessions(ctx context.Context, base string, pick *picker) ([][]codeSes
 	return out, ctx.Err()
 }
 
-// startPruner runs the portal's pruning (Service.DeleteExpiredSessions:
-// expired sessions, expired remembered devices, stale attempt counters)
-// on the database in a loop until the returned stop is called, which
-// returns each pass's duration.
+// startPruner runs the portal's pruning (Service.Prune, what the portal's
+// loop runs: expired sessions, devices, counters, tokens, old mail and
+// activity past its retention, in batches) on the database in a loop
+// until the returned stop is called, which returns each pass's duration.
 func startPruner(ctx context.Context, db, data, database string, master []byte) (func() ([]time.Duration, error), error) {
 	var store portal.Store
 	var closeStore func() error
@@ -498,7 +498,7 @@ func startPruner(ctx context.Context, db, data, database string, master []byte) 
 		defer close(done)
 		for {
 			t0 := time.Now()
-			if err := svc.DeleteExpiredSessions(ctx); err != nil {
+			if _, err := svc.Prune(ctx); err != nil {
 				perr = err
 				return
 			}

@@ -62,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.DurationVar(&cfg.Idle, "idle", 60*time.Second, "desktop idle measurement window")
 	fs.IntVar(&cfg.GrowthAccounts, "growth-accounts", 1_000_000, "group 6: `accounts` seeded for the larger size (the baseline is 1000)")
 	growthDBs := fs.String("growth-databases", "sqlite,postgres", "group 6: comma-separated `databases` to measure")
-	fs.StringVar(&cfg.GrowthPruneArgs, "growth-prune-args", "", "group 6: portal `flags` that make the portal's own loop prune continuously during the pruning run (empty: the bench calls the portal's pruning itself)")
+	fs.StringVar(&cfg.GrowthPruneArgs, "growth-prune-args", "--prune-interval 1s", "group 6: portal `flags` that make the portal's own loop prune continuously during the pruning run (empty: the bench calls the portal's pruning itself, from another process)")
 	if len(args) > 0 {
 		args = args[1:]
 	}
