@@ -199,7 +199,7 @@ func growthMeasure(ctx context.Context, cfg *Config, rep *Report, pg *pgtest.Clu
 		return nil, err
 	}
 	in := &cluster.Instance{Bin: filepath.Join(cfg.Bin, "twofold-portal"), Name: fmt.Sprintf("growth-%s-%d", db, n), Data: data,
-		Database: database, SecretKeyFile: keyFile, Args: []string{"--trusted-proxies", "127.0.0.1", "--issuer", growthPortalName}}
+		Database: database, SecretKeyFile: keyFile, Args: []string{"--trusted-proxies", "127.0.0.1", "--issuer", growthPortalName, "--prune-interval", "0"}}
 	rep.Progress("%s, %s accounts: starting the portal", db, thousands(n))
 	if err := in.Start(ctx); err != nil {
 		return nil, err

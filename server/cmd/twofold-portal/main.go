@@ -191,7 +191,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&cfg.PublicURL, "public-url", env("TWOFOLD_PUBLIC_URL", ""), "the portal's public `URL` for links in mail, e.g. https://portal.example.com; required with --smtp-addr (TWOFOLD_PUBLIC_URL)")
 	activity := fs.String("activity-retention", env("TWOFOLD_ACTIVITY_RETENTION", "365d"), "how long activity events (the security page's list) are kept: `duration` such as 365d, 90d or 720h; 0 keeps them forever (TWOFOLD_ACTIVITY_RETENTION)")
 	audit := fs.String("audit-retention", env("TWOFOLD_AUDIT_RETENTION", "0"), "how long the admin audit log is kept: `duration` such as 730d; 0 keeps it forever (TWOFOLD_AUDIT_RETENTION)")
-	interval := fs.String("prune-interval", env("TWOFOLD_PRUNE_INTERVAL", "10m"), "how often the portal deletes what is past its retention (expired sessions, counters, devices, mail tokens, sent mail, old activity): `duration`, 1s or more (TWOFOLD_PRUNE_INTERVAL)")
+	interval := fs.String("prune-interval", env("TWOFOLD_PRUNE_INTERVAL", "10m"), "how often the portal deletes what is past its retention (expired sessions, counters, devices, mail tokens, sent mail, old activity): `duration`, 1s or more; 0: this instance never prunes (another instance on the same PostgreSQL does) (TWOFOLD_PRUNE_INTERVAL)")
 	batch, err := strconv.Atoi(env("TWOFOLD_PRUNE_BATCH", strconv.Itoa(portal.DefaultPruneBatch)))
 	if err != nil || batch < 1 {
 		return nil, nil, fmt.Errorf("TWOFOLD_PRUNE_BATCH: want a number of rows, 1 or more, not %q", getenv("TWOFOLD_PRUNE_BATCH"))
@@ -238,7 +238,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	if cfg.PruneBatch < 1 {
 		return nil, nil, fmt.Errorf("--prune-batch %d: want 1 row or more", cfg.PruneBatch)
 	}
-	if cfg.PruneInterval < time.Second {
+	if cfg.PruneInterval != 0 && cfg.PruneInterval < time.Second {
 		return nil, nil, fmt.Errorf("--prune-interval %s: want 1s or more", *interval)
 	}
 	if cfg.Database != "" && cfg.SecretKeyFile == "" {
@@ -535,7 +535,9 @@ func serve(ctx context.Context, cfg *Config, svc *portal.Service, db connStats, 
 		logger.Info("debug listener", "addr", dln.Addr().String())
 	}
 
-	go pruneLoop(ctx, svc, cfg.PruneInterval, logger)
+	if cfg.PruneInterval > 0 {
+		go pruneLoop(ctx, svc, cfg.PruneInterval, logger)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

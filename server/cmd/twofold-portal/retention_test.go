@@ -32,6 +32,10 @@ func TestRetentionFlags(t *testing.T) {
 	if err != nil || cfg.ActivityRetention != 0 || cfg.PruneInterval != time.Hour {
 		t.Errorf("environment: %+v, %v; want activity kept forever, hourly", cfg, err)
 	}
+	// 0: this instance leaves pruning to another.
+	if cfg, _, err = parseFlags([]string{"x", "--prune-interval", "0"}, env(nil), io.Discard); err != nil || cfg.PruneInterval != 0 {
+		t.Errorf("--prune-interval 0: %v, %v", cfg.PruneInterval, err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -39,7 +43,6 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"x", "--activity-retention", "a year"}, "--activity-retention"},
 		{[]string{"x", "--activity-retention", "-5h"}, "--activity-retention"},
 		{[]string{"x", "--audit-retention", "forever"}, "--audit-retention"},
-		{[]string{"x", "--prune-interval", "0"}, "want 1s or more"},
 		{[]string{"x", "--prune-interval", "10ms"}, "want 1s or more"},
 		{[]string{"x", "--prune-batch", "0"}, "want 1 row or more"},
 	} {
