@@ -742,41 +742,37 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window 
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
 	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
-		// A key never counted before (every key of a spray of guesses over
-		// many names or addresses) is one statement: its first failure.
-		first := delay(1)
-		res, err := t.wq.ExecContext(ctx,
-			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			key, storedLock(now, first), unix(now))
-		if err != nil {
-			return wrap("counting attempt", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("counting attempt", err)
-		} else if n == 1 {
-			a.Failures, a.LockedUntil = 1, now.Add(first)
-			return nil
-		}
-		var locked, last int64
-		// The row exists: this transaction holds the write lock, so no
-		// one deletes it before the update below.
-		err = t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
-		if err != nil {
-			return wrap("counting attempt", err)
-		}
-		a.LockedUntil = fromUnix(locked)
-		if a.LockedUntil.After(now) {
+		// One statement counts the attempt, new key or not, unless the
+		// counter is locked: it inserts the first failure, or adds one
+		// (after the decay) to an unlocked counter. A lock to set is a
+		// second statement: the delay is the caller's function of the
+		// count.
+		err := t.wq.QueryRowContext(ctx,
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?1, 1, 0, ?2)
+			 ON CONFLICT (key) DO UPDATE SET
+			   failures = CASE WHEN ?3 > 0 AND ?2 - last_at > ?3 THEN 1 ELSE failures + 1 END,
+			   locked_until = 0, last_at = max(last_at, ?2)
+			 WHERE locked_until <= ?2
+			 RETURNING failures`,
+			key, unix(now), int64(window)).Scan(&a.Failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Locked: the row is there and this transaction holds the
+			// write lock, so it is still there to read.
+			var locked int64
+			if err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked); err != nil {
+				return wrap("counting attempt", err)
+			}
+			a.LockedUntil = fromUnix(locked)
 			return &portal.LockedError{Until: a.LockedUntil}
+		} else if err != nil {
+			return wrap("counting attempt", err)
 		}
-		if window > 0 && now.Sub(fromUnix(last)) > window {
-			a.Failures = 0 // decayed: the earlier failures are too old to count
-		}
-		a.Failures++
 		wait := delay(a.Failures)
 		a.LockedUntil = now.Add(wait)
-		_, err = t.wq.ExecContext(ctx,
-			`UPDATE attempts SET failures = ?, locked_until = ?, last_at = max(last_at, ?) WHERE key = ?`,
-			a.Failures, storedLock(now, wait), unix(now), key)
+		if wait <= 0 {
+			return nil
+		}
+		_, err = t.wq.ExecContext(ctx, `UPDATE attempts SET locked_until = ? WHERE key = ?`, storedLock(now, wait), key)
 		return wrap("counting attempt", err)
 	})
 	return a, err
