@@ -7,6 +7,8 @@
 // and runs inside scripts/with-keyring.sh (a private Secret Service);
 // it starts its own Xvfb and PostgreSQL. Groups: 1 TOTP verification,
 // 2 QR decoding, 3 portal logins, 4 portal code checks, 5 desktop at rest.
+// Group 4 pins itself to core 0 and the servers it measures to core 1
+// with taskset (util-linux), and needs two cores.
 package main
 
 import (
