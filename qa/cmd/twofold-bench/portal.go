@@ -260,14 +260,9 @@ type loadResult struct {
 
 func (r *loadResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-// bare starts bin/baregin (one Gin handler that does nothing, in a process
-// tuned as the portal is) and drives its GET /bare with clients for d.
-func bare(ctx context.Context, cfg *Config, clients int, d time.Duration) (*loadResult, error) {
-	return bareUnder(ctx, cfg, nil, clients, d)
-}
-
-// bareUnder is bare with bin/baregin run under wrap (nil: none), as the
-// portal it is compared with.
+// bareUnder starts bin/baregin (one Gin handler that does nothing, in a
+// process tuned as the portal is) under wrap (nil: none; the same as the
+// portal it is compared with) and drives its GET /bare with clients for d.
 func bareUnder(ctx context.Context, cfg *Config, wrap []string, clients int, d time.Duration) (*loadResult, error) {
 	argv := append(append([]string(nil), wrap...), filepath.Join(cfg.Bin, "baregin"))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
