@@ -147,14 +147,14 @@ func checkSeeded(t *testing.T, st store, cfg Config, stats *Stats) {
 		}
 		return sess
 	}
-	if _, err := svc.LoginCode(ctx, signIn(0), oathtool(t, &cfg, 0, now), "192.0.2.1", false); err != nil {
+	if _, err := svc.LoginCode(ctx, signIn(0), nil, oathtool(t, &cfg, 0, now), "192.0.2.1", false); err != nil {
 		t.Fatalf("code of %s from oathtool: %v", cfg.Username(0), err)
 	}
 	codes, err := cfg.RecoveryCodes(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.LoginRecovery(ctx, signIn(2), codes[3], "192.0.2.1"); err != nil {
+	if _, err := svc.LoginRecovery(ctx, signIn(2), nil, codes[3], "192.0.2.1"); err != nil {
 		t.Fatalf("recovery code of %s: %v", cfg.Username(2), err)
 	}
 	signIn(1)

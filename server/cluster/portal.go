@@ -47,6 +47,10 @@ type Instance struct {
 	Database      string // postgres:// URL, or "" for SQLite
 	SecretKeyFile string
 	Args          []string // more flags
+	// Wrap is a command the portal runs under, e.g. taskset -c 1 to pin
+	// it to a core from its start (nil: none). It must exec the portal
+	// in its own process, so that signals reach the portal.
+	Wrap []string
 	// Addr and DebugAddr are picked on the first Start when empty.
 	Addr      string
 	DebugAddr string
@@ -87,6 +91,9 @@ func (in *Instance) Command(ctx context.Context) *exec.Cmd {
 	}
 	args = append(args, in.Args...)
 	cmd := exec.CommandContext(ctx, in.Bin, args...)
+	if len(in.Wrap) > 0 {
+		cmd = exec.CommandContext(ctx, in.Wrap[0], append(append(in.Wrap[1:len(in.Wrap):len(in.Wrap)], in.Bin), args...)...)
+	}
 	// The database URL goes by environment: it may hold a password, and
 	// the command line is visible to every local user.
 	// The clients of a load or fault test all sign up from loopback: no

@@ -21,14 +21,15 @@ import (
 // browser, and a stolen token buys the thief one small budget.
 
 // DeviceToken returns a new device token for the user of a fully
-// signed-in session, "" for any other session.
-func (s *Service) DeviceToken(ctx context.Context, sess *Session) (string, error) {
+// signed-in session, "" for any other session. u is that user when the
+// caller has read it already (nil: read it).
+func (s *Service) DeviceToken(ctx context.Context, sess *Session, u *User) (string, error) {
 	if sess == nil || sess.Stage != StageFull {
 		return "", nil
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.sessionUser(ctx, sess, u)
 	if err != nil {
-		return "", fmt.Errorf("finding user: %w", err)
+		return "", err
 	}
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(s.rand, nonce); err != nil {
@@ -36,6 +37,20 @@ func (s *Service) DeviceToken(ctx context.Context, sess *Session) (string, error
 	}
 	n := base64.RawURLEncoding.EncodeToString(nonce)
 	return "v1." + strconv.FormatInt(u.ID, 10) + "." + n + "." + s.keys.signDevice(u.ID, u.Username, n), nil
+}
+
+// sessionUser is u when it is the user of sess, else the stored user of
+// sess: a caller that read the user with the session passes it on rather
+// than have it read again.
+func (s *Service) sessionUser(ctx context.Context, sess *Session, u *User) (*User, error) {
+	if u != nil && u.ID == sess.UserID {
+		return u, nil
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("finding user: %w", err)
+	}
+	return u, nil
 }
 
 // deviceNonce returns the nonce of a valid device token of user u, "" for

@@ -122,13 +122,13 @@ func (s *Service) notify(ctx context.Context, e *Event, detail string) error {
 // NewDeviceSignIn records, when the portal sends mail, a full sign-in
 // from a browser whose device cookie (device) is not a valid one of the
 // account, and tells the owner.
-func (s *Service) NewDeviceSignIn(ctx context.Context, sess *Session, device, ip, userAgent string) error {
+func (s *Service) NewDeviceSignIn(ctx context.Context, sess *Session, u *User, device, ip, userAgent string) error {
 	if !s.cfg.Mail.Enabled || sess == nil || sess.Stage != StageFull {
 		return nil
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.sessionUser(ctx, sess, u)
 	if err != nil {
-		return fmt.Errorf("finding user: %w", err)
+		return err
 	}
 	if device != "" && s.deviceNonce(device, u) != "" {
 		return nil

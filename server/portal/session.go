@@ -100,7 +100,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	if token == "" || len(token) > 128 {
 		return nil, nil, errNoSession
 	}
-	sess, err := s.store.Session(ctx, HashToken(token))
+	// One read for both: this runs on every request with a cookie.
+	sess, u, err := s.store.SessionUser(ctx, HashToken(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errNoSession
 	} else if err != nil {
@@ -116,12 +117,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 			return nil, nil, fmt.Errorf("ending expired session: %w", err)
 		}
 		return nil, nil, Errorf(EUNAUTHORIZED, "Your session has expired. Please sign in again.")
-	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errNoSession
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("finding session user: %w", err)
 	}
 	if u.Disabled {
 		// Disabling ends the sessions; one begun in the meantime ends here.

@@ -65,6 +65,10 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns ErrNotFound when there is no such session.
 	Session(ctx context.Context, id []byte) (*Session, error)
+	// SessionUser returns the session and its user in one read (every
+	// request with a cookie makes it); ErrNotFound when there is no such
+	// session.
+	SessionUser(ctx context.Context, id []byte) (*Session, *User, error)
 	// TouchSession sets the last-seen time.
 	TouchSession(ctx context.Context, id []byte, at time.Time) error
 	// DeleteSession removes one session (no error if absent).

@@ -190,14 +190,20 @@ func (s *Service) resetCode(ctx context.Context, userID int64) error {
 	return nil
 }
 
-// pendingUser returns the user of a session that passed the password.
-func (s *Service) pendingUser(ctx context.Context, sess *Session) (*User, error) {
+// pendingUser returns the user of a session that passed the password:
+// u, the user Authenticate read with the session, when it is that
+// session's user (the request need not read it twice), else the stored
+// one.
+func (s *Service) pendingUser(ctx context.Context, sess *Session, u *User) (*User, error) {
 	if sess.Stage != StagePassword {
 		return nil, errNoSession
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.sessionUser(ctx, sess, u)
 	if err != nil {
-		return nil, fmt.Errorf("finding user: %w", err)
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, errNoSession
 	}
 	if !u.TwoFactor() {
 		return nil, Errorf(ECONFLICT, "Two-factor authentication is off for this account. Please sign in again.")
@@ -218,25 +224,26 @@ type SignedIn struct {
 }
 
 // LoginCode finishes sign-in with a TOTP code; the session is replaced.
+// u is the session's user as Authenticate returned it (nil: read it).
 // With remember, the browser becomes a remembered device (RememberFor).
 // The attempt, the step, the activity, the device and the new session
 // are written in one transaction.
-func (s *Service) LoginCode(ctx context.Context, sess *Session, code, ip string, remember bool) (*SignedIn, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip, remember)
+func (s *Service) LoginCode(ctx context.Context, sess *Session, u *User, code, ip string, remember bool) (*SignedIn, error) {
+	return s.loginSecond(ctx, sess, u, func(t *Service, u *User) error { return t.checkCode(ctx, u, code, ip) }, ip, remember)
 }
 
 // LoginRecovery finishes sign-in with a recovery code; the session is
 // replaced, as in LoginCode. It forgets the remembered devices and
 // remembers none.
-func (s *Service) LoginRecovery(ctx context.Context, sess *Session, code, ip string) (*SignedIn, error) {
-	return s.loginSecond(ctx, sess, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip, false)
+func (s *Service) LoginRecovery(ctx context.Context, sess *Session, u *User, code, ip string) (*SignedIn, error) {
+	return s.loginSecond(ctx, sess, u, func(t *Service, u *User) error { return t.checkRecovery(ctx, u, code, ip) }, ip, false)
 }
 
 // loginSecond runs check and, when it passes, records the sign-in and
 // replaces the session, all in one transaction; a refused check commits
 // what it recorded (the attempt, the failure).
-func (s *Service) loginSecond(ctx context.Context, sess *Session, check func(t *Service, u *User) error, ip string, remember bool) (*SignedIn, error) {
-	u, err := s.pendingUser(ctx, sess)
+func (s *Service) loginSecond(ctx context.Context, sess *Session, u *User, check func(t *Service, u *User) error, ip string, remember bool) (*SignedIn, error) {
+	u, err := s.pendingUser(ctx, sess, u)
 	if err != nil {
 		return nil, err
 	}

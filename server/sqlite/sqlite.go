@@ -382,20 +382,35 @@ func isUnique(err error) bool {
 
 const userColumns = `id, username, display_name, password_hash, totp_secret, totp_pending, totp_last_step, created_at, recovery_unseen, grace_from, email, email_pending, is_admin, disabled`
 
+// userRow holds the scan targets of userColumns.
+type userRow struct {
+	u              portal.User
+	step, created  int64
+	grace          sql.NullInt64
+	email, pending sql.NullString
+}
+
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &r.step, &r.created, &u.RecoveryUnseen, &r.grace, &r.email, &r.pending, &u.Admin, &u.Disabled}
+}
+
+func (r *userRow) user() *portal.User {
+	u := r.u
+	u.Email, u.EmailPending = r.email.String, r.pending.String
+	u.TOTPLastStep, u.CreatedAt = uint64(r.step), fromUnix(r.created)
+	if r.grace.Valid {
+		u.GraceFrom = fromUnix(r.grace.Int64)
+	}
+	return &u
+}
+
 func scanUser(row interface{ Scan(...any) error }) (*portal.User, error) {
-	var u portal.User
-	var step, created int64
-	var grace sql.NullInt64
-	var email, pending sql.NullString
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &step, &created, &u.RecoveryUnseen, &grace, &email, &pending, &u.Admin, &u.Disabled); err != nil {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	u.Email, u.EmailPending = email.String, pending.String
-	u.TOTPLastStep, u.CreatedAt = uint64(step), fromUnix(created)
-	if grace.Valid {
-		u.GraceFrom = fromUnix(grace.Int64)
-	}
-	return &u, nil
+	return r.user(), nil
 }
 
 // nullTime stores the zero time as NULL.
@@ -624,24 +639,59 @@ func (d *DB) CreateSession(ctx context.Context, s *portal.Session) error {
 	return nil
 }
 
+const sessionColumns = `id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at`
+
+// sessionRow holds the scan targets of sessionColumns.
+type sessionRow struct {
+	s                   portal.Session
+	stage               int
+	created, seen, auth int64
+	code                sql.NullInt64
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.UserID, &r.stage, &r.created, &r.seen, &r.auth, &s.IP, &s.UserAgent, &s.SetupSkipped, &r.code}
+}
+
+func (r *sessionRow) session() *portal.Session {
+	s := r.s
+	s.Stage, s.CreatedAt, s.LastSeenAt, s.AuthAt = portal.Stage(r.stage), fromUnix(r.created), fromUnix(r.seen), fromUnix(r.auth)
+	if r.code.Valid {
+		s.CodeAt = fromUnix(r.code.Int64)
+	}
+	return &s
+}
+
 func (d *DB) Session(ctx context.Context, id []byte) (*portal.Session, error) {
-	var s portal.Session
-	var stage int
-	var created, seen, auth int64
-	var code sql.NullInt64
-	err := d.rq.QueryRowContext(ctx,
-		`SELECT id, user_id, stage, created_at, last_seen_at, auth_at, ip, user_agent, setup_skipped, code_at FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.UserID, &stage, &created, &seen, &auth, &s.IP, &s.UserAgent, &s.SetupSkipped, &code)
+	var r sessionRow
+	err := d.rq.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, portal.ErrNotFound
 	} else if err != nil {
 		return nil, wrap("reading session", err)
 	}
-	s.Stage, s.CreatedAt, s.LastSeenAt, s.AuthAt = portal.Stage(stage), fromUnix(created), fromUnix(seen), fromUnix(auth)
-	if code.Valid {
-		s.CodeAt = fromUnix(code.Int64)
+	return r.session(), nil
+}
+
+// sessionUserQuery reads a session and its user in one statement: one
+// read transaction (one round of WAL locking) per request instead of
+// two. Its columns are sessionColumns then userColumns, qualified (the
+// store contract compares the result with Session and UserByID).
+const sessionUserQuery = `SELECT s.id, s.user_id, s.stage, s.created_at, s.last_seen_at, s.auth_at, s.ip, s.user_agent, s.setup_skipped, s.code_at,
+	u.id, u.username, u.display_name, u.password_hash, u.totp_secret, u.totp_pending, u.totp_last_step, u.created_at, u.recovery_unseen, u.grace_from, u.email, u.email_pending, u.is_admin, u.disabled
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
+
+func (d *DB) SessionUser(ctx context.Context, id []byte) (*portal.Session, *portal.User, error) {
+	var sr sessionRow
+	var ur userRow
+	err := d.rq.QueryRowContext(ctx, sessionUserQuery, id).Scan(append(sr.dest(), ur.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, portal.ErrNotFound
+	} else if err != nil {
+		return nil, nil, wrap("reading session and user", err)
 	}
-	return &s, nil
+	return sr.session(), ur.user(), nil
 }
 
 func (d *DB) TouchSession(ctx context.Context, id []byte, at time.Time) error {
@@ -684,41 +734,37 @@ func (d *DB) TakeAttempt(ctx context.Context, key string, now time.Time, window 
 	// _txlock=immediate: the transaction holds the write lock from BEGIN,
 	// so concurrent takes are serialised.
 	err := d.inTx(ctx, "counting attempt", func(t *DB) error {
-		// A key never counted before (every key of a spray of guesses over
-		// many names or addresses) is one statement: its first failure.
-		first := delay(1)
-		res, err := t.wq.ExecContext(ctx,
-			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			key, storedLock(now, first), unix(now))
-		if err != nil {
-			return wrap("counting attempt", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return wrap("counting attempt", err)
-		} else if n == 1 {
-			a.Failures, a.LockedUntil = 1, now.Add(first)
-			return nil
-		}
-		var locked, last int64
-		// The row exists: this transaction holds the write lock, so no
-		// one deletes it before the update below.
-		err = t.wq.QueryRowContext(ctx, `SELECT failures, locked_until, last_at FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked, &last)
-		if err != nil {
-			return wrap("counting attempt", err)
-		}
-		a.LockedUntil = fromUnix(locked)
-		if a.LockedUntil.After(now) {
+		// One statement counts the attempt, new key or not, unless the
+		// counter is locked: it inserts the first failure, or adds one
+		// (after the decay) to an unlocked counter. A lock to set is a
+		// second statement: the delay is the caller's function of the
+		// count.
+		err := t.wq.QueryRowContext(ctx,
+			`INSERT INTO attempts (key, failures, locked_until, last_at) VALUES (?1, 1, 0, ?2)
+			 ON CONFLICT (key) DO UPDATE SET
+			   failures = CASE WHEN ?3 > 0 AND ?2 - last_at > ?3 THEN 1 ELSE failures + 1 END,
+			   locked_until = 0, last_at = max(last_at, ?2)
+			 WHERE locked_until <= ?2
+			 RETURNING failures`,
+			key, unix(now), int64(window)).Scan(&a.Failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Locked: the row is there and this transaction holds the
+			// write lock, so it is still there to read.
+			var locked int64
+			if err := t.wq.QueryRowContext(ctx, `SELECT failures, locked_until FROM attempts WHERE key = ?`, key).Scan(&a.Failures, &locked); err != nil {
+				return wrap("counting attempt", err)
+			}
+			a.LockedUntil = fromUnix(locked)
 			return &portal.LockedError{Until: a.LockedUntil}
+		} else if err != nil {
+			return wrap("counting attempt", err)
 		}
-		if window > 0 && now.Sub(fromUnix(last)) > window {
-			a.Failures = 0 // decayed: the earlier failures are too old to count
-		}
-		a.Failures++
 		wait := delay(a.Failures)
 		a.LockedUntil = now.Add(wait)
-		_, err = t.wq.ExecContext(ctx,
-			`UPDATE attempts SET failures = ?, locked_until = ?, last_at = max(last_at, ?) WHERE key = ?`,
-			a.Failures, storedLock(now, wait), unix(now), key)
+		if wait <= 0 {
+			return nil
+		}
+		_, err = t.wq.ExecContext(ctx, `UPDATE attempts SET locked_until = ? WHERE key = ?`, storedLock(now, wait), key)
 		return wrap("counting attempt", err)
 	})
 	return a, err

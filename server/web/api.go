@@ -97,9 +97,9 @@ func (s *Server) apiLoginCode(c *gin.Context) {
 			s.fail(c, "", nil, portal.Errorf(portal.EINVALID, "A device is remembered only at a sign-in with a code from the app, not with a recovery code."))
 			return
 		}
-		out, err = s.svc.LoginRecovery(c.Request.Context(), session(c), in.RecoveryCode, c.ClientIP())
+		out, err = s.svc.LoginRecovery(c.Request.Context(), session(c), user(c), in.RecoveryCode, c.ClientIP())
 	} else {
-		out, err = s.svc.LoginCode(c.Request.Context(), session(c), in.Code, c.ClientIP(), in.RememberDevice)
+		out, err = s.svc.LoginCode(c.Request.Context(), session(c), user(c), in.Code, c.ClientIP(), in.RememberDevice)
 	}
 	if err != nil {
 		s.fail(c, "", nil, err)

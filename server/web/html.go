@@ -135,7 +135,7 @@ func (s *Server) loginCode(c *gin.Context) {
 		s.fail(c, "code", v, err)
 		return
 	}
-	in, err := s.svc.LoginCode(c.Request.Context(), session(c), f["code"], c.ClientIP(), remember)
+	in, err := s.svc.LoginCode(c.Request.Context(), session(c), user(c), f["code"], c.ClientIP(), remember)
 	if err != nil {
 		s.fail(c, "code", v, err)
 		return
@@ -166,7 +166,7 @@ func (s *Server) loginRecovery(c *gin.Context) {
 		s.fail(c, "recovery", v, err)
 		return
 	}
-	in, err := s.svc.LoginRecovery(c.Request.Context(), session(c), f["recovery_code"], c.ClientIP())
+	in, err := s.svc.LoginRecovery(c.Request.Context(), session(c), user(c), f["recovery_code"], c.ClientIP())
 	if err != nil {
 		s.fail(c, "recovery", v, err)
 		return

@@ -42,7 +42,7 @@ func (s *Server) startSession(c *gin.Context, u *portal.User) (*portal.Session, 
 		return nil, err
 	}
 	s.setSessionCookie(c, token)
-	if err := s.setDeviceCookie(c, sess); err != nil {
+	if err := s.setDeviceCookie(c, sess, u); err != nil {
 		return nil, err
 	}
 	return sess, nil
@@ -58,13 +58,13 @@ const (
 func (s *Server) deviceCookieName(r *http.Request) string { return s.cookie(r, deviceCookie) }
 
 // setDeviceCookie gives the browser of a fully signed-in session its
-// device cookie; other sessions get none.
-func (s *Server) setDeviceCookie(c *gin.Context, sess *portal.Session) error {
-	token, err := s.svc.DeviceToken(c.Request.Context(), sess)
+// device cookie; other sessions get none. u is the session's user.
+func (s *Server) setDeviceCookie(c *gin.Context, sess *portal.Session, u *portal.User) error {
+	token, err := s.svc.DeviceToken(c.Request.Context(), sess, u)
 	if err != nil || token == "" {
 		return err
 	}
-	if err := s.svc.NewDeviceSignIn(c.Request.Context(), sess, s.deviceToken(c), c.ClientIP(), c.Request.UserAgent()); err != nil {
+	if err := s.svc.NewDeviceSignIn(c.Request.Context(), sess, u, s.deviceToken(c), c.ClientIP(), c.Request.UserAgent()); err != nil {
 		return err
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
@@ -116,7 +116,7 @@ func (s *Server) rememberToken(c *gin.Context) string {
 func (s *Server) signedIn(c *gin.Context, in *portal.SignedIn) error {
 	s.setSessionCookie(c, in.Token)
 	s.setRememberCookie(c, in.Remembered)
-	return s.setDeviceCookie(c, in.Session)
+	return s.setDeviceCookie(c, in.Session, user(c))
 }
 
 func (s *Server) clearSessionCookie(c *gin.Context) {

@@ -8,6 +8,8 @@
 // it starts its own Xvfb and PostgreSQL. Groups: 1 TOTP verification,
 // 2 QR decoding, 3 portal logins, 4 portal code checks, 5 desktop at rest,
 // 6 portal growth (1,000 against -growth-accounts accounts).
+// Group 4 pins itself to core 0 and the servers it measures to core 1
+// with taskset (util-linux), and needs two cores.
 package main
 
 import (

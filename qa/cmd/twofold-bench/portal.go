@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"twofold.dev/server/cluster"
 	"twofold.dev/server/pgtest"
 	"twofold.dev/server/portal"
+	"twofold.dev/server/postgres"
 	"twofold.dev/shared/totp"
 )
 
@@ -28,18 +30,27 @@ const benchPassword = "bench password 1234"
 // PostgreSQL URL, trusting 127.0.0.1 for X-Forwarded-For so that every
 // virtual user has an address of its own.
 func startPortal(ctx context.Context, cfg *Config, name, database string) (*cluster.Instance, error) {
+	return startPortalWith(ctx, cfg, name, database, "", nil)
+}
+
+// startPortalWith is startPortal with the secret key file of another
+// instance of the same database (""): a new one) and a command to run
+// the portal under (nil: none).
+func startPortalWith(ctx context.Context, cfg *Config, name, database, keyFile string, wrap []string) (*cluster.Instance, error) {
 	dir := filepath.Join(cfg.Work, "portal-"+name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	keyFile := filepath.Join(dir, "secret.key")
-	if err := cluster.WriteKeyFile(keyFile, key); err != nil {
-		return nil, err
+	if keyFile == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		keyFile = filepath.Join(dir, "secret.key")
+		if err := cluster.WriteKeyFile(keyFile, key); err != nil {
+			return nil, err
+		}
 	}
 	in := &cluster.Instance{Bin: filepath.Join(cfg.Bin, "twofold-portal"), Name: name, Data: filepath.Join(dir, "data"),
-		Database: database, SecretKeyFile: keyFile, Args: []string{"--trusted-proxies", "127.0.0.1"}}
+		Database: database, SecretKeyFile: keyFile, Args: []string{"--trusted-proxies", "127.0.0.1"}, Wrap: wrap}
 	if err := in.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -249,10 +260,12 @@ type loadResult struct {
 
 func (r *loadResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-// bare starts bin/baregin (one Gin handler that does nothing, in a process
-// tuned as the portal is) and drives its GET /bare with clients for d.
-func bare(ctx context.Context, cfg *Config, clients int, d time.Duration) (*loadResult, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(cfg.Bin, "baregin"))
+// bareUnder starts bin/baregin (one Gin handler that does nothing, in a
+// process tuned as the portal is) under wrap (nil: none; the same as the
+// portal it is compared with) and drives its GET /bare with clients for d.
+func bareUnder(ctx context.Context, cfg *Config, wrap []string, clients int, d time.Duration) (*loadResult, error) {
+	argv := append(append([]string(nil), wrap...), filepath.Join(cfg.Bin, "baregin"))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -341,6 +354,14 @@ func prepareCodeChecks(ctx context.Context, base, prefix string, n int) ([][]cod
 // account on one client, clients at a time; a flood of password
 // sign-ins runs meanwhile when flood > 0.
 func codeChecks(ctx context.Context, base string, work [][]codeSession, clients, flood int, floodAcct *acct) (*loadResult, int, error) {
+	return codeChecksOn(ctx, []string{base}, work, clients, flood, floodAcct)
+}
+
+// codeChecksOn is codeChecks against several instances of one portal
+// (one database): client i sends to bases[i % len(bases)], the flood to
+// bases[0].
+func codeChecksOn(ctx context.Context, bases []string, work [][]codeSession, clients, flood int, floodAcct *acct) (*loadResult, int, error) {
+	base := bases[0]
 	res := &loadResult{statuses: map[int]int{}}
 	var mu sync.Mutex
 	queue := make(chan []codeSession, len(work))
@@ -365,18 +386,26 @@ func codeChecks(ctx context.Context, base string, work [][]codeSession, clients,
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range clients {
+	for n := range clients {
+		to := bases[n%len(bases)]
 		wg.Go(func() {
 			for sessions := range queue {
+				var last uint64
 				for _, s := range sessions {
-					right := cluster.Code(s.a.key, s.step)
+					// The prepared step, or the current one when the
+					// preparation took so long that the prepared code
+					// expired (a loaded machine, one core): always later
+					// than the account's last accepted step.
+					step := max(s.step, last+1, s.a.key.Step(time.Now()))
+					last = step
+					right := cluster.Code(s.a.key, step)
 					wrong := wrongCode(s.a, right)
 					for i := 0; i < 5; i++ {
 						code, want := wrong, http.StatusUnauthorized
 						if i == 4 {
 							code, want = right, http.StatusOK
 						}
-						r, err := s.c.LoginCode(ctx, base, code)
+						r, err := s.c.LoginCode(ctx, to, code)
 						mu.Lock()
 						if err != nil {
 							res.statuses[-1]++
@@ -428,38 +457,54 @@ func wrongCode(a *acct, right string) string {
 	}
 }
 
-func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) error {
+func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) (err error) {
 	const clients, flood, accounts = 32, 16, 160
+	if err := checkPinning(); err != nil {
+		return err
+	}
+	restore, err := pinSelf(loadCore)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, restore()) }()
+	pinned := fmt.Sprintf("pinned with taskset: the load generator (this process, every thread) on core %s; the bare handler, the portal and PostgreSQL on core %s", loadCore, serverCore)
+	rep.Progress("%s", pinned)
 	for _, db := range []string{"sqlite", "postgres"} {
 		database := ""
+		var pg *pgtest.Cluster
 		if db == "postgres" {
 			rep.Progress("starting a throwaway PostgreSQL")
-			pg, err := pgtest.New()
-			if err != nil {
+			if pg, err = pgtest.New(); err != nil {
 				return fmt.Errorf("postgresql: %w", err)
 			}
 			defer pg.Close()
+			pid, err := postmasterPID(filepath.Join(pg.Dir, "data"))
+			if err != nil {
+				return err
+			}
+			if err := pinTree(pid, serverCore); err != nil {
+				return err
+			}
 			if database, err = pg.CreateDB("bench"); err != nil {
 				return err
 			}
 		}
-		in, err := startPortal(ctx, cfg, "codes-"+db, database)
+		in, err := startPortalWith(ctx, cfg, "codes-"+db, database, "", onServerCore())
 		if err != nil {
 			return err
 		}
 		defer in.Stop()
-		rep.Progress("%s: preparing %d accounts × 2 half-signed-in sessions, twice (quiet and flood)", db, accounts)
+		// Each set of sessions is prepared just before its run: the
+		// first session of an account holds a code that expires 30 to
+		// 60 s after its enrollment.
+		rep.Progress("%s: preparing %d accounts × 2 half-signed-in sessions", db, accounts)
 		quiet, err := prepareCodeChecks(ctx, in.URL(), "q"+db, accounts)
-		if err != nil {
-			return err
-		}
-		floodWork, err := prepareCodeChecks(ctx, in.URL(), "f"+db, accounts)
 		if err != nil {
 			return err
 		}
 		floodAcct := quiet[0][0].a
 		rep.Progress("%s: bare Gin handler, %d clients, 3s", db, clients)
-		b, err := bare(ctx, cfg, clients, 3*time.Second)
+		b, err := bareUnder(ctx, cfg, onServerCore(), clients, 3*time.Second)
 		if err != nil {
 			return err
 		}
@@ -471,15 +516,21 @@ func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) error {
 				Reproduce: "`go run ./qa/cmd/twofold-bench -groups 4`", Note: err.Error()})
 			continue
 		}
-		rep.Progress("%s: the same with a flood of password sign-ins from %d more clients", db, flood)
+		rep.Progress("%s: preparing %d more accounts, then the same checks with a flood of password sign-ins from %d more clients", db, accounts, flood)
+		floodWork, err := prepareCodeChecks(ctx, in.URL(), "f"+db, accounts)
+		if err != nil {
+			return err
+		}
 		f, floods, err := codeChecks(ctx, in.URL(), floodWork, clients, flood, floodAcct)
 		if err != nil {
 			return err
 		}
-		repro := "`go run ./qa/cmd/twofold-bench -groups 4` (code checks: POST /api/v1/login/code from half-signed-in sessions; bare: GET /bare of `bin/baregin`, a Gin handler that does nothing in a process tuned as the portal is; `hey -c 32 -z 3s http://ADDR/bare` gives the baseline)"
+		repro := "`go run ./qa/cmd/twofold-bench -groups 4` (code checks: POST /api/v1/login/code from half-signed-in sessions; bare: GET /bare of `bin/baregin`, a Gin handler that does nothing in a process tuned as the portal is; " +
+			pinned + "; by hand: `taskset -c 1 bin/baregin` and `taskset -c 0 hey -c 32 -z 3s http://ADDR/bare` give the baseline). " +
+			"In process, without HTTP or a second core: `go test -run '^$' -bench LoginCode -benchmem ./server/web`"
 		rep.Add(&Figure{
 			Name: fmt.Sprintf("Code checks per second, %d clients, %s", clients, name), Value: q.rate(), Unit: "/s",
-			Baseline: "bare Gin handler (bin/baregin)", BaseValue: b.rate(), BaseUnit: "/s", Target: 0.25, Info: db != "sqlite",
+			Baseline: "bare Gin handler (bin/baregin), same core", BaseValue: b.rate(), BaseUnit: "/s", Target: 0.25, Info: db != "sqlite",
 			Reproduce: repro,
 			Note: fmt.Sprintf("%d checks; p50 %.1f ms, p99 %.1f ms; bare p50 %.2f ms, p99 %.2f ms", q.n,
 				ms(percentile(q.lat, 0.5)), ms(percentile(q.lat, 0.99)), ms(percentile(b.lat, 0.5)), ms(percentile(b.lat, 0.99))),
@@ -491,6 +542,78 @@ func benchCodeChecks(ctx context.Context, cfg *Config, rep *Report) error {
 			Note: fmt.Sprintf("%d flood clients made %d password sign-ins (%.1f/s) meanwhile; code checks %.0f/s under the flood",
 				flood, floods, float64(floods)/f.elapsed.Seconds(), f.rate()),
 		})
+		if db == "postgres" {
+			if err := benchTwoInstances(ctx, cfg, rep, in, database, clients, accounts); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// benchTwoInstances compares code checks per second on one PostgreSQL
+// through one portal instance (one) and through two started beside it,
+// on the same core: the same CPU either way, so the ratio shows what
+// splitting the work over processes costs or gains (two runtimes, no
+// shared state but the database). The two share the one's connection
+// pool between them (pool_max_conns half of the default each), as an
+// operator sizes pools to what the database serves: PostgreSQL runs as
+// many backends either way. The runs alternate, three of each, each on
+// freshly prepared sessions; the figure is the ratio of the medians.
+func benchTwoInstances(ctx context.Context, cfg *Config, rep *Report, one *cluster.Instance, database string, clients, accounts int) error {
+	sep := "?"
+	if strings.Contains(database, "?") {
+		sep = "&"
+	}
+	half := database + sep + "pool_max_conns=" + strconv.Itoa(postgres.DefaultMaxConns/2)
+	var pair []string
+	for _, name := range []string{"codes-postgres-a", "codes-postgres-b"} {
+		in, err := startPortalWith(ctx, cfg, name, half, one.SecretKeyFile, onServerCore())
+		if err != nil {
+			return err
+		}
+		defer in.Stop()
+		pair = append(pair, in.URL())
+	}
+	const runs = 3
+	var rOne, rTwo []float64
+	var pOne, pTwo []float64
+	for r := range runs {
+		for _, bases := range [][]string{{one.URL()}, pair} {
+			rep.Progress("PostgreSQL, run %d of %d: %d code checks through %d instance(s) on core %s", r+1, runs, accounts*10, len(bases), serverCore)
+			work, err := prepareCodeChecks(ctx, one.URL(), fmt.Sprintf("i%d-%d-", r, len(bases)), accounts)
+			if err != nil {
+				return err
+			}
+			res, _, err := codeChecksOn(ctx, bases, work, clients, 0, nil)
+			if err != nil {
+				return err
+			}
+			if len(bases) == 1 {
+				rOne, pOne = append(rOne, res.rate()), append(pOne, ms(percentile(res.lat, 0.99)))
+			} else {
+				rTwo, pTwo = append(rTwo, res.rate()), append(pTwo, ms(percentile(res.lat, 0.99)))
+			}
+		}
+	}
+	rep.Add(&Figure{
+		Name: fmt.Sprintf("Code checks per second, %d clients, PostgreSQL, two portal instances on one core", clients), Value: median(rTwo), Unit: "/s",
+		Baseline: "one instance on that core", BaseValue: median(rOne), BaseUnit: "/s", Target: 0.9,
+		Reproduce: "`go run ./qa/cmd/twofold-bench -groups 4`: both instances `taskset -c " + serverCore + " bin/twofold-portal --secret-key-file KEY` with TWOFOLD_DATABASE=postgres://…&pool_max_conns=" + strconv.Itoa(postgres.DefaultMaxConns/2) +
+			" (one shared key; the one instance has the default pool of " + strconv.Itoa(postgres.DefaultMaxConns) + "), PostgreSQL on the same core, " +
+			"the load generator on core " + loadCore + ", its clients spread over the instances in turn; `go run ./qa/cmd/twofold-load -start postgres -instances 2` is the same kind of run without the pinning",
+		Note: fmt.Sprintf("medians of %d alternated runs of %d checks; two: %s/s (p99 %s ms), one: %s/s (p99 %s ms). Same total cores and connections: the instances share core %s with PostgreSQL and split one pool, "+
+			"so the ratio is the cost of a second process, not a gain from more hardware; expected a little under 1 (a second runtime and its scheduling on the core): two at or near one means instances add no contention of their own (every decision is in the database)",
+			runs, accounts*10, join(rTwo, "%.0f"), join(pTwo, "%.1f"), join(rOne, "%.0f"), join(pOne, "%.1f"), serverCore),
+	})
+	return nil
+}
+
+// join formats every value of v with format, comma-separated.
+func join(v []float64, format string) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(s, ", ")
 }

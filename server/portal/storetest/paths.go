@@ -69,7 +69,7 @@ func SignInPaths(t *testing.T, s portal.Store, now time.Time, record func(on boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := svc.LoginCode(ctx, sess, code(), ip, true)
+	in, err := svc.LoginCode(ctx, sess, u, code(), ip, true)
 	if err != nil || in.Remembered == "" {
 		t.Fatalf("remembering a device: %v", err)
 	}
@@ -95,10 +95,10 @@ func SignInPaths(t *testing.T, s portal.Store, now time.Time, record func(on boo
 	if wrong == code() {
 		wrong = "000001"
 	}
-	if _, err := svc.LoginCode(ctx, sess, wrong, ip, false); portal.ErrorCode(err) != portal.EUNAUTHORIZED {
+	if _, err := svc.LoginCode(ctx, sess, u, wrong, ip, false); portal.ErrorCode(err) != portal.EUNAUTHORIZED {
 		t.Fatalf("wrong code: %v", err)
 	}
-	if in, err = svc.LoginCode(ctx, sess, code(), ip, false); err != nil {
+	if in, err = svc.LoginCode(ctx, sess, u, code(), ip, false); err != nil {
 		t.Fatal(err)
 	}
 	clock = clock.Add(time.Minute)
@@ -125,7 +125,7 @@ func SignInPaths(t *testing.T, s portal.Store, now time.Time, record func(on boo
 	if _, sess, err = svc.BeginSession(ctx, nil, u, ip, "Test/1.0", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.LoginRecovery(ctx, sess, recovery[0], ip); err != nil {
+	if _, err := svc.LoginRecovery(ctx, sess, u, recovery[0], ip); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Prune(ctx); err != nil {

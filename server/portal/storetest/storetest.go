@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) portal.Store) {
 		{"RecoveryCodes", testRecoveryCodes},
 		{"RecoveryConcurrent", testRecoveryConcurrent},
 		{"Sessions", testSessions},
+		{"SessionUser", testSessionUser},
 		{"Attempts", testAttempts},
 		{"AttemptsConcurrent", testAttemptsConcurrent},
 		{"AttemptsDecay", testAttemptsDecay},
@@ -390,6 +392,98 @@ func testSessions(t *testing.T, s portal.Store) {
 	}
 	if n, err := s.DeleteUserSessions(ctx, u.ID, nil); err != nil || n != 1 {
 		t.Errorf("DeleteUserSessions(nil) = %d, %v; want 1", n, err)
+	}
+}
+
+// SessionUser is Session and UserByID in one read: the same values,
+// every field, and ErrNotFound exactly when Session says so.
+func testSessionUser(t *testing.T, s portal.Store) {
+	ctx := context.Background()
+	joe, ann := newUser(t, s, "joe"), newUser(t, s, "ann")
+	// Every user column set, so that a column read into the wrong field
+	// shows.
+	if err := s.SetPendingTOTP(ctx, joe.ID, []byte("sealed key")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnableTOTP(ctx, joe.ID, []byte("sealed key"), 1234, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		s.SetUnseenRecovery(ctx, joe.ID, []byte("unseen")),
+		s.SetEmailPending(ctx, joe.ID, "joe@example.org"),
+		s.ConfirmEmail(ctx, joe.ID, "joe@example.org"),
+		s.SetEmailPending(ctx, joe.ID, "joe@example.net"),
+		s.SetAdmin(ctx, joe.ID, true),
+		s.SetDisabled(ctx, joe.ID, true),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.StartGrace(ctx, joe.ID, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	sessions := []*portal.Session{
+		{ID: []byte("joe-1"), UserID: joe.ID, Stage: portal.StagePassword, CreatedAt: t0, LastSeenAt: t0.Add(time.Second), AuthAt: t0.Add(2 * time.Second),
+			IP: "192.0.2.1", UserAgent: "test", SetupSkipped: true, CodeAt: t0.Add(3 * time.Second)},
+		{ID: []byte("ann-1"), UserID: ann.ID, Stage: portal.StageFull, CreatedAt: t0, LastSeenAt: t0, AuthAt: t0, IP: "2001:db8::1"},
+	}
+	for _, sess := range sessions {
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(st portal.Store, id string) {
+		t.Helper()
+		gotS, gotU, err := st.SessionUser(ctx, []byte(id))
+		if err != nil {
+			t.Fatalf("SessionUser(%s): %v", id, err)
+		}
+		wantS, err := st.Session(ctx, []byte(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantU, err := st.UserByID(ctx, wantS.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotS, wantS) {
+			t.Errorf("SessionUser(%s) session\n %+v\nwant (Session)\n %+v", id, gotS, wantS)
+		}
+		if !reflect.DeepEqual(gotU, wantU) {
+			t.Errorf("SessionUser(%s) user\n %+v\nwant (UserByID)\n %+v", id, gotU, wantU)
+		}
+	}
+	same(s, "joe-1")
+	same(s, "ann-1")
+	if _, u, _ := s.SessionUser(ctx, []byte("joe-1")); u == nil || !u.Disabled || !u.Admin || u.TOTPLastStep != 1234 || u.Email != "joe@example.org" || u.EmailPending != "joe@example.net" {
+		t.Errorf("SessionUser(joe-1) user = %+v, want joe as written", u)
+	}
+	if _, _, err := s.SessionUser(ctx, []byte("nobody")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SessionUser of no session: %v, want ErrNotFound", err)
+	}
+	// Inside a transaction it sees the transaction's own writes.
+	err := s.Atomic(ctx, func(tx portal.Store) error {
+		if err := tx.CreateSession(ctx, &portal.Session{ID: []byte("ann-2"), UserID: ann.ID, Stage: portal.StagePassword, CreatedAt: t0, LastSeenAt: t0, AuthAt: t0}); err != nil {
+			return err
+		}
+		same(tx, "ann-2")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, []byte("ann-2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionUser(ctx, []byte("ann-2")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SessionUser of a deleted session: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionUser(ctx, []byte("ann-1")); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("SessionUser of a deleted user's session: %v, want ErrNotFound", err)
 	}
 }
 

@@ -121,18 +121,18 @@ func (y *year) signIn(day, i int) (string, *portal.Session) {
 	y.now = y.now.Add(20 * time.Second)
 	if y.rng.IntN(5) == 0 {
 		if wrong := "000000"; wrong != y.code() {
-			if _, err := y.svc.LoginCode(ctx, sess, wrong, ip, false); portal.ErrorCode(err) != portal.EUNAUTHORIZED {
+			if _, err := y.svc.LoginCode(ctx, sess, u, wrong, ip, false); portal.ErrorCode(err) != portal.EUNAUTHORIZED {
 				y.t.Fatalf("day %d: wrong code: %v, want refused", day, err)
 			}
 		}
 	}
 	var in *portal.SignedIn
 	if day%45 == 15 && i == 2 && len(y.recovery) > 0 {
-		in, err = y.svc.LoginRecovery(ctx, sess, y.recovery[0], ip)
+		in, err = y.svc.LoginRecovery(ctx, sess, u, y.recovery[0], ip)
 		y.recovery = y.recovery[1:]
 		y.device = "" // a recovery sign-in forgets the remembered devices
 	} else {
-		in, err = y.svc.LoginCode(ctx, sess, y.code(), ip, i == 0 && day%7 == 0)
+		in, err = y.svc.LoginCode(ctx, sess, u, y.code(), ip, i == 0 && day%7 == 0)
 	}
 	if err != nil {
 		y.t.Fatalf("day %d: second step of sign-in %d: %v", day, i, err)
