@@ -18,6 +18,20 @@ type Retention struct {
 	// Batch is the most rows one delete statement removes: each batch is
 	// a short transaction, so a sign-in waits for one batch at most.
 	Batch int
+	// Wait pauses between batches (nil: a timer); see prune.
+	Wait func(ctx context.Context, d time.Duration) error
+}
+
+// wait sleeps d or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 const (
@@ -100,13 +114,21 @@ func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 
 // prune runs the kinds' batches, each until one deletes fewer rows than
 // a batch. The cutoffs are read once: rows that expire meanwhile wait
-// for the next run, so a busy portal cannot keep the loop going.
+// for the next run, so a busy portal cannot keep the loop going. After
+// a full batch it pauses as long as the batch took: pruning a backlog
+// (a portal that was down, a first start on old data) takes at most
+// half of the database's writing, and the sign-ins queued behind a batch
+// go first (SQLite has one writer).
 func (s *Service) prune(ctx context.Context, kinds ...PruneKind) (Pruned, error) {
 	now := s.now()
 	cut := s.cutoffs(now)
 	batch := s.cfg.Retention.Batch
 	if batch <= 0 {
 		batch = DefaultPruneBatch
+	}
+	pause := s.cfg.Retention.Wait
+	if pause == nil {
+		pause = wait
 	}
 	out := Pruned{}
 	for _, kind := range kinds {
@@ -118,6 +140,7 @@ func (s *Service) prune(ctx context.Context, kinds ...PruneKind) (Pruned, error)
 			if err := ctx.Err(); err != nil {
 				return out, fmt.Errorf("pruning %s: %w", kind, err)
 			}
+			start := s.now()
 			n, err := s.store.PruneBatch(ctx, kind, before, now, batch)
 			out[kind] += n
 			if err != nil {
@@ -125,6 +148,11 @@ func (s *Service) prune(ctx context.Context, kinds ...PruneKind) (Pruned, error)
 			}
 			if n < batch {
 				break
+			}
+			if took := s.now().Sub(start); took > 0 {
+				if err := pause(ctx, took); err != nil {
+					return out, fmt.Errorf("pruning %s: %w", kind, err)
+				}
 			}
 		}
 	}
