@@ -17,8 +17,8 @@ func TestRetentionFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ActivityRetention != 365*24*time.Hour || cfg.AuditRetention != 0 || cfg.PruneInterval != 10*time.Minute || cfg.PruneBatch != 1000 {
-		t.Errorf("defaults: activity %v, audit %v, interval %v, batch %d; want 365 days, forever, 10m, 1000",
+	if cfg.ActivityRetention != 365*24*time.Hour || cfg.AuditRetention != 0 || cfg.PruneInterval != 10*time.Minute || cfg.PruneBatch != sqlitePruneBatch {
+		t.Errorf("defaults: activity %v, audit %v, interval %v, batch %d; want 365 days, forever, 10m, 100 (SQLite)",
 			cfg.ActivityRetention, cfg.AuditRetention, cfg.PruneInterval, cfg.PruneBatch)
 	}
 	cfg, _, err = parseFlags([]string{"x", "--activity-retention", "90d", "--audit-retention", "730d", "--prune-interval", "2s", "--prune-batch", "200"}, env(nil), io.Discard)
@@ -32,6 +32,10 @@ func TestRetentionFlags(t *testing.T) {
 	if err != nil || cfg.ActivityRetention != 0 || cfg.PruneInterval != time.Hour {
 		t.Errorf("environment: %+v, %v; want activity kept forever, hourly", cfg, err)
 	}
+	// PostgreSQL's batch is larger: its deletes do not stop other writers.
+	if cfg, _, err = parseFlags([]string{"x", "--database", "postgres://db.example/portal", "--secret-key-file", "/k"}, env(nil), io.Discard); err != nil || cfg.PruneBatch != portal.DefaultPruneBatch {
+		t.Errorf("PostgreSQL's batch: %d, %v", cfg.PruneBatch, err)
+	}
 	// 0: this instance leaves pruning to another.
 	if cfg, _, err = parseFlags([]string{"x", "--prune-interval", "0"}, env(nil), io.Discard); err != nil || cfg.PruneInterval != 0 {
 		t.Errorf("--prune-interval 0: %v, %v", cfg.PruneInterval, err)
@@ -44,7 +48,7 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"x", "--activity-retention", "-5h"}, "--activity-retention"},
 		{[]string{"x", "--audit-retention", "forever"}, "--audit-retention"},
 		{[]string{"x", "--prune-interval", "10ms"}, "want 1s or more"},
-		{[]string{"x", "--prune-batch", "0"}, "want 1 row or more"},
+		{[]string{"x", "--prune-batch", "-5"}, "want 1 row or more"},
 	} {
 		if _, _, err := parseFlags(tt.args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: %v, want an error about %s", tt.args, err, tt.want)
