@@ -53,6 +53,26 @@ func (x *index) load() ([]vault.Account, error) {
 	return x.readLocked()
 }
 
+// account returns the account with id, from the cache when the file is
+// unchanged, without copying the whole list: a window reads a code for
+// each of its accounts, and a copy per read made that quadratic (a
+// thousand accounts: a million accounts copied per time step).
+func (x *index) account(id string) (vault.Account, bool, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	list := x.cached
+	if st, err := os.Stat(x.path()); err != nil || !same(st, x.stamp) {
+		var err error
+		if list, err = x.readLocked(); err != nil {
+			return vault.Account{}, false, err
+		}
+	}
+	if i := indexOf(list, id); i >= 0 {
+		return list[i], true, nil
+	}
+	return vault.Account{}, false, nil
+}
+
 // fresh reads the file, whatever the cache holds: the caller holds the
 // file lock and is about to change the list.
 func (x *index) fresh() ([]vault.Account, error) {
