@@ -35,7 +35,11 @@ func newAccountList(u *UI) *accountList {
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i < len(u.shown) {
-			o.(*row).set(u.shown[i])
+			a := u.shown[i]
+			o.(*row).set(a)
+			if u.needsCode(a) { // scrolled or searched into view
+				u.askCodes()
+			}
 		}
 	}
 	l.OnSelected = func(i widget.ListItemID) {
