@@ -90,6 +90,7 @@ var groupTitles = map[int]string{
 	3: "Portal logins",
 	4: "Portal code checks",
 	5: "Desktop at rest",
+	7: "Desktop growth",
 }
 
 // Group starts group n.
