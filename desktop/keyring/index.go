@@ -133,19 +133,22 @@ func parseIndex(data []byte) ([]vault.Account, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("is empty (a write was cut short?)")
 	}
-	var f file
-	if err := json.Unmarshal(data, &f); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case strings.Contains(err.Error(), "unexpected end of JSON input"):
-			return nil, errors.New("is cut short (truncated)")
-		case errors.As(err, &syn):
-			return nil, fmt.Errorf("is not an account list (unreadable at byte %d)", syn.Offset)
-		case errors.As(err, &typ):
-			return nil, fmt.Errorf("is not an account list (field %q holds the wrong kind of value)", typ.Field)
+	f, ok := parseFast(data)
+	if !ok {
+		f = file{}
+		if err := json.Unmarshal(data, &f); err != nil {
+			var syn *json.SyntaxError
+			var typ *json.UnmarshalTypeError
+			switch {
+			case strings.Contains(err.Error(), "unexpected end of JSON input"):
+				return nil, errors.New("is cut short (truncated)")
+			case errors.As(err, &syn):
+				return nil, fmt.Errorf("is not an account list (unreadable at byte %d)", syn.Offset)
+			case errors.As(err, &typ):
+				return nil, fmt.Errorf("is not an account list (field %q holds the wrong kind of value)", typ.Field)
+			}
+			return nil, errors.New("is not an account list")
 		}
-		return nil, errors.New("is not an account list")
 	}
 	if f.Version != 1 {
 		return nil, fmt.Errorf("has version %d, which this Twofold cannot read (written by another version, or overwritten)", f.Version)
