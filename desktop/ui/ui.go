@@ -336,10 +336,6 @@ func (u *UI) reload() {
 			u.showError("Cannot load the accounts", err)
 			return
 		}
-		if !u.checked {
-			u.checked = true
-			u.checkOrphans()
-		}
 		u.loaded = true
 		u.accounts = list
 		u.updateTray()
@@ -352,7 +348,20 @@ func (u *UI) reload() {
 		}
 		u.filter()
 		u.tick()
+		u.checkOrphansOnce()
 	})
+}
+
+// checkOrphansOnce looks in the keyring for accounts missing from the
+// list, once, after the first codes are read: it reads every item of the
+// keyring (with a thousand accounts, thousands of D-Bus calls), and at
+// start it took the keyring and the CPU from the first codes.
+func (u *UI) checkOrphansOnce() {
+	if u.checked || len(u.reading) > 0 {
+		return // when the codes being read are in (fetchCodes)
+	}
+	u.checked = true
+	u.checkOrphans()
 }
 
 // filter applies the search box to the accounts, pinned ones first.
@@ -525,6 +534,7 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 			}
 			if len(u.reading) == 0 {
 				u.slowDone()
+				defer u.checkOrphansOnce()
 			}
 			var fatal error
 			for i, a := range accounts {
