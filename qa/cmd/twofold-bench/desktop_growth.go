@@ -189,10 +189,15 @@ func (k *keyboard) typeKey(sym xproto.Keysym) error {
 	return xtest.FakeInputChecked(k.c, xproto.KeyRelease, byte(code), 0, k.root, 0, 0, 0).Check()
 }
 
+// move puts the pointer at x, y of the screen.
+func (k *keyboard) move(x, y int16) error {
+	return xtest.FakeInputChecked(k.c, xproto.MotionNotify, 0, 0, k.root, x, y, 0).Check()
+}
+
 // wheel turns the wheel one notch down (button 5) or up (4) at x, y of
 // the screen.
 func (k *keyboard) wheel(x, y int16, down bool) error {
-	if err := xtest.FakeInputChecked(k.c, xproto.MotionNotify, 0, 0, k.root, x, y, 0).Check(); err != nil {
+	if err := k.move(x, y); err != nil {
 		return err
 	}
 	b := byte(4)
@@ -464,6 +469,13 @@ func measureInput(ctx context.Context, x *xvfb.Server, grab *xvfb.Grabber, kb *k
 		fmt.Sscanf(l, "X=%d", &wx)
 		fmt.Sscanf(l, "Y=%d", &wy)
 	}
+	// A window learns where the pointer is from its motion: one left
+	// where the previous window's wheel was would move nothing, and the
+	// window would scroll whatever it last saw the pointer over.
+	if err := kb.move(int16(wx+230), int16(wy+250)); err != nil {
+		return nil, err
+	}
+	time.Sleep(100 * time.Millisecond)
 	for i := range 30 {
 		changed, _, err := latency(ctx, grab, g.win, namesArea, func() error { return kb.wheel(int16(wx+230), int16(wy+300), i < 20) })
 		if err != nil {
