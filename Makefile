@@ -10,7 +10,8 @@ MODULES  := ./shared/... ./server/... ./desktop/... ./qa/...
 # make fuzz runs each for FUZZTIME.
 FUZZ     := FuzzParseURI:./shared/totp:60000 FuzzDecode:./shared/migration:60000 \
             FuzzDecodeBytes:./shared/qr:10000 FuzzRequests:./server/web:5000 \
-            FuzzReadBackup:./desktop/vault:3000 FuzzParse:./shared/argon2id:60000
+            FuzzReadBackup:./desktop/vault:3000 FuzzParse:./shared/argon2id:60000 \
+            FuzzParseFast:./desktop/keyring:30000
 FUZZTIME ?= 2m
 export LANG := en_US.UTF-8
 

@@ -53,6 +53,26 @@ func (x *index) load() ([]vault.Account, error) {
 	return x.readLocked()
 }
 
+// account returns the account with id, from the cache when the file is
+// unchanged, without copying the whole list: a window reads a code for
+// each of its accounts, and a copy per read made that quadratic (a
+// thousand accounts: a million accounts copied per time step).
+func (x *index) account(id string) (vault.Account, bool, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	list := x.cached
+	if st, err := os.Stat(x.path()); err != nil || !same(st, x.stamp) {
+		var err error
+		if list, err = x.readLocked(); err != nil {
+			return vault.Account{}, false, err
+		}
+	}
+	if i := indexOf(list, id); i >= 0 {
+		return list[i], true, nil
+	}
+	return vault.Account{}, false, nil
+}
+
 // fresh reads the file, whatever the cache holds: the caller holds the
 // file lock and is about to change the list.
 func (x *index) fresh() ([]vault.Account, error) {
@@ -113,19 +133,22 @@ func parseIndex(data []byte) ([]vault.Account, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("is empty (a write was cut short?)")
 	}
-	var f file
-	if err := json.Unmarshal(data, &f); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case strings.Contains(err.Error(), "unexpected end of JSON input"):
-			return nil, errors.New("is cut short (truncated)")
-		case errors.As(err, &syn):
-			return nil, fmt.Errorf("is not an account list (unreadable at byte %d)", syn.Offset)
-		case errors.As(err, &typ):
-			return nil, fmt.Errorf("is not an account list (field %q holds the wrong kind of value)", typ.Field)
+	f, ok := parseFast(data)
+	if !ok {
+		f = file{}
+		if err := json.Unmarshal(data, &f); err != nil {
+			var syn *json.SyntaxError
+			var typ *json.UnmarshalTypeError
+			switch {
+			case strings.Contains(err.Error(), "unexpected end of JSON input"):
+				return nil, errors.New("is cut short (truncated)")
+			case errors.As(err, &syn):
+				return nil, fmt.Errorf("is not an account list (unreadable at byte %d)", syn.Offset)
+			case errors.As(err, &typ):
+				return nil, fmt.Errorf("is not an account list (field %q holds the wrong kind of value)", typ.Field)
+			}
+			return nil, errors.New("is not an account list")
 		}
-		return nil, errors.New("is not an account list")
 	}
 	if f.Version != 1 {
 		return nil, fmt.Errorf("has version %d, which this Twofold cannot read (written by another version, or overwritten)", f.Version)

@@ -542,15 +542,13 @@ func (s *Store) Pin(ctx context.Context, id string, pinned bool) error {
 // with many accounts) wait for the keyring in parallel. Only when the
 // keyring's answer changes the account's missing mark is the lock taken.
 func (s *Store) Key(ctx context.Context, id string) (*totp.Key, error) {
-	list, err := s.index.load()
+	a, ok, err := s.index.account(id)
 	if err != nil {
 		return nil, err
 	}
-	i := indexOf(list, id)
-	if i < 0 {
+	if !ok {
 		return nil, fmt.Errorf("account %s: %w", vault.ShortID(id), vault.ErrNotFound)
 	}
-	a := list[i]
 	secret, err := s.secret(ctx, a)
 	missing := errors.Is(err, vault.ErrSecretMissing)
 	if err != nil && !missing {

@@ -35,7 +35,11 @@ func newAccountList(u *UI) *accountList {
 	}
 	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i < len(u.shown) {
-			o.(*row).set(u.shown[i])
+			a := u.shown[i]
+			o.(*row).set(a)
+			if u.needsCode(a) { // scrolled or searched into view
+				u.askCodes()
+			}
 		}
 	}
 	l.OnSelected = func(i widget.ListItemID) {
@@ -79,10 +83,10 @@ type row struct {
 	acc     vault.Account
 	avatar  *canvas.Circle
 	letter  *canvas.Text
-	issuer  *widget.Label
+	issuer  *fitText
 	pin     *widget.Icon    // shown on a pinned account's row
 	head    *fyne.Container // pin and issuer
-	name    *widget.Label
+	name    *fitText
 	code    *canvas.Text
 	bar     *countdown
 	secs    *canvas.Text // "12 s", or the next code in the last seconds
@@ -105,11 +109,8 @@ func newRow(u *UI) *row {
 	avatar := container.NewGridWrap(fyne.NewSize(avatarSide, avatarSide),
 		container.NewStack(r.avatar, container.NewCenter(r.letter)))
 
-	r.issuer = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	r.issuer.Truncation = fyne.TextTruncateEllipsis
-	r.name = widget.NewLabel("")
-	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.name.SizeName = theme.SizeNameCaptionText
+	r.issuer = newFitText(fyne.TextStyle{Bold: true}, theme.SizeNameText)
+	r.name = newFitText(fyne.TextStyle{}, theme.SizeNameCaptionText)
 
 	// Monospace: every digit is one width, so codes line up and do not
 	// jiggle as they change.
@@ -209,8 +210,8 @@ func (r *row) set(a vault.Account) {
 			r.head.Refresh() // lays the issuer out beside the pin, or without it
 		}
 	}
-	setLabel(r.issuer, issuer)
-	setLabel(r.name, name)
+	r.issuer.SetText(issuer)
+	r.name.SetText(name)
 	if name == "" {
 		r.name.Hide()
 	} else {
@@ -273,12 +274,93 @@ func (r *row) setAvatar(a vault.Account) {
 	r.letter.Refresh()
 }
 
-// setLabel changes a label only when its text differs: SetText always
-// refreshes, and a refresh repaints.
-func setLabel(l *widget.Label, s string) {
-	if l.Text != s {
-		l.SetText(s)
+// fitText is one line of text, cut with an ellipsis to the width it is
+// given, drawn as a label is. A Label that truncates shapes its text
+// afresh at every change, with a new HarfBuzz shaper each time: filling
+// the rows after a search or a scroll took tens of milliseconds of the
+// frame. Here a text that fits, the usual case, is measured once (fyne
+// keeps the measures), and only a text that does not is cut, by halving.
+type fitText struct {
+	widget.BaseWidget
+	Text  string // the whole text; what is drawn may be cut
+	style fyne.TextStyle
+	size  fyne.ThemeSizeName
+	text  *canvas.Text
+	fitW  float32 // the width the text was last fitted to
+}
+
+func newFitText(style fyne.TextStyle, size fyne.ThemeSizeName) *fitText {
+	f := &fitText{style: style, size: size, text: canvas.NewText("", theme.Color(theme.ColorNameForeground))}
+	f.text.TextStyle = style
+	f.text.TextSize = theme.Size(size)
+	f.ExtendBaseWidget(f)
+	return f
+}
+
+// SetText shows s, repainting only when it changed.
+func (f *fitText) SetText(s string) {
+	if s == f.Text {
+		return
 	}
+	f.Text = s
+	f.fit(f.Size().Width)
+	f.text.Refresh()
+}
+
+// fit cuts Text to width, padding included; a width not known yet (0)
+// shows it whole until the first layout.
+func (f *fitText) fit(width float32) {
+	f.fitW = width
+	size := theme.Size(f.size)
+	f.text.TextSize = size
+	avail := width - 2*theme.InnerPadding()
+	s := f.Text
+	if avail > 0 && fyne.MeasureText(s, size, f.style).Width > avail {
+		runes := []rune(s)
+		lo, hi := 0, len(runes)-1 // the longest start that fits with "…"
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if fyne.MeasureText(string(runes[:mid])+"…", size, f.style).Width <= avail {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		s = strings.TrimRightFunc(string(runes[:lo]), unicode.IsSpace) + "…"
+	}
+	f.text.Text = s
+}
+
+func (f *fitText) CreateRenderer() fyne.WidgetRenderer { return &fitTextRenderer{f} }
+
+type fitTextRenderer struct{ f *fitText }
+
+func (r *fitTextRenderer) Layout(s fyne.Size) {
+	if s.Width != r.f.fitW {
+		r.f.fit(s.Width)
+		r.f.text.Refresh()
+	}
+	pad := theme.InnerPadding()
+	r.f.text.Move(fyne.NewPos(pad, pad))
+	r.f.text.Resize(fyne.NewSize(max(s.Width-2*pad, 0), max(s.Height-2*pad, 0)))
+}
+
+// MinSize is a line of text high and an ellipsis wide: the row decides
+// the width, as it did for a truncating Label.
+func (r *fitTextRenderer) MinSize() fyne.Size {
+	pad := theme.InnerPadding()
+	m := fyne.MeasureText("…", theme.Size(r.f.size), r.f.style)
+	return fyne.NewSize(m.Width+2*pad, m.Height+2*pad)
+}
+
+func (r *fitTextRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.f.text} }
+func (r *fitTextRenderer) Destroy()                     {}
+
+// Refresh follows the theme (a change of light and dark, of text size).
+func (r *fitTextRenderer) Refresh() {
+	r.f.text.Color = theme.Color(theme.ColorNameForeground)
+	r.f.fit(r.f.Size().Width)
+	r.f.text.Refresh()
 }
 
 // initial is the avatar's letter: the first letter or digit of name.

@@ -87,7 +87,10 @@ type UI struct {
 	codes    map[string]string
 	steps    map[string]uint64
 	problems map[string]string // per account, e.g. secret missing
-	fetching bool
+	// reading holds the accounts whose code is being read: a row that
+	// shows one asks for no second read.
+	reading  map[string]bool
+	askedFor bool // a read of the rows' missing codes is queued (askCodes)
 	loaded   bool // the first List has come back
 	checked  bool // the keyring was searched for orphans once
 
@@ -141,9 +144,10 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
+	warmFonts()
 	u := &UI{
 		app: a, store: store, clock: clock, opts: opts, do: do,
-		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{},
+		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{}, reading: map[string]bool{},
 		nextCodes: map[string]string{}, nextSteps: map[string]uint64{}, slowAfter: slowKeyring,
 	}
 	u.store = u.withAutoBackup(store)
@@ -154,6 +158,19 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	u.setupTray()
 	u.reload()
 	return u
+}
+
+// warmFonts loads, off the UI thread, the faces of the text styles the
+// first frame draws (regular, bold, monospace). Fyne loads a style's
+// faces on first use, each with a lookup of a system font for the user's
+// language (20–40 ms a style); left to the first frame, that is the
+// thread that paints, and the first code waits for it. A style the first
+// frame needs while it is still loading here costs that frame no more
+// than before: fyne keeps the system fonts it has loaded.
+func warmFonts() {
+	for _, style := range []fyne.TextStyle{{}, {Bold: true}, {Monospace: true}} {
+		go fyne.MeasureText("0", theme.TextSize(), style)
+	}
 }
 
 // Window is the main window.
@@ -319,10 +336,6 @@ func (u *UI) reload() {
 			u.showError("Cannot load the accounts", err)
 			return
 		}
-		if !u.checked {
-			u.checked = true
-			u.checkOrphans()
-		}
 		u.loaded = true
 		u.accounts = list
 		u.forgetUnlisted(list)
@@ -336,7 +349,20 @@ func (u *UI) reload() {
 		}
 		u.filter()
 		u.tick()
+		u.checkOrphansOnce()
 	})
+}
+
+// checkOrphansOnce looks in the keyring for accounts missing from the
+// list, once, after the first codes are read: it reads every item of the
+// keyring (with a thousand accounts, thousands of D-Bus calls), and at
+// start it took the keyring and the CPU from the first codes.
+func (u *UI) checkOrphansOnce() {
+	if u.checked || len(u.reading) > 0 {
+		return // when the codes being read are in (fetchCodes)
+	}
+	u.checked = true
+	u.checkOrphans()
 }
 
 // filter applies the search box to the accounts, pinned ones first.
@@ -390,25 +416,7 @@ func (u *UI) tick() {
 		u.updateRows()
 		return
 	}
-	var stale, soon []vault.Account
-	for _, a := range u.accounts {
-		if a.Type != totp.TOTP || u.problems[a.ID] != "" {
-			continue
-		}
-		step := totp.Step(now, a.Period)
-		if s, ok := u.steps[a.ID]; !ok || s != step {
-			stale = append(stale, a)
-		} else if remainingSeconds(now, a.Period) <= nextCodeSecs && u.nextSteps[a.ID] != step+1 {
-			soon = append(soon, a)
-		}
-	}
-	if len(stale) > 0 && !u.fetching {
-		ordered, inRows := u.visibleFirst(stale)
-		u.fetchCodes(ordered, inRows, now)
-	}
-	if len(soon) > 0 && !u.fetchingNext {
-		u.fetchNext(soon, now)
-	}
+	u.readCodes(now)
 	u.updateRows()
 }
 
@@ -423,96 +431,131 @@ func (u *UI) updateRows() {
 	}
 }
 
-// visibleFirst orders accounts so that those shown in a row of the list
-// come first: their codes are fetched, and painted, before the others.
-// It also says how many of them are in rows.
-func (u *UI) visibleFirst(accounts []vault.Account) ([]vault.Account, int) {
-	inRow := map[string]bool{}
-	for _, r := range u.rows {
-		if r.bound {
-			inRow[r.acc.ID] = true
+// readCodes reads the codes the rows show that are not of now's time step,
+// and in a step's last seconds the next codes. Only the accounts in rows
+// are read: a thousand accounts cost what a window of them costs, at
+// start and at every step, and scrolling or searching asks for the codes
+// of the rows it fills (askCodes). Before the list has made its rows (the
+// first tick, the window not yet shown) the first rows' accounts are read.
+func (u *UI) readCodes(now time.Time) {
+	var stale, soon []vault.Account
+	for _, a := range u.inRows() {
+		if a.Type != totp.TOTP || u.problems[a.ID] != "" || u.reading[a.ID] {
+			continue
+		}
+		step := totp.Step(now, a.Period)
+		if s, ok := u.steps[a.ID]; !ok || s != step {
+			stale = append(stale, a)
+		} else if remainingSeconds(now, a.Period) <= nextCodeSecs && u.nextSteps[a.ID] != step+1 {
+			soon = append(soon, a)
 		}
 	}
-	out := make([]vault.Account, 0, len(accounts))
-	for _, a := range accounts {
-		if inRow[a.ID] {
-			out = append(out, a)
-		}
+	if len(stale) > 0 {
+		u.fetchCodes(stale, now)
 	}
-	n := len(out)
-	for _, a := range accounts {
-		if !inRow[a.ID] {
-			out = append(out, a)
-		}
+	if len(soon) > 0 && !u.fetchingNext {
+		u.fetchNext(soon, now)
 	}
-	return out, n
 }
 
-// firstBatch is how many codes fetchCodes reads before it shows them when
-// no row is bound yet: about a window of rows, so the first codes are
-// painted without waiting for every keyring read.
+// inRows are the accounts the list's rows show (the rows on screen, and
+// the few it keeps for reuse); before it has bound any, the first
+// firstBatch accounts shown, which the first rows will show.
+func (u *UI) inRows() []vault.Account {
+	var in []vault.Account
+	seen := map[string]bool{}
+	for _, r := range u.rows {
+		if r.bound && !seen[r.acc.ID] {
+			seen[r.acc.ID] = true
+			in = append(in, r.acc)
+		}
+	}
+	if len(in) == 0 {
+		in = u.shown[:min(len(u.shown), firstBatch)]
+	}
+	return in
+}
+
+// askCodes reads, soon, the codes of the rows that show none of this
+// time step: a row just filled by a scroll or a search. One read serves
+// every row filled in the same frame.
+func (u *UI) askCodes() {
+	if u.askedFor || u.trouble != nil || u.inTray {
+		return
+	}
+	u.askedFor = true
+	u.pending++
+	u.do(func() {
+		u.pending--
+		u.askedFor = false
+		if u.trouble == nil && !u.inTray && !u.Locked() {
+			u.readCodes(u.clock())
+		}
+	})
+}
+
+// needsCode reports whether a's row waits for a code no read brings.
+func (u *UI) needsCode(a vault.Account) bool {
+	if a.Type != totp.TOTP || u.problems[a.ID] != "" || u.reading[a.ID] {
+		return false
+	}
+	s, ok := u.steps[a.ID]
+	return !ok || s != totp.Step(u.clock(), a.Period)
+}
+
+// firstBatch is how many accounts' codes are read before the list has
+// rows: about a window of rows.
 const firstBatch = 16
 
-// fetchCodes asks the store for the codes at now, off the UI thread. The
-// first inRows codes (the rows on screen; firstBatch if none) are applied
-// as soon as they are read, then the rest.
-func (u *UI) fetchCodes(accounts []vault.Account, inRows int, now time.Time) {
-	first := inRows
-	if first == 0 {
-		first = firstBatch
+// fetchCodes asks the store for the codes at now, off the UI thread, and
+// shows them when all are read (a window of rows: a few milliseconds).
+func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
+	for _, a := range accounts {
+		u.reading[a.ID] = true
 	}
-	u.fetching = true
-	u.whenSlow(func() bool { return u.fetching })
+	u.whenSlow(func() bool { return len(u.reading) > 0 })
 	type result struct {
 		code string
 		err  error
 	}
 	results := make([]result, len(accounts))
-	apply := func(lo, hi int, last bool) {
-		u.pending--
-		if last {
-			u.fetching = false
-			u.slowDone()
-		}
-		var fatal error
-		for i := lo; i < hi; i++ {
-			a := accounts[i]
-			switch err := results[i].err; {
-			case err == nil:
-				u.codes[a.ID] = results[i].code
-				u.steps[a.ID] = totp.Step(now, a.Period)
-				delete(u.problems, a.ID)
-			case isAccountProblem(err):
-				u.problems[a.ID] = vault.Message(err)
-				delete(u.codes, a.ID)
-			default:
-				fatal = err
-			}
-		}
-		if fatal != nil {
-			u.setTrouble(fatal)
-		}
-		u.updateRows()
-	}
-	split := len(accounts) > first
 	u.pending++
-	if split {
-		u.pending++ // two deliveries: the first batch, then the rest
-	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
 		defer cancel()
 		// The keyring answers each read in a few milliseconds over D-Bus:
-		// several at once, the rows on screen first.
-		code := func(i int) { results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now) }
-		lo := 0
-		if split {
-			inParallel(0, first, code)
-			u.do(func() { apply(0, first, false) })
-			lo = first
-		}
-		inParallel(lo, len(accounts), code)
-		u.do(func() { apply(lo, len(accounts), true) })
+		// several at once.
+		inParallel(0, len(accounts), func(i int) {
+			results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now)
+		})
+		u.do(func() {
+			u.pending--
+			for _, a := range accounts {
+				delete(u.reading, a.ID)
+			}
+			if len(u.reading) == 0 {
+				u.slowDone()
+				defer u.checkOrphansOnce()
+			}
+			var fatal error
+			for i, a := range accounts {
+				switch err := results[i].err; {
+				case err == nil:
+					u.codes[a.ID] = results[i].code
+					u.steps[a.ID] = totp.Step(now, a.Period)
+					delete(u.problems, a.ID)
+				case isAccountProblem(err):
+					u.problems[a.ID] = vault.Message(err)
+					delete(u.codes, a.ID)
+				default:
+					fatal = err
+				}
+			}
+			if fatal != nil && u.trouble == nil {
+				u.setTrouble(fatal)
+			}
+			u.updateRows()
+		})
 	}()
 }
 

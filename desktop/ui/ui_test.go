@@ -108,7 +108,7 @@ func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 		for _, c := range x.Objects {
 			walk(c, fn)
 		}
-	case *widget.Label, *widget.Button, *widget.Entry, *field:
+	case *widget.Label, *widget.Button, *widget.Entry, *field, *fitText:
 		// leaves for our purposes
 	case fyne.Widget:
 		for _, c := range test.WidgetRenderer(x).Objects() {
@@ -133,6 +133,8 @@ func text(o fyne.CanvasObject) string {
 	walk(o, func(o fyne.CanvasObject) {
 		switch x := o.(type) {
 		case *widget.Label:
+			b.WriteString(x.Text + "\n")
+		case *fitText:
 			b.WriteString(x.Text + "\n")
 		case *widget.Button:
 			b.WriteString("[" + x.Text + "]\n")

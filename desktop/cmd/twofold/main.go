@@ -58,6 +58,12 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 	if err != nil {
 		return err
 	}
+	// Every widget call is on the UI thread (fyne.Do): saying so turns off
+	// Fyne's check of the calling goroutine, a runtime.Stack per refresh,
+	// which was a fifth of the window's CPU while searching and scrolling
+	// a thousand accounts. FyneApp.toml says the same for `fyne package`.
+	app.SetMetadata(fyne.AppMetadata{ID: release.ID, Name: release.Name, Version: release.Version, Build: release.Build,
+		Migrations: map[string]bool{"fyneDo": true}})
 	a := app.NewWithID(release.ID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", release.Icon)) // window, tray and lock screen
 	u := ui.New(a, store, time.Now, ui.Options{

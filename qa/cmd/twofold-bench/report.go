@@ -91,6 +91,7 @@ var groupTitles = map[int]string{
 	4: "Portal code checks",
 	5: "Desktop at rest",
 	6: "Portal growth",
+	7: "Desktop growth",
 }
 
 // Group starts group n.
