@@ -369,7 +369,7 @@ func (s *Store) Add(ctx context.Context, k *totp.Key) (vault.Account, error) {
 
 // AddWith stores k. The keyring item, with the account's name and
 // parameters, is written first, outside the lock (a keyring that is
-// unavailable fails before any file is touched, and a slow one holds no
+// unavailable fails before the index is touched, and a slow one holds no
 // other Twofold up); then, inside the lock, the index is read afresh, the
 // label checked and the index written. A refused or failed add deletes
 // its item again; a process that dies in between leaves an item that
