@@ -62,7 +62,12 @@ func TestStore(t *testing.T) { storetest.Run(t, open) }
 // twoPools opens one new database twice, as two portal instances would.
 func twoPools(t *testing.T) [2]*postgres.DB {
 	t.Helper()
-	url := newDB(t)
+	return openTwice(t, newDB(t))
+}
+
+// openTwice opens the database at url twice.
+func openTwice(t *testing.T, url string) [2]*postgres.DB {
+	t.Helper()
 	var dbs [2]*postgres.DB
 	for i := range dbs {
 		db, err := postgres.Open(context.Background(), url)

@@ -17,15 +17,7 @@ import (
 func twoInstances(t *testing.T) ([2]*postgres.DB, *pgx.Conn) {
 	t.Helper()
 	url := newDB(t)
-	var dbs [2]*postgres.DB
-	for i := range dbs {
-		db, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
+	dbs := openTwice(t, url)
 	c, err := pgx.Connect(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
