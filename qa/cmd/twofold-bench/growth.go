@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -367,47 +366,20 @@ func (p *picker) take() (*acct, error) {
 func growthSignIns(ctx context.Context, base string, pick *picker) ([]time.Duration, time.Duration, error) {
 	budget := int64(len(pick.perm) / 3)
 	var used atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var bad []error
 	rctx, cancel := context.WithTimeout(ctx, growthSignInRun)
 	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range growthSignInCli {
-		wg.Go(func() {
-			for rctx.Err() == nil && used.Add(1) <= budget {
-				a, err := pick.take()
-				if err != nil {
-					mu.Lock()
-					bad = append(bad, err)
-					mu.Unlock()
-					return
-				}
-				c := newClient(a.ip)
-				t0 := time.Now()
-				_, err = password(rctx, c, base, a)
-				if err == nil {
-					var r *cluster.Response
-					if r, err = c.LoginCode(rctx, base, cluster.Code(a.key, a.key.Step(time.Now()))); err == nil && r.Status != http.StatusOK {
-						err = fmt.Errorf("code of %s: status %d %s", a.name, r.Status, r.Error())
-					}
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil && rctx.Err() == nil {
-					bad = append(bad, err)
-				} else if err == nil {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if len(bad) > 0 {
-		return nil, 0, fmt.Errorf("%d sign-ins failed, first: %w", len(bad), bad[0])
+	lat, elapsed, err := signInClients(rctx, base, growthSignInCli, func() (*acct, uint64, error) {
+		if used.Add(1) > budget {
+			return nil, 0, errDone
+		}
+		a, err := pick.take()
+		if err != nil {
+			return nil, 0, err
+		}
+		return a, a.key.Step(time.Now()), nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(lat) < 10 {
 		return nil, 0, fmt.Errorf("only %d sign-ins in %v", len(lat), elapsed)

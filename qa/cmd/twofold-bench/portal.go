@@ -193,43 +193,17 @@ func benchLogins(ctx context.Context, cfg *Config, rep *Report) error {
 	}
 	close(work)
 	rep.Progress("full sign-ins (password, then code) with %d clients for up to %v", clients, run)
-	var mu sync.Mutex
-	var lat []time.Duration
-	var bad []error
-	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, run)
 	defer cancel()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for it := range work {
-				if rctx.Err() != nil {
-					return
-				}
-				c := newClient(it.a.ip)
-				t0 := time.Now()
-				_, err := password(rctx, c, in.URL(), it.a)
-				if err == nil {
-					var r *cluster.Response
-					if r, err = c.LoginCode(rctx, in.URL(), cluster.Code(it.a.key, it.step)); err == nil && r.Status != http.StatusOK {
-						err = fmt.Errorf("code of %s: status %d %s", it.a.name, r.Status, r.Error())
-					}
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil && rctx.Err() == nil {
-					bad = append(bad, err)
-				} else if err == nil {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if len(bad) > 0 {
-		return fmt.Errorf("%d sign-ins failed, first: %w", len(bad), bad[0])
+	lat, elapsed, err := signInClients(rctx, in.URL(), clients, func() (*acct, uint64, error) {
+		it, ok := <-work
+		if !ok {
+			return nil, 0, errDone
+		}
+		return it.a, it.step, nil
+	})
+	if err != nil {
+		return err
 	}
 	in.Stop()
 	after, err := hashRate(4 * time.Second)
@@ -616,4 +590,54 @@ func join(v []float64, format string) string {
 		s[i] = fmt.Sprintf(format, x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// errDone: a signInClients source has no more accounts.
+var errDone = errors.New("no more accounts")
+
+// signInClients runs clients at once, each signing in (the password, then
+// the code of the given step) the accounts next gives until it returns
+// errDone or ctx ends, and returns each sign-in's latency and the run's
+// length. Any other error fails the run.
+func signInClients(ctx context.Context, base string, clients int, next func() (*acct, uint64, error)) ([]time.Duration, time.Duration, error) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var bad []error
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				a, step, err := next()
+				if errors.Is(err, errDone) {
+					return
+				}
+				var d time.Duration
+				if err == nil {
+					c := newClient(a.ip)
+					t0 := time.Now()
+					if _, err = password(ctx, c, base, a); err == nil {
+						var r *cluster.Response
+						if r, err = c.LoginCode(ctx, base, cluster.Code(a.key, step)); err == nil && r.Status != http.StatusOK {
+							err = fmt.Errorf("code of %s: status %d %s", a.name, r.Status, r.Error())
+						}
+					}
+					d = time.Since(t0)
+				}
+				mu.Lock()
+				if err != nil && ctx.Err() == nil {
+					bad = append(bad, err)
+				} else if err == nil {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(bad) > 0 {
+		return nil, 0, fmt.Errorf("%d sign-ins failed, first: %w", len(bad), bad[0])
+	}
+	return lat, elapsed, nil
 }
