@@ -41,14 +41,7 @@ func growthWindow(tb testing.TB, n int) (*UI, *countingStore, func()) {
 	u.win.Resize(fyne.NewSize(460, 600))
 	settle := func() {
 		tb.Helper()
-		for u.pending > 0 {
-			select {
-			case f := <-queue:
-				f()
-			case <-time.After(10 * time.Second):
-				tb.Fatalf("%d background calls did not come back", u.pending)
-			}
-		}
+		settleQueue(tb, u, queue)
 	}
 	settle()
 	return u, store, settle

@@ -112,11 +112,12 @@ func newRow(u *UI) *row {
 	r.issuer = newFitText(fyne.TextStyle{Bold: true}, theme.SizeNameText)
 	r.name = newFitText(fyne.TextStyle{}, theme.SizeNameCaptionText)
 
-	// Monospace: every digit is one width, so codes line up and do not
-	// jiggle as they change.
+	// The theme's regular text, whose figures are tabular (one width, see
+	// TestCodeFiguresOneWidth): codes line up and do not jiggle as they
+	// change, without loading a monospace font at start (Fyne parses each
+	// style's fonts, and an emoji font with each, on first use).
 	r.code = canvas.NewText("", theme.Color(theme.ColorNameForeground))
 	r.code.TextSize = codeTextSize
-	r.code.TextStyle = fyne.TextStyle{Monospace: true}
 	r.code.Alignment = fyne.TextAlignTrailing
 	// The widest code, until set: the list takes its rows' minimum size
 	// from this template row, and the window its own from the list, so a
@@ -126,7 +127,6 @@ func newRow(u *UI) *row {
 	r.bar = newCountdown()
 	r.secs = canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder))
 	r.secs.TextSize = theme.CaptionTextSize()
-	r.secs.TextStyle = fyne.TextStyle{Monospace: true}
 	r.secs.Alignment = fyne.TextAlignTrailing
 	r.timer = container.NewBorder(nil, nil, nil, r.secs, container.NewVBox(layoutSpacer(4), r.bar))
 	r.next = widget.NewButtonWithIcon("Next code", theme.MediaSkipNextIcon(), func() { r.u.nextHOTP(r.acc) })

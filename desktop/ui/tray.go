@@ -165,11 +165,17 @@ func (u *UI) showWindow() {
 // (the setting, where there is a tray); main then runs the app without
 // showing the window. A second start of twofold shows it.
 func (u *UI) StartsHidden() bool {
-	if u.tray() == nil || !u.app.Preferences().Bool(prefStartInTray) {
+	if !u.startsInTray() {
 		return false
 	}
 	u.inTray = true
 	return true
+}
+
+// startsInTray reports whether the settings keep the window in the tray
+// at start (and there is a tray).
+func (u *UI) startsInTray() bool {
+	return u.tray() != nil && u.app.Preferences().Bool(prefStartInTray)
 }
 
 // closeWindow is what closing the window does where there is a tray: hide

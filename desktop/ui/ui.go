@@ -161,14 +161,14 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 }
 
 // warmFonts loads, off the UI thread, the faces of the text styles the
-// first frame draws (regular, bold, monospace). Fyne loads a style's
+// first frame draws (regular, bold; codes are in the regular text, see newRow). Fyne loads a style's
 // faces on first use, each with a lookup of a system font for the user's
 // language (20–40 ms a style); left to the first frame, that is the
 // thread that paints, and the first code waits for it. A style the first
 // frame needs while it is still loading here costs that frame no more
 // than before: fyne keeps the system fonts it has loaded.
 func warmFonts() {
-	for _, style := range []fyne.TextStyle{{}, {Bold: true}, {Monospace: true}} {
+	for _, style := range []fyne.TextStyle{{}, {Bold: true}} {
 		go fyne.MeasureText("0", theme.TextSize(), style)
 	}
 }
@@ -317,11 +317,21 @@ func (u *UI) backgroundStatus(status string, work func(ctx context.Context) erro
 
 func (u *UI) setStatus(s string) { u.status.SetText(s) }
 
-// reload lists the accounts again and redraws.
+// reload lists the accounts again and redraws. At the first load the
+// codes of the first rows are read as soon as the list is, beside the
+// window's creation, so that its first frames show them: left to the
+// first tick, the reads began only once the window ran.
 func (u *UI) reload() {
-	var list []vault.Account
+	var list, early []vault.Account
+	var earlyReads <-chan []codeRead
+	first := !u.loaded && !u.Locked() && !u.startsInTray()
+	search, now := u.search.Text, u.clock()
 	u.background("loading accounts", func(ctx context.Context) (err error) {
 		list, err = u.store.List(ctx)
+		if err == nil && first {
+			early = firstRows(list, search)
+			earlyReads = u.readCodesAt(early, now)
+		}
 		return err
 	}, func(err error) {
 		if errors.Is(err, vault.ErrIndexDamaged) {
@@ -348,9 +358,27 @@ func (u *UI) reload() {
 			}
 		}
 		u.filter()
+		if earlyReads != nil && !u.Locked() && !u.inTray {
+			u.collectCodes(early, now, earlyReads)
+		}
 		u.tick()
 		u.checkOrphansOnce()
 	})
+}
+
+// firstRows are the TOTP accounts of list the first rows will show with
+// search in the search box: those the first tick would read.
+func firstRows(list []vault.Account, search string) []vault.Account {
+	var first []vault.Account
+	for _, a := range vault.PinnedFirst(list) {
+		if len(first) == firstBatch {
+			break
+		}
+		if vault.Matches(a, search) && a.Type == totp.TOTP && !a.Missing {
+			first = append(first, a)
+		}
+	}
+	return first
 }
 
 // checkOrphansOnce looks in the keyring for accounts missing from the
@@ -510,24 +538,43 @@ const firstBatch = 16
 // fetchCodes asks the store for the codes at now, off the UI thread, and
 // shows them when all are read (a window of rows: a few milliseconds).
 func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
+	u.collectCodes(accounts, now, u.readCodesAt(accounts, now))
+}
+
+// codeRead is one account's code, or why it could not be read.
+type codeRead struct {
+	code string
+	err  error
+}
+
+// readCodesAt reads the codes of accounts at now, several at once (the
+// keyring answers each read in a few milliseconds over D-Bus), on its own
+// goroutine: it touches nothing of the UI, so it may start before the
+// window runs. The results arrive, in the accounts' order, on the channel.
+func (u *UI) readCodesAt(accounts []vault.Account, now time.Time) <-chan []codeRead {
+	done := make(chan []codeRead, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
+		defer cancel()
+		results := make([]codeRead, len(accounts))
+		inParallel(0, len(accounts), func(i int) {
+			results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now)
+		})
+		done <- results
+	}()
+	return done
+}
+
+// collectCodes marks accounts as being read and shows their codes, or
+// their problems, when the reads under way on reads are in.
+func (u *UI) collectCodes(accounts []vault.Account, now time.Time, reads <-chan []codeRead) {
 	for _, a := range accounts {
 		u.reading[a.ID] = true
 	}
 	u.whenSlow(func() bool { return len(u.reading) > 0 })
-	type result struct {
-		code string
-		err  error
-	}
-	results := make([]result, len(accounts))
 	u.pending++
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
-		defer cancel()
-		// The keyring answers each read in a few milliseconds over D-Bus:
-		// several at once.
-		inParallel(0, len(accounts), func(i int) {
-			results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now)
-		})
+		results := <-reads
 		u.do(func() {
 			u.pending--
 			for _, a := range accounts {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"twofold.dev/desktop/screen"
@@ -62,12 +64,19 @@ func newHarness(t *testing.T, opts Options) *harness {
 // every background call has come back and been applied.
 func (h *harness) settle() {
 	h.t.Helper()
-	for h.u.pending > 0 {
+	settleQueue(h.t, h.u, h.queue)
+}
+
+// settleQueue runs u's UI-thread queue until every background call has
+// come back and been applied.
+func settleQueue(tb testing.TB, u *UI, queue chan func()) {
+	tb.Helper()
+	for u.pending > 0 {
 		select {
-		case f := <-h.queue:
+		case f := <-queue:
 			f()
 		case <-time.After(10 * time.Second):
-			h.t.Fatalf("%d background calls did not come back", h.u.pending)
+			tb.Fatalf("%d background calls did not come back", u.pending)
 		}
 	}
 }
@@ -862,5 +871,106 @@ func TestTicksFollowTheClock(t *testing.T) {
 	}
 	if boundaries["Fast"] != 6 || boundaries["ACME"] != 4 || boundaries["Slow"] != 2 {
 		t.Fatalf("step boundaries crossed: %v, want Fast 6, ACME 4, Slow 2", boundaries)
+	}
+}
+
+// readsSignal is a memory store that closes done when n codes are read.
+type readsSignal struct {
+	*vault.Memory
+	reads atomic.Int64
+	n     int64
+	done  chan struct{}
+}
+
+func (s *readsSignal) Code(ctx context.Context, id string, now time.Time) (string, error) {
+	if s.reads.Add(1) == s.n {
+		close(s.done)
+	}
+	return s.Memory.Code(ctx, id, now)
+}
+
+// The first rows' codes are read while the window is being made: the reads
+// start with the list, before the UI thread runs anything (in the real
+// app, before the window's first frame), the first tick reads none of
+// them again, and the rows show them. A pinned account, shown first, is
+// among them; an HOTP account, which has no code by time, is not.
+func TestFirstCodesAreReadWhileTheWindowIsMade(t *testing.T) {
+	a := test.NewTempApp(t)
+	store := &readsSignal{Memory: vault.NewMemory(), n: firstBatch, done: make(chan struct{})}
+	ctx := context.Background()
+	var pinned vault.Account
+	for i := range 40 {
+		k := &totp.Key{Type: totp.TOTP, Issuer: fmt.Sprintf("Service %02d", i), Account: "user",
+			Secret: []byte(fmt.Sprintf("first-codes-%02d", i)), Algorithm: totp.SHA1, Digits: 6, Period: 30}
+		if i == 1 {
+			k.Type, k.Period = totp.HOTP, 0
+		}
+		acc, err := store.Add(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pinned = acc
+	}
+	if err := store.Pin(ctx, pinned.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	clock := newClock(1_700_000_005)
+	queue := make(chan func(), 100)
+	u := newUI(a, store, clock.now, Options{}, func(f func()) { queue <- f })
+	select {
+	case <-store.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d codes read before the UI thread ran, want %d", store.reads.Load(), firstBatch)
+	}
+	if len(queue) == 0 && u.pending == 0 {
+		t.Fatal("nothing queued for the UI thread")
+	}
+	u.win.Resize(fyne.NewSize(460, 600))
+	settleQueue(t, u, queue)
+	if n := store.reads.Load(); n != firstBatch {
+		t.Errorf("%d codes read at start, want the first %d once each", n, firstBatch)
+	}
+	shown := 0
+	for _, r := range u.rows {
+		if !r.bound {
+			continue
+		}
+		shown++
+		if shown == 1 && r.acc.ID != pinned.ID {
+			t.Errorf("first row shows %s, want the pinned %s", r.acc.Label(), pinned.Label())
+		}
+		if r.acc.Type == totp.HOTP {
+			continue
+		}
+		k, err := store.Key(ctx, r.acc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.ReplaceAll(r.code.Text, " ", ""), code(t, k, clock.now()); got != want {
+			t.Errorf("the row of %s shows %q, want %s", r.acc.Label(), r.code.Text, want)
+		}
+	}
+	if shown < 5 {
+		t.Fatalf("%d rows shown", shown)
+	}
+}
+
+// Codes are drawn in the theme's regular text, not a monospace font (one
+// font style fewer to load at start): its figures must all be one width,
+// or codes would jiggle as they change and not line up from row to row.
+func TestCodeFiguresOneWidth(t *testing.T) {
+	h := newHarness(t, Options{})
+	for _, th := range []fyne.Theme{theme.DefaultTheme(), variantTheme{theme.DefaultTheme(), theme.VariantLight}} {
+		h.u.app.Settings().SetTheme(th)
+		r := newRow(h.u)
+		for _, txt := range []*canvas.Text{r.code, r.secs} {
+			want := fyne.MeasureText("000 000", txt.TextSize, txt.TextStyle).Width
+			for d := '1'; d <= '9'; d++ {
+				s := strings.Repeat(string(d), 3) + " " + strings.Repeat(string(d), 3)
+				if got := fyne.MeasureText(s, txt.TextSize, txt.TextStyle).Width; got != want {
+					t.Errorf("%q at %v pt is %v wide, %q %v", s, txt.TextSize, got, "000 000", want)
+				}
+			}
+		}
 	}
 }
