@@ -175,8 +175,13 @@ func (u *UI) StartsHidden() bool {
 // startsInTray reports whether the settings keep the window in the tray
 // at start (and there is a tray).
 func (u *UI) startsInTray() bool {
-	return u.tray() != nil && u.app.Preferences().Bool(prefStartInTray)
+	return u.tray() != nil && StartInTraySet(u.app)
 }
+
+// StartInTraySet reports whether the settings ask for the window to stay
+// in the tray at start; whether there is a tray is known once the UI is
+// made (StartsHidden).
+func StartInTraySet(a fyne.App) bool { return a.Preferences().Bool(prefStartInTray) }
 
 // closeWindow is what closing the window does where there is a tray: hide
 // it in the tray when the setting says so, else close it (and quit).

@@ -58,6 +58,19 @@ type Options struct {
 	// Linux, a StatusNotifierWatcher on the session bus); nil: assume so.
 	// Without one the window has no tray (tray.go).
 	TrayHost func() bool
+	// Window, if set, is the main window, made by NewWindow and perhaps
+	// already shown; nil: New makes it.
+	Window fyne.Window
+}
+
+// NewWindow makes the main window at its first size, for Options.Window:
+// main shows it before New fills it, so that making its GL context (with
+// a software renderer, over 100 ms of loading and relocating libraries)
+// overlaps the loading of the fonts its content is measured in.
+func NewWindow(a fyne.App) fyne.Window {
+	w := a.NewWindow("Twofold")
+	w.Resize(fyne.NewSize(460, 600))
+	return w
 }
 
 // slowKeyring is how long the codes may take before the status line says
@@ -152,7 +165,10 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	}
 	u.store = u.withAutoBackup(store)
 	u.applyTheme()
-	u.win = a.NewWindow("Twofold")
+	u.win = opts.Window
+	if u.win == nil {
+		u.win = NewWindow(a)
+	}
 	u.build()
 	u.setUpLock()
 	u.setupTray()
@@ -225,7 +241,6 @@ func (u *UI) build() {
 	center := container.NewStack(u.list, container.New(&emptyLayout{}, u.empty))
 	main := container.New(readable{readableRows}, container.NewBorder(top, u.status, nil, nil, center))
 	u.win.SetContent(container.New(&rootLayout{u: u}, main))
-	u.win.Resize(fyne.NewSize(460, 600))
 
 	u.win.SetMainMenu(fyne.NewMainMenu(
 		fyne.NewMenu("Accounts",

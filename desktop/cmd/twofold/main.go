@@ -66,7 +66,16 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := app.NewWithID(release.ID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", release.Icon)) // window, tray and lock screen
+	// Shown before it is filled: see ui.NewWindow. Not when it is to
+	// stay in the tray (whether there is one is known once it is filled).
+	w := ui.NewWindow(a)
+	shown := link != "" || !ui.StartInTraySet(a)
+	if shown {
+		fitScreen(w, os.Getenv("FYNE_SCALE"))
+		w.Show()
+	}
 	u := ui.New(a, store, time.Now, ui.Options{
+		Window:         w,
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImageReader(),
 		Version:        version(),
@@ -92,7 +101,6 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
-	fitScreen(u.Window(), os.Getenv("FYNE_SCALE"))
 	if link != "" {
 		u.OpenLink(link)
 	}
@@ -101,7 +109,10 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		a.Run() // the tray's Show Twofold, or a second start, shows the window
 		return nil
 	}
-	u.Window().Show()
+	if !shown {
+		fitScreen(w, os.Getenv("FYNE_SCALE"))
+		w.Show()
+	}
 	u.StartTray()
 	a.Run()
 	return nil
