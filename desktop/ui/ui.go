@@ -36,8 +36,7 @@ type Options struct {
 	// ClipboardImage returns the image on the clipboard as PNG, JPEG or
 	// GIF bytes, for "Paste".
 	ClipboardImage func() ([]byte, error)
-	// Timeout bounds each store call; 0 means 2 minutes (long enough to
-	// type a keyring password).
+	// Timeout bounds each store call; 0 means defaultTimeout.
 	Timeout time.Duration
 	// Backups, if set, writes an automatic backup after every change and
 	// is set up from the Backup menu (export.go).
@@ -61,13 +60,22 @@ type Options struct {
 	// Window, if set, is the main window, made by NewWindow and perhaps
 	// already shown; nil: New makes it.
 	Window fyne.Window
+	// Preload, if set, is the first list and codes, read since before the
+	// window was made (StartPreload); nil: New starts reading them.
+	Preload *Preload
 }
 
-// NewWindow makes the main window at its first size, for Options.Window:
-// main shows it before New fills it, so that making its GL context (with
-// a software renderer, over 100 ms of loading and relocating libraries)
-// overlaps the loading of the fonts its content is measured in.
+// defaultTimeout bounds each store call: long enough to type a keyring
+// password.
+const defaultTimeout = 2 * time.Minute
+
+// NewWindow makes the main window at its first size, for Options.Window,
+// and starts loading the fonts its content is measured in. Main shows it
+// before New fills it, so that making its GL context (with a software
+// renderer, over 100 ms of loading and relocating libraries) overlaps the
+// loading of the fonts and the preload instead of following them.
 func NewWindow(a fyne.App) fyne.Window {
+	warmFonts()
 	w := a.NewWindow("Twofold")
 	w.Resize(fyne.NewSize(460, 600))
 	return w
@@ -94,6 +102,8 @@ type UI struct {
 	store vault.Store
 	clock func() time.Time
 	opts  Options
+	// preload is the first load, until reload takes it.
+	preload *Preload
 
 	accounts []vault.Account // as the store lists them
 	shown    []vault.Account // after the search filter
@@ -155,9 +165,8 @@ func New(a fyne.App, store vault.Store, clock func() time.Time, opts Options) *U
 // the calling goroutine).
 func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, do func(func())) *UI {
 	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Minute
+		opts.Timeout = defaultTimeout
 	}
-	warmFonts()
 	u := &UI{
 		app: a, store: store, clock: clock, opts: opts, do: do,
 		codes: map[string]string{}, steps: map[string]uint64{}, problems: map[string]string{}, reading: map[string]bool{},
@@ -165,13 +174,16 @@ func newUI(a fyne.App, store vault.Store, clock func() time.Time, opts Options, 
 	}
 	u.store = u.withAutoBackup(store)
 	u.applyTheme()
-	u.win = opts.Window
+	u.win, u.preload = opts.Window, opts.Preload
 	if u.win == nil {
 		u.win = NewWindow(a)
 	}
 	u.build()
 	u.setUpLock()
 	u.setupTray()
+	if u.preload == nil {
+		u.preload = startPreload(u.store, clock(), opts.Timeout, !u.Locked() && !u.startsInTray())
+	}
 	u.reload()
 	return u
 }
@@ -332,20 +344,17 @@ func (u *UI) backgroundStatus(status string, work func(ctx context.Context) erro
 
 func (u *UI) setStatus(s string) { u.status.SetText(s) }
 
-// reload lists the accounts again and redraws. At the first load the
-// codes of the first rows are read as soon as the list is, beside the
-// window's creation, so that its first frames show them: left to the
-// first tick, the reads began only once the window ran.
+// reload lists the accounts again and redraws; the first time, it shows
+// what the preload read (preload.go).
 func (u *UI) reload() {
-	var list, early []vault.Account
-	var earlyReads <-chan []codeRead
-	first := !u.loaded && !u.Locked() && !u.startsInTray()
-	search, now := u.search.Text, u.clock()
+	pre := u.preload
+	u.preload = nil
+	var list []vault.Account
 	u.background("loading accounts", func(ctx context.Context) (err error) {
-		list, err = u.store.List(ctx)
-		if err == nil && first {
-			early = firstRows(list, search)
-			earlyReads = u.readCodesAt(early, now)
+		if pre != nil {
+			list, err = pre.wait(ctx)
+		} else {
+			list, err = u.store.List(ctx)
 		}
 		return err
 	}, func(err error) {
@@ -373,27 +382,12 @@ func (u *UI) reload() {
 			}
 		}
 		u.filter()
-		if earlyReads != nil && !u.Locked() && !u.inTray {
-			u.collectCodes(early, now, earlyReads)
+		if pre != nil && pre.reads != nil && !u.Locked() && !u.inTray {
+			u.collectCodes(pre.first, pre.now, pre.reads)
 		}
 		u.tick()
 		u.checkOrphansOnce()
 	})
-}
-
-// firstRows are the TOTP accounts of list the first rows will show with
-// search in the search box: those the first tick would read.
-func firstRows(list []vault.Account, search string) []vault.Account {
-	var first []vault.Account
-	for _, a := range vault.PinnedFirst(list) {
-		if len(first) == firstBatch {
-			break
-		}
-		if vault.Matches(a, search) && a.Type == totp.TOTP && !a.Missing {
-			first = append(first, a)
-		}
-	}
-	return first
 }
 
 // checkOrphansOnce looks in the keyring for accounts missing from the
@@ -553,31 +547,7 @@ const firstBatch = 16
 // fetchCodes asks the store for the codes at now, off the UI thread, and
 // shows them when all are read (a window of rows: a few milliseconds).
 func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
-	u.collectCodes(accounts, now, u.readCodesAt(accounts, now))
-}
-
-// codeRead is one account's code, or why it could not be read.
-type codeRead struct {
-	code string
-	err  error
-}
-
-// readCodesAt reads the codes of accounts at now, several at once (the
-// keyring answers each read in a few milliseconds over D-Bus), on its own
-// goroutine: it touches nothing of the UI, so it may start before the
-// window runs. The results arrive, in the accounts' order, on the channel.
-func (u *UI) readCodesAt(accounts []vault.Account, now time.Time) <-chan []codeRead {
-	done := make(chan []codeRead, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), u.opts.Timeout)
-		defer cancel()
-		results := make([]codeRead, len(accounts))
-		inParallel(0, len(accounts), func(i int) {
-			results[i].code, results[i].err = u.store.Code(ctx, accounts[i].ID, now)
-		})
-		done <- results
-	}()
-	return done
+	u.collectCodes(accounts, now, readCodesAt(u.store, u.opts.Timeout, accounts, now))
 }
 
 // collectCodes marks accounts as being read and shows their codes, or

@@ -974,3 +974,40 @@ func TestCodeFiguresOneWidth(t *testing.T) {
 		}
 	}
 }
+
+// The preload main starts before the window reads the list, and the first
+// rows' codes only when the settings allow reading codes at start: not
+// with the app lock on, nor with the window kept in the tray.
+func TestPreloadReadsCodesOnlyWhenTheyMayBeShown(t *testing.T) {
+	ctx := context.Background()
+	for _, pref := range []string{"", prefLock, prefStartInTray} {
+		a := test.NewTempApp(t)
+		if pref != "" {
+			a.Preferences().SetBool(pref, true)
+		}
+		store := &countingStore{Memory: vault.NewMemory()}
+		k := keyOf(t, aliceURI)
+		if _, err := store.Add(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		clock := newClock(1_700_000_005)
+		pre := StartPreload(a, store, clock.now)
+		list, err := pre.wait(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("%q: preload listed %v, %v", pref, list, err)
+		}
+		if pref != "" {
+			if pre.reads != nil || store.reads.Load() != 0 {
+				t.Errorf("%q set: the preload read %d codes", pref, store.reads.Load())
+			}
+			continue
+		}
+		if pre.reads == nil {
+			t.Fatal("no code read by the preload")
+		}
+		got := <-pre.reads
+		if len(got) != 1 || got[0].err != nil || got[0].code != code(t, k, clock.now()) {
+			t.Errorf("preload read %d codes (first error %v), not the account's code", len(got), got[0].err)
+		}
+	}
+}

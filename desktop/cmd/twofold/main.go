@@ -66,8 +66,11 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := app.NewWithID(release.ID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", release.Icon)) // window, tray and lock screen
-	// Shown before it is filled: see ui.NewWindow. Not when it is to
-	// stay in the tray (whether there is one is known once it is filled).
+	// The list and the first codes are read, and the fonts loaded, while
+	// the window is made and shown, before it is filled (ui.StartPreload,
+	// ui.NewWindow); not shown when it is to stay in the tray (whether
+	// there is one is known once it is filled).
+	pre := ui.StartPreload(a, store, time.Now)
 	w := ui.NewWindow(a)
 	shown := link != "" || !ui.StartInTraySet(a)
 	if shown {
@@ -76,6 +79,7 @@ func window(ctx context.Context, cfg *config, link string, getenv func(string) s
 	}
 	u := ui.New(a, store, time.Now, ui.Options{
 		Window:         w,
+		Preload:        pre,
 		Capture:        screen.Capture,
 		ClipboardImage: screen.ClipboardImageReader(),
 		Version:        version(),
