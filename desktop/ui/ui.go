@@ -550,9 +550,16 @@ func (u *UI) fetchCodes(accounts []vault.Account, now time.Time) {
 	u.collectCodes(accounts, now, readCodesAt(u.store, u.opts.Timeout, accounts, now))
 }
 
-// collectCodes marks accounts as being read and shows their codes, or
-// their problems, when the reads under way on reads are in.
+// collectCodes shows the codes of accounts read at now when reads brings
+// them: at once when they are in already (the preload's, shown in the
+// first frame), else when they come, the accounts marked as being read.
 func (u *UI) collectCodes(accounts []vault.Account, now time.Time, reads <-chan []codeRead) {
+	select {
+	case results := <-reads:
+		u.showCodes(accounts, now, results)
+		return
+	default:
+	}
 	for _, a := range accounts {
 		u.reading[a.ID] = true
 	}
@@ -565,30 +572,35 @@ func (u *UI) collectCodes(accounts []vault.Account, now time.Time, reads <-chan 
 			for _, a := range accounts {
 				delete(u.reading, a.ID)
 			}
-			if len(u.reading) == 0 {
-				u.slowDone()
-				defer u.checkOrphansOnce()
-			}
-			var fatal error
-			for i, a := range accounts {
-				switch err := results[i].err; {
-				case err == nil:
-					u.codes[a.ID] = results[i].code
-					u.steps[a.ID] = totp.Step(now, a.Period)
-					delete(u.problems, a.ID)
-				case isAccountProblem(err):
-					u.problems[a.ID] = vault.Message(err)
-					delete(u.codes, a.ID)
-				default:
-					fatal = err
-				}
-			}
-			if fatal != nil && u.trouble == nil {
-				u.setTrouble(fatal)
-			}
-			u.updateRows()
+			u.showCodes(accounts, now, results)
 		})
 	}()
+}
+
+// showCodes shows the codes of accounts read at now, or their problems.
+func (u *UI) showCodes(accounts []vault.Account, now time.Time, results []codeRead) {
+	if len(u.reading) == 0 {
+		u.slowDone()
+		defer u.checkOrphansOnce()
+	}
+	var fatal error
+	for i, a := range accounts {
+		switch err := results[i].err; {
+		case err == nil:
+			u.codes[a.ID] = results[i].code
+			u.steps[a.ID] = totp.Step(now, a.Period)
+			delete(u.problems, a.ID)
+		case isAccountProblem(err):
+			u.problems[a.ID] = vault.Message(err)
+			delete(u.codes, a.ID)
+		default:
+			fatal = err
+		}
+	}
+	if fatal != nil && u.trouble == nil {
+		u.setTrouble(fatal)
+	}
+	u.updateRows()
 }
 
 // inParallel calls fn for every i in [lo, hi) on a few goroutines.

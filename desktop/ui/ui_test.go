@@ -914,7 +914,7 @@ func TestFirstCodesAreReadWhileTheWindowIsMade(t *testing.T) {
 	if err := store.Pin(ctx, pinned.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	clock := newClock(1_700_000_005)
+	clock := newClock(1_700_000_000) // 10 s left in the step: no next code is read yet
 	queue := make(chan func(), 100)
 	u := newUI(a, store, clock.now, Options{}, func(f func()) { queue <- f })
 	select {
