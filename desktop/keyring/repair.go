@@ -42,14 +42,30 @@ func (s *Store) keyringItems(ctx context.Context) ([]Item, error) {
 }
 
 // Orphans lists the accounts whose items are in the keyring but not in the
-// index. It holds the lock shared, so no change of the index happens while
-// it compares. An Add writes its item before it takes that lock (a keyring
-// waiting for its password must not hold up every other Twofold), holding
-// AddingFile shared meanwhile; Orphans needs AddingFile exclusive, and
-// while an add is under way it does not wait (it is advice, and the add
-// may wait for a keyring prompt) but returns ErrAdding. An add that died
-// let go of AddingFile with its process, so its item is listed at once.
+// index. The keyring is read first without any lock: at a thousand
+// accounts that is thousands of D-Bus calls, seconds during which no add
+// or remove, in this process or another, could have run. Only the items
+// then missing from the index are looked at again under the locks: the
+// index lock shared, so no change of the index happens meanwhile, and
+// AddingFile exclusive. An Add writes its item before it takes the index
+// lock (a keyring waiting for its password must not hold up every other
+// Twofold), holding AddingFile shared meanwhile; while an add is under way
+// Orphans does not wait (it is advice, and the add may wait for a keyring
+// prompt) but returns ErrAdding. An add that died let go of AddingFile
+// with its process, so its item is listed at once.
 func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
+	list, err := s.index.fresh()
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.keyringItems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	candidates, _ := orphansOf(list, items)
+	if len(candidates) == 0 {
+		return nil, nil
+	}
 	if !s.noFileLock {
 		if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("opening account store: %w", err)
@@ -65,20 +81,39 @@ func (s *Store) Orphans(ctx context.Context) ([]vault.Account, error) {
 		defer fl.Close()
 	}
 	var orphans []vault.Account
-	err := s.locked(ctx, false, func() error {
+	err = s.locked(ctx, false, func() error {
 		list, err := s.index.fresh()
 		if err != nil {
 			return err
 		}
-		items, err := s.keyringItems(ctx)
-		if err != nil {
-			return err
-		}
-		orphans, _ = orphansOf(list, items)
-		orphans, err = s.withSecrets(ctx, orphans)
+		orphans, err = s.stillOrphaned(ctx, candidates, list)
 		return err
 	})
 	return orphans, err
+}
+
+// stillOrphaned are the candidates list lacks and whose secret the
+// keyring still holds (an item removed since it was listed is gone).
+func (s *Store) stillOrphaned(ctx context.Context, candidates, list []vault.Account) ([]vault.Account, error) {
+	listed := map[string]bool{}
+	for _, a := range list {
+		listed[a.ID] = true
+	}
+	var kept []vault.Account
+	for _, a := range candidates {
+		if listed[a.ID] {
+			continue
+		}
+		_, err := s.fetch(ctx, a)
+		if errors.Is(err, vault.ErrSecretMissing) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		kept = append(kept, a)
+	}
+	return kept, nil
 }
 
 // ErrAdding: another Twofold is adding an account, so the keyring and the

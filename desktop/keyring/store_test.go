@@ -620,3 +620,69 @@ func TestOrphansWaitForAnAddUnderWay(t *testing.T) {
 		t.Fatalf("Orphans after the add: %v, %v", orphans, err)
 	}
 }
+
+// listingHook is a keyring that runs after once it has listed its items.
+type listingHook struct {
+	*memBackend
+	after func()
+}
+
+func (l listingHook) Items(service string) ([]keyring.Item, error) {
+	items, err := l.memBackend.Items(service)
+	l.after()
+	return items, err
+}
+
+// TestOrphansLockOnlyToRecheck: Orphans reads the keyring without the
+// locks (at a thousand accounts, seconds of D-Bus calls), so another
+// Twofold adds an account meanwhile without waiting; then, under the
+// locks, it looks again at what the index lacked: the account added
+// meanwhile is not lost, an item deleted meanwhile is gone, a lost one is
+// reported.
+func TestOrphansLockOnlyToRecheck(t *testing.T) {
+	b := newMemBackend()
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := openMem(t, dir, b)
+	if _, err := s.Add(ctx, testKey(1)); err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(dir, keyring.IndexFile)
+	onlyFirst, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := s.Add(ctx, testKey(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneSoon, err := s.Add(ctx, testKey(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(index, onlyFirst, 0o600); err != nil { // the index loses two accounts
+		t.Fatal(err)
+	}
+	other, err := keyring.Open(keyring.Options{Dir: dir, Backend: b, LockWait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addErr error
+	var added vault.Account
+	scanning, err := keyring.Open(keyring.Options{Dir: dir, Backend: listingHook{b, func() {
+		added, addErr = other.Add(ctx, testKey(4))
+		if err := b.Delete(keyring.Service, goneSoon.ID); err != nil {
+			t.Error(err)
+		}
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphans, err := scanning.Orphans(ctx)
+	if addErr != nil {
+		t.Fatalf("an add during the keyring listing: %v", addErr)
+	}
+	if err != nil || len(orphans) != 1 || orphans[0].ID != lost.ID {
+		t.Fatalf("Orphans = %v, %v; want only %s (not %s, added meanwhile, nor %s, deleted)", orphans, err, lost.ID, added.ID, goneSoon.ID)
+	}
+}
