@@ -542,7 +542,7 @@ func (u *UI) needsCode(a vault.Account) bool {
 
 // firstBatch is how many accounts' codes are read before the list has
 // rows: about a window of rows.
-const firstBatch = 16
+const firstBatch = 10
 
 // fetchCodes asks the store for the codes at now, off the UI thread, and
 // shows them when all are read (a window of rows: a few milliseconds).
