@@ -149,6 +149,11 @@ func (s *Store) withSecrets(ctx context.Context, accounts []vault.Account) ([]va
 	if s.items != nil {
 		return accounts, nil
 	}
+	return s.fetchable(ctx, accounts)
+}
+
+// fetchable keeps the accounts whose secret Get finds.
+func (s *Store) fetchable(ctx context.Context, accounts []vault.Account) ([]vault.Account, error) {
 	var kept []vault.Account
 	for _, a := range accounts {
 		_, err := s.fetch(ctx, a)

@@ -99,21 +99,13 @@ func (s *Store) stillOrphaned(ctx context.Context, candidates, list []vault.Acco
 	for _, a := range list {
 		listed[a.ID] = true
 	}
-	var kept []vault.Account
+	var unlisted []vault.Account
 	for _, a := range candidates {
-		if listed[a.ID] {
-			continue
+		if !listed[a.ID] {
+			unlisted = append(unlisted, a)
 		}
-		_, err := s.fetch(ctx, a)
-		if errors.Is(err, vault.ErrSecretMissing) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		kept = append(kept, a)
 	}
-	return kept, nil
+	return s.fetchable(ctx, unlisted)
 }
 
 // ErrAdding: another Twofold is adding an account, so the keyring and the
