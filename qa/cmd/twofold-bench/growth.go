@@ -393,41 +393,28 @@ func growthSignIns(ctx context.Context, base string, pick *picker) ([]time.Durat
 // matter).
 func growthSessions(ctx context.Context, base string, pick *picker) ([][]codeSession, error) {
 	out := make([][]codeSession, growthCodeAccts)
-	var next atomic.Int64
-	errs := make([]error, 8)
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(out) || ctx.Err() != nil {
-					return
-				}
-				a, err := pick.take()
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				for range 2 {
-					c := newClient(a.ip)
-					if _, err := password(ctx, c, base, a); err != nil {
-						errs[w] = err
-						return
-					}
-					out[i] = append(out[i], codeSession{a: a, c: c})
-				}
+	err := forEach(ctx, len(out), func(i int) error {
+		a, err := pick.take()
+		if err != nil {
+			return err
+		}
+		for range 2 {
+			c := newClient(a.ip)
+			if _, err := password(ctx, c, base, a); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+			out[i] = append(out[i], codeSession{a: a, c: c})
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, w := range out {
 		now := w[0].a.key.Step(time.Now())
 		w[0].step, w[1].step = now, now+1
 	}
-	return out, ctx.Err()
+	return out, nil
 }
 
 // startPruner runs the portal's pruning (Service.Prune, what the portal's

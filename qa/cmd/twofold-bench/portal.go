@@ -78,6 +78,41 @@ func newClient(ip string) *cluster.Client {
 // are both still unused: each account has two sign-ins ready.
 func enroll(ctx context.Context, base, prefix string, n int) ([]*acct, error) {
 	accts := make([]*acct, n)
+	err := forEach(ctx, n, func(i int) error {
+		a := &acct{name: fmt.Sprintf("%s%d", prefix, i), ip: fmt.Sprintf("10.%d.%d.%d", 90+i/62500, i/250%250, i%250+1)}
+		c := newClient(a.ip)
+		if err := c.SignUp(ctx, base, a.name, benchPassword); err != nil {
+			return err
+		}
+		k, err := c.StartTOTP(ctx, base)
+		if err != nil {
+			return err
+		}
+		// A step boundary between our clock read and the
+		// portal's makes the previous step two behind: read again.
+		for try := 0; ; try++ {
+			a.key, a.step = k, k.Step(time.Now())-1
+			_, err = c.VerifyTOTP(ctx, base, k, a.step)
+			if err == nil || try == 1 {
+				break
+			}
+		}
+		if err != nil {
+			return err
+		}
+		accts[i] = a
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enrolling: %w", err)
+	}
+	return accts, nil
+}
+
+// forEach calls fn for every i in [0, n) on 8 workers; a worker stops at
+// its first error, every worker when ctx ends. It returns the workers'
+// errors joined, or ctx's.
+func forEach(ctx context.Context, n int, fn func(i int) error) error {
 	var next atomic.Int64
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
@@ -88,39 +123,18 @@ func enroll(ctx context.Context, base, prefix string, n int) ([]*acct, error) {
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				a := &acct{name: fmt.Sprintf("%s%d", prefix, i), ip: fmt.Sprintf("10.%d.%d.%d", 90+i/62500, i/250%250, i%250+1)}
-				c := newClient(a.ip)
-				if err := c.SignUp(ctx, base, a.name, benchPassword); err != nil {
+				if err := fn(i); err != nil {
 					errs[w] = err
 					return
 				}
-				k, err := c.StartTOTP(ctx, base)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				// A step boundary between our clock read and the
-				// portal's makes the previous step two behind: read again.
-				for try := 0; ; try++ {
-					a.key, a.step = k, k.Step(time.Now())-1
-					_, err = c.VerifyTOTP(ctx, base, k, a.step)
-					if err == nil || try == 1 {
-						break
-					}
-				}
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				accts[i] = a
 			}
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("enrolling: %w", err)
+		return err
 	}
-	return accts, ctx.Err()
+	return ctx.Err()
 }
 
 // password sends the password and expects to be asked for the code.
@@ -298,29 +312,17 @@ func prepareCodeChecks(ctx context.Context, base, prefix string, n int) ([][]cod
 		return nil, err
 	}
 	out := make([][]codeSession, n)
-	var next atomic.Int64
-	errs := make([]error, 8)
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				for s := uint64(1); s <= 2; s++ {
-					c := newClient(accts[i].ip)
-					if _, err := password(ctx, c, base, accts[i]); err != nil {
-						errs[w] = err
-						return
-					}
-					out[i] = append(out[i], codeSession{accts[i], c, accts[i].step + s})
-				}
+	err = forEach(ctx, n, func(i int) error {
+		for s := uint64(1); s <= 2; s++ {
+			c := newClient(accts[i].ip)
+			if _, err := password(ctx, c, base, accts[i]); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+			out[i] = append(out[i], codeSession{accts[i], c, accts[i].step + s})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // codeChecks submits, for every prepared session, four wrong codes and

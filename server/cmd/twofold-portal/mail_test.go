@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
@@ -98,14 +97,7 @@ func TestUserAddEmail(t *testing.T) {
 	if strings.Contains(ms[0].Text, "token=") {
 		t.Fatalf("the queued link is readable in the database: %q", ms[0].Text)
 	}
-	master, err := portal.LoadOrCreateKeyFile(rand.Reader, filepath.Join(dir, "secret.key"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := portal.NewKeys(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keysIn(t, dir)
 	if err := keys.OpenMail(ms[0]); err != nil || !strings.Contains(ms[0].Text, "https://portal.example.com/email/confirm?token=") {
 		t.Fatalf("opened: %q, %v", ms[0].Text, err)
 	}

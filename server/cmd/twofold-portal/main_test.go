@@ -265,14 +265,9 @@ func TestAdminNeverCreates(t *testing.T) {
 	}
 }
 
-// sealOne gives user NAME a pending sealed secret under the key in dir.
-func sealOne(t *testing.T, dir, name string) {
+// keysIn are the portal's keys from the key file in dir.
+func keysIn(t *testing.T, dir string) *portal.Keys {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	master, err := portal.LoadOrCreateKeyFile(rand.Reader, filepath.Join(dir, "secret.key"), false)
 	if err != nil {
 		t.Fatal(err)
@@ -281,6 +276,18 @@ func sealOne(t *testing.T, dir, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys
+}
+
+// sealOne gives user NAME a pending sealed secret under the key in dir.
+func sealOne(t *testing.T, dir, name string) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	keys := keysIn(t, dir)
 	u, err := db.UserByName(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
